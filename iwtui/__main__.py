@@ -1,0 +1,5 @@
+import sys
+
+from iwtui.cli import main
+
+sys.exit(main())

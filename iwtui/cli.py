@@ -1,0 +1,389 @@
+"""The command line: the TUI (default), demo, simulate, doctor, config, keys, journal, undo.
+
+Every sub-command takes ``--root R`` and ``--read-only``; commands that write take
+``--yes`` and ``--dry-run``; listings take ``--json``. Exit codes: 0 done, 1 refused or
+partly done, 2 bad input or install not found. Errors are one line on stderr; ``--debug``
+shows the traceback. Textual is imported only by the commands that draw a screen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from iwtui import config as config_mod
+from iwtui.errors import BadInput, IwtuiError, Refused
+from iwtui.icewarp import actions, doctor
+from iwtui.icewarp.install import Install, discover
+
+EXIT_OK, EXIT_REFUSED, EXIT_BAD = 0, 1, 2
+
+
+@dataclass
+class Context:
+    loaded: config_mod.LoadedConfig
+    args: argparse.Namespace
+
+    @property
+    def config(self) -> config_mod.Config:
+        return self.loaded.config
+
+    def install(self) -> Install:
+        c = self.config
+        return discover(
+            getattr(self.args, "root", None),
+            config_root=c.root,
+            mail_path=c.mail_path,
+            log_path=c.log_path,
+            use_tool_sh=c.tool_sh,
+        )
+
+    def gate(self) -> actions.ActionGate:
+        return actions.ActionGate(self.config.state_path(), read_only=self.config.read_only)
+
+
+def context(args: argparse.Namespace) -> Context:
+    cfg_file = getattr(args, "config", None)
+    env = dict(os.environ)
+    if cfg_file:
+        env["IWTUI_CONFIG"] = cfg_file
+    loaded = config_mod.load(env)
+    loaded = loaded.with_overrides(
+        root=getattr(args, "root", None),
+        read_only=True if getattr(args, "read_only", False) else None,
+    )
+    return Context(loaded, args)
+
+
+def confirm(args: argparse.Namespace, summary: str) -> bool:
+    """Ask before a write. ``--dry-run`` says what would change; ``--yes`` acts; without
+    either, ask on a terminal, and refuse when there is none."""
+    if getattr(args, "dry_run", False):
+        print(f"dry run: would {summary[0].lower()}{summary[1:]}")
+        return False
+    if getattr(args, "yes", False):
+        return True
+    if not sys.stdin.isatty():
+        raise Refused(f"{summary}: no terminal to confirm on; pass --yes to act or --dry-run to preview")
+    try:
+        answer = input(f"{summary}? [y/N] ")
+    except EOFError:
+        answer = ""
+    if answer.strip().lower() not in ("y", "yes"):
+        raise Refused("not confirmed; nothing was changed")
+    return True
+
+
+def emit_json(value: Any) -> None:
+    json.dump(value, sys.stdout, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write("\n")
+
+
+# --- commands ----------------------------------------------------------------------------
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    ctx = context(args)
+    inst = ctx.install()
+    from iwtui.tui.app import run_app  # Textual only from here on
+
+    return run_app(inst, ctx.loaded)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    ctx = context(args)
+    inst = ctx.install()
+    report = doctor.run(inst)
+    if args.json:
+        emit_json({area: rep.as_json() for area, rep in report.items()})
+    else:
+        print(f"install root: {inst.root} ({inst.root_origin})")
+        if inst.server_id:
+            print(f"LocalServerID: {inst.server_id}")
+        width = max(len(a) for a in report)
+        for area, rep in report.items():
+            mark = "ok     " if rep.found else "MISSING"
+            print(f"{mark} {area:<{width}}  {rep.path}")
+            print(f"        {'':<{width}}  {rep.detail}")
+    return EXIT_OK if all(r.found for r in report.values()) else EXIT_REFUSED
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    ctx = context(args)
+    rows = config_mod.describe(ctx.loaded)
+    install_info: dict[str, Any]
+    try:
+        inst = ctx.install()
+        install_info = {
+            "root": [str(inst.root), inst.root_origin],
+            **{
+                name: [str(getattr(inst, f"{name}_dir")), inst.origins.get(name, "default")]
+                for name in ("config", "mail", "log", "spam", "outgoing", "retry", "incoming")
+            },
+            "server_id": [inst.server_id, "path.dat line 4" if inst.server_id else "default"],
+        }
+    except IwtuiError as exc:
+        install_info = {"error": str(exc)}
+    if args.json:
+        emit_json(
+            {
+                "file": str(ctx.loaded.path) if ctx.loaded.path else None,
+                "config": {k: {"value": v, "from": o} for k, v, o in rows},
+                "install": install_info,
+            }
+        )
+        return EXIT_OK
+    path = ctx.loaded.path
+    print(f"# config file: {path if path else 'none (defaults)'}")
+    for key, value, origin in rows:
+        shown = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+        print(f"{key:<26} {shown:<40} # {origin}")
+    print("# install")
+    if "error" in install_info:
+        print(f"# not found: {install_info['error']}")
+    else:
+        for key, (value, origin) in install_info.items():
+            print(f"{key:<26} {value or '-':<40} # {origin}")
+    return EXIT_OK
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from iwtui.keymap import default_keymap
+
+    ctx = context(args)
+    rows = [
+        {
+            "id": s.id,
+            "keys": ctx.config.keymap.get(s.id, s.keys),
+            "description": s.description,
+            "remapped": s.id in ctx.config.keymap,
+        }
+        for s in default_keymap().values()
+    ]
+    if args.json:
+        emit_json(rows)
+    else:
+        for r in rows:
+            mark = " (config)" if r["remapped"] else ""
+            print(f"{r['id']:<22} {r['keys']:<14} {r['description']}{mark}")
+    return EXIT_OK
+
+
+def cmd_journal(args: argparse.Namespace) -> int:
+    gate = context(args).gate()
+    entries = gate.entries()[-args.max :] if args.max else gate.entries()
+    if args.json:
+        emit_json(entries)
+        return EXIT_OK
+    undoable = {e["id"] for e in gate.undoable()}
+    for e in entries:
+        mark = "undo-able" if e["id"] in undoable else ""
+        print(f"{e['id']}  {e.get('time', '')}  {e.get('user', '')}  {e.get('summary', '')}  {mark}")
+        print(f"    {e.get('cli', '')}")
+    if not entries:
+        print("journal is empty")
+    return EXIT_OK
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    ctx = context(args)
+    gate = ctx.gate()
+    gate.check("undo")
+    candidates = gate.undoable()
+    entry = next((e for e in candidates if e["id"] == args.journal_id), None) if args.journal_id else (
+        candidates[-1] if candidates else None
+    )
+    if entry is None:
+        raise BadInput(f"no undoable journal entry {args.journal_id!r}" if args.journal_id else "nothing to undo")
+    if not confirm(args, f"Undo {entry.get('summary', entry['action'])} ({len(entry['undo'])} item(s))"):
+        return EXIT_OK
+    outcome = gate.undo(entry["id"])
+    print(outcome.message())
+    return EXIT_OK if outcome.complete else EXIT_REFUSED
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from iwtui.simulator.live import LiveSimulator
+    from iwtui.simulator.tree import STATE_FILE, SimOptions, build
+
+    root = Path(args.root_dir)
+    opts = SimOptions(
+        seed=args.seed,
+        days=args.days,
+        log_mb=args.log_mb,
+        queue=args.queue,
+        quarantine=args.quarantine,
+        tarpit=args.tarpit,
+        start=args.start,
+        time_format=args.time_format,
+        tid_digits=args.tid_digits,
+        rotate_mb=args.rotate_mb,
+        rate=args.rate,
+    )
+    simulated = (root / STATE_FILE).exists()
+    if root.exists() and any(root.iterdir()) and not simulated:
+        raise BadInput(f"{root} is not empty and is not a simulated tree; refusing to write into it")
+    if not simulated or args.fresh:
+        if args.fresh and simulated:
+            shutil.rmtree(root)
+        t0 = time.perf_counter()
+        stats = build(root, opts)
+        took = time.perf_counter() - t0
+        mb = stats["log_bytes"] / 1e6
+        print(f"simulated tree in {root}: {mb:.1f} MB of logs in {took:.1f} s ({mb / took:.0f} MB/s), "
+              f"queue {opts.queue}, quarantine {opts.quarantine}, tarpit {opts.tarpit}", flush=True)  # fmt: skip
+    if args.once:
+        return EXIT_OK
+    print(f"live: {opts.rate:g} lines/s into {root} (Ctrl-C stops)", flush=True)
+    try:
+        LiveSimulator(root, opts).run(duration=args.duration)
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from iwtui.simulator.tree import SimOptions, build
+
+    t0 = time.perf_counter()
+    root = Path(tempfile.mkdtemp(prefix="iwtui-demo-"))
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        build(root, SimOptions(seed=args.seed, log_mb=1.0))
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "iwtui", "simulate", str(root), "--seed", str(args.seed),
+             "--rate", str(args.rate), "--rotate-mb", "4"],  # fmt: skip
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+        )
+        os.environ.setdefault("IWTUI_DEMO_T0", str(t0))
+        ctx = context(args)
+        inst = discover(root, use_tool_sh=False)
+        from iwtui.tui.app import run_app
+
+        return run_app(inst, ctx.loaded, demo=True)
+    finally:
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if args.keep:
+            print(f"demo tree kept in {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+# --- the parser ---------------------------------------------------------------------------
+
+
+def _common(p: argparse.ArgumentParser, *, top: bool = False) -> None:
+    d = None if top else argparse.SUPPRESS
+    p.add_argument("--root", metavar="R", default=d, help="IceWarp install root")
+    p.add_argument("--read-only", action="store_true", default=d, help="refuse every write")
+    p.add_argument("--config", metavar="FILE", default=d, help="config file (else $IWTUI_CONFIG)")
+    p.add_argument("--debug", action="store_true", default=d, help="show tracebacks")
+
+
+def _writes(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--yes", action="store_true", help="act without asking")
+    p.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
+
+
+def _lists(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="iwtui",
+        description="A terminal console for the Status node of IceWarp mail servers. "
+        "Without a command, opens the full-screen console.",
+    )
+    _common(parser, top=True)
+    parser.set_defaults(func=cmd_tui)
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def add(name: str, func: Callable[[argparse.Namespace], int], help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        _common(p)
+        p.set_defaults(func=func)
+        return p
+
+    add("tui", cmd_tui, "open the full-screen console (the default)")
+    p = add("demo", cmd_demo, "the simulator, live in a temporary folder, plus the console on it")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--rate", type=float, default=25.0, help="log lines per second")
+    p.add_argument("--keep", action="store_true", help="keep the temporary tree on exit")
+
+    p = add("doctor", cmd_doctor, "what iwtui found in the install, per area")
+    _lists(p)
+    p = add("config", cmd_config, "the effective config, and where each value came from")
+    _lists(p)
+    p = add("keys", cmd_keys, "every key binding with its id (remap by id in config)")
+    _lists(p)
+    p = add("journal", cmd_journal, "the journal of actions, with their CLI equivalents")
+    _lists(p)
+    p.add_argument("--max", type=int, default=50, help="the newest N entries (0 = all)")
+    p = add("undo", cmd_undo, "undo a journaled action (default: the newest undoable)")
+    p.add_argument("journal_id", nargs="?", metavar="JOURNAL-ID")
+    _writes(p)
+
+    p = add("simulate", cmd_simulate, "write a simulated IceWarp tree and keep it alive")
+    p.add_argument("root_dir", metavar="ROOT")
+    p.add_argument("--seed", type=int, default=1, help="the same seed gives the same tree")
+    p.add_argument("--once", action="store_true", help="write the tree and exit")
+    p.add_argument("--fresh", action="store_true", help="rebuild a simulated tree from scratch")
+    p.add_argument("--duration", type=float, default=None, metavar="S", help="live for S seconds")
+    p.add_argument("--rate", type=float, default=20.0, metavar="LINES_PER_S")
+    p.add_argument("--days", type=int, default=1, metavar="N", help="days of logs, today included")
+    p.add_argument("--log-mb", type=float, default=2.0, metavar="M", help="SMTP log size per day")
+    p.add_argument("--queue", type=int, default=200, metavar="N", help="queued messages")
+    p.add_argument("--quarantine", type=int, default=40, metavar="N")
+    p.add_argument("--tarpit", type=int, default=12, metavar="N")
+    p.add_argument("--start", metavar="ISO", help="the simulated 'now' (default: the clock)")
+    p.add_argument("--time-format", choices=("hms", "rfc822"), default="hms")
+    p.add_argument("--tid-digits", type=int, choices=(4, 8), default=4)
+    p.add_argument("--rotate-mb", type=float, default=64.0, help="rotate logs past this size (0: never)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except IwtuiError as exc:
+        if getattr(args, "debug", False):
+            raise
+        print(f"iwtui: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `iwtui ... | head`: the reader left; not an error.
+        with_devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(with_devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as exc:  # the last line of defence: one line, no traceback
+        if getattr(args, "debug", False):
+            raise
+        print(f"iwtui: unexpected error: {type(exc).__name__}: {exc} (--debug shows the traceback)",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_REFUSED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

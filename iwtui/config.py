@@ -1,0 +1,179 @@
+"""One typed config, loaded from YAML and validated once.
+
+Where it comes from: ``$IWTUI_CONFIG`` (a file that must exist), else
+``$XDG_CONFIG_HOME/iwtui/config.yaml`` (or ``~/.config/iwtui/config.yaml``) when present,
+else the defaults. Command-line flags override the file. Every value remembers its origin
+so ``iwtui config`` can say where it came from.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from iwtui.errors import ConfigError
+from iwtui.keymap import default_keymap
+
+
+@dataclass(frozen=True)
+class Config:
+    root: str | None = None
+    """IceWarp install root; discovery rules apply when unset."""
+    mail_path: str | None = None
+    """Mail folder override (IceWarp: C_System_Storage_Dir_MailPath)."""
+    log_path: str | None = None
+    """Log folder override (IceWarp: C_System_Storage_Dir_LogPath)."""
+    read_only: bool = False
+    """Refuse every write: no delete, move, add or undo."""
+    refresh_seconds: float = 2.0
+    """Fallback poll period for live counts (file watchers refresh sooner)."""
+    theme: str = "textual-dark"
+    """A Textual theme name."""
+    keymap: dict[str, str] = field(default_factory=dict)
+    """Binding id -> keys (comma separated), see `iwtui keys`."""
+    greylist_pending_hours: float = 24.0
+    """A pending greylist entry older than this is expired (C_AS_SpamGLPending)."""
+    greylist_authorized_days: float = 36.0
+    """An authorized greylist entry older than this is expired (C_AS_SpamGLAuthorized)."""
+    tarpit_minutes: float = 60.0
+    """Block period for IPs added by hand (C_Mail_Security_Tarpit_Period)."""
+    state_dir: str | None = None
+    """Journal and trash; default $XDG_STATE_HOME/iwtui."""
+    tool_sh: bool = True
+    """Ask <root>/tool.sh for relocated mail and log paths (short timeout)."""
+    watch: bool = True
+    """File watchers for live updates (off: poll every refresh_seconds)."""
+
+    def state_path(self) -> Path:
+        if self.state_dir:
+            return Path(self.state_dir).expanduser()
+        base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        return Path(base) / "iwtui"
+
+
+# The YAML type each key accepts, for validation and error messages.
+_KINDS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "root": ((str, type(None)), "a path"),
+    "mail_path": ((str, type(None)), "a path"),
+    "log_path": ((str, type(None)), "a path"),
+    "read_only": (bool, "true or false"),
+    "refresh_seconds": ((int, float), "a number of seconds"),
+    "theme": (str, "a theme name"),
+    "keymap": (dict, "a mapping of binding id to keys"),
+    "greylist_pending_hours": ((int, float), "a number of hours"),
+    "greylist_authorized_days": ((int, float), "a number of days"),
+    "tarpit_minutes": ((int, float), "a number of minutes"),
+    "state_dir": ((str, type(None)), "a path"),
+    "tool_sh": (bool, "true or false"),
+    "watch": (bool, "true or false"),
+}
+_POSITIVE = {"refresh_seconds", "greylist_pending_hours", "greylist_authorized_days", "tarpit_minutes"}
+
+assert set(_KINDS) == {f.name for f in fields(Config)}, "every Config field needs a kind"
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    config: Config
+    path: Path | None
+    origins: Mapping[str, str]
+
+    def with_overrides(self, **values: Any) -> LoadedConfig:
+        """Apply command-line values (None means "not given")."""
+        given = {k: v for k, v in values.items() if v is not None}
+        if not given:
+            return self
+        origins = dict(self.origins)
+        origins.update(dict.fromkeys(given, "command line"))
+        return LoadedConfig(replace(self.config, **given), self.path, origins)
+
+
+def config_path(env: Mapping[str, str] | None = None) -> tuple[Path | None, bool]:
+    """The file to read and whether it must exist (True for $IWTUI_CONFIG)."""
+    env = os.environ if env is None else env
+    explicit = env.get("IWTUI_CONFIG")
+    if explicit:
+        return Path(explicit).expanduser(), True
+    xdg = env.get("XDG_CONFIG_HOME") or str(Path(env.get("HOME", str(Path.home()))) / ".config")
+    return Path(xdg) / "iwtui" / "config.yaml", False
+
+
+def _check(key: str, value: Any, where: str) -> Any:
+    kinds, words = _KINDS[key]
+    # YAML booleans are ints in Python: never accept True for a number or 1 for a bool.
+    wrong = not isinstance(value, kinds) or (isinstance(value, bool) and bool not in _as_tuple(kinds))
+    if wrong:
+        raise ConfigError(f"{where}: key '{key}' must be {words}, got {value!r}")
+    if key in _POSITIVE and value <= 0:
+        raise ConfigError(f"{where}: key '{key}' must be greater than 0, got {value!r}")
+    if key == "keymap":
+        known = default_keymap()
+        for bid, keys in value.items():
+            if bid not in known:
+                raise ConfigError(
+                    f"{where}: keymap: unknown binding id '{bid}' (see `iwtui keys` for the ids)"
+                )
+            if not isinstance(keys, str) or not keys.strip():
+                raise ConfigError(f"{where}: keymap: '{bid}' must be keys like \"ctrl+r,f5\"")
+        return {str(k): str(v) for k, v in value.items()}
+    if isinstance(value, int) and float in _as_tuple(kinds):
+        return float(value)
+    return value
+
+
+def _as_tuple(kinds: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kinds if isinstance(kinds, tuple) else (kinds,)
+
+
+def parse(data: Any, where: str) -> dict[str, Any]:
+    """Validate a loaded YAML document; the returned keys are all known and well typed."""
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: the file must be a mapping of keys, got {type(data).__name__}")
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in _KINDS:
+            known = ", ".join(sorted(_KINDS))
+            raise ConfigError(f"{where}: unknown key '{key}' (known keys: {known})")
+        values[key] = _check(key, value, where)
+    return values
+
+
+def load(env: Mapping[str, str] | None = None) -> LoadedConfig:
+    """Read the config file (if any) and return it with the origin of every value."""
+    path, required = config_path(env)
+    origins = {f.name: "default" for f in fields(Config)}
+    if path is None:
+        return LoadedConfig(Config(), None, origins)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if required:
+            raise ConfigError(f"{path}: config file not found (named by IWTUI_CONFIG)") from None
+        return LoadedConfig(Config(), None, origins)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" (line {mark.line + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ConfigError(f"{path}: {problem}{at}") from exc
+    values = parse(data, str(path))
+    origins.update(dict.fromkeys(values, str(path)))
+    return LoadedConfig(Config(**values), path, origins)
+
+
+def describe(loaded: LoadedConfig) -> list[tuple[str, Any, str]]:
+    """(key, value, origin) for every key, for `iwtui config`."""
+    return [
+        (f.name, getattr(loaded.config, f.name), loaded.origins.get(f.name, "default"))
+        for f in fields(Config)
+    ]

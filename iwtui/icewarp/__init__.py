@@ -1,0 +1,1 @@
+"""The core: an IceWarp install as data. Never imports Textual (a test proves it)."""

@@ -1,0 +1,1 @@
+"""Logs (spec section 5): file names now; catalog, parser, index, filter, tail later."""

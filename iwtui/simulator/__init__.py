@@ -1,0 +1,1 @@
+"""A live, seeded IceWarp-shaped tree for the demo, the tests and the benchmarks."""
