@@ -150,7 +150,7 @@ def resolve_root(
             if not os.access(path, os.R_OK | os.X_OK):
                 raise InstallNotFound(f"install root {path} ({origin}) is not readable")
             return path, origin
-    if len(candidates) == 1:
+    if cli_root or config_root:
         path, origin = candidates[0]
         what = "is not a directory" if path.exists() else "does not exist"
         raise InstallNotFound(f"install root {path} ({origin}) {what}")

@@ -161,6 +161,8 @@ def build(root: Path, opts: SimOptions) -> dict[str, int]:
     (root / STATE_FILE).write_text(
         json.dumps({"options": asdict(opts), "tid": counters.tid, "mid": counters.mid}, indent=1)
     )
+    for path in (root / "path.dat", lay.config / "tarpit.dat", root / STATE_FILE):
+        _utime(path, now)  # simulated time everywhere: the same seed gives the same tree
     return stats
 
 
@@ -261,6 +263,7 @@ def _antispam(rng: random.Random, lay: Layout, opts: SimOptions, now: datetime) 
             msg = make_message(rng, sender, [owner], subject or "(no subject)", rng.randrange(900, 9000),
                                when, f"QR{i:06d}")  # fmt: skip
             (qdir / f"{folder}.tmp").write_bytes(msg)
+            _utime(qdir / f"{folder}.tmp", when)
         for status, count in ((spam.WHITELIST, int(q * 0.6) + 3), (spam.BLACKLIST, int(q * 0.4) + 2)):
             for _ in range(count):
                 when = now - timedelta(days=rng.randrange(0, 400), minutes=rng.randrange(1440))

@@ -1,0 +1,1 @@
+"""The full-screen console (Textual). Reads only through ``iwtui.icewarp``."""

@@ -1,0 +1,223 @@
+"""The App: the Status node's areas, the header strip, keymap, theme and refresh policy.
+
+Refresh policy (after Dolphie): counts are computed in a thread worker, applied on the UI
+thread in one go; a refresh never overlaps another (requests during a run are merged into
+one follow-up run). File watchers request a refresh of just the changed areas; a slow
+timer re-reads everything as a safety net (and for tarpit expiry, which no file event
+announces). Without watchers, the timer polls every ``refresh_seconds``. ``p`` pauses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Iterable
+from functools import partial
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.command import Hit, Hits, Provider
+from textual.containers import Horizontal
+from textual.widgets import ContentSwitcher, Footer, OptionList
+from textual.widgets.option_list import Option
+from textual.worker import Worker, WorkerState
+
+from iwtui.config import LoadedConfig
+from iwtui.icewarp import status
+from iwtui.icewarp.actions import ActionGate
+from iwtui.icewarp.install import Install
+from iwtui.icewarp.watch import Area, watch
+from iwtui.resources import resource_dir
+from iwtui.tui.areas import AREAS, BY_ID
+from iwtui.tui.bindings import bindings
+from iwtui.tui.screens.help import HelpScreen
+from iwtui.tui.screens.pending import PendingArea
+from iwtui.tui.widgets.nav import NavList
+from iwtui.tui.widgets.status_strip import StatusStrip
+
+SAFETY_POLL_S = 15.0
+
+
+class AreaCommands(Provider):
+    """Command palette: jump to any area by name."""
+
+    async def search(self, query: str) -> Hits:
+        app = self.app
+        assert isinstance(app, IwtuiApp)
+        matcher = self.matcher(query)
+        for area in AREAS:
+            text = f"Go to {area.title}"
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), partial(app.action_area, area.id),
+                          help=f"key {area.key}")  # fmt: skip
+
+
+class IwtuiApp(App[int]):
+    TITLE = "iwtui"
+    CSS_PATH = [resource_dir("styles") / "base.tcss", resource_dir("styles") / "shell.tcss"]
+    BINDINGS = bindings("app")
+    COMMANDS = App.COMMANDS | {AreaCommands}
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(self, install: Install, loaded: LoadedConfig, *, demo: bool = False) -> None:
+        super().__init__()
+        self.install = install
+        self.loaded = loaded
+        self.cfg = loaded.config
+        self.demo = demo
+        self.gate = ActionGate(self.cfg.state_path(), read_only=self.cfg.read_only)
+        self.snapshot: status.Snapshot | None = None
+        self.paused = False
+        self._refreshing = False
+        self._pending: set[Area] = set()
+        self._stop_watch = asyncio.Event()
+        self._started = time.perf_counter()
+        self.first_paint_s: float | None = None
+
+    # --- layout ------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusStrip(self.install, self.cfg.read_only, id="status-strip")
+        with Horizontal(id="body"):
+            yield NavList(*(Option(f"{a.key} {a.title}", id=a.id) for a in AREAS), id="nav")
+            with ContentSwitcher(initial=AREAS[0].id, id="areas"):
+                for area in AREAS:
+                    yield PendingArea(area, self.install)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.cfg.keymap:
+            self.set_keymap(self.cfg.keymap)
+        if self.cfg.theme in self.available_themes:
+            self.theme = self.cfg.theme
+        else:
+            self.notify(f"theme {self.cfg.theme!r} is unknown; using {self.theme}",
+                        severity="warning")  # fmt: skip
+        nav = self.query_one("#nav", OptionList)
+        nav.highlighted = 0
+        nav.focus()
+        strip = self.query_one(StatusStrip)
+        if self.cfg.watch:
+            strip.live_state = "live"
+            self.watch_files()
+            self.set_interval(SAFETY_POLL_S, self.refresh_all, name="safety-poll")
+        else:
+            strip.live_state = "poll"
+            self.set_interval(self.cfg.refresh_seconds, self.refresh_all, name="poll")
+        self.request_refresh(status.ALL_AREAS)
+        if self.demo:
+            self.notify(
+                f"Simulated server writing live into {self.install.root}; removed on exit.",
+                title="Demo",
+                timeout=8,
+            )
+
+    async def on_unmount(self) -> None:
+        self._stop_watch.set()
+
+    # --- refresh policy ----------------------------------------------------------------
+
+    def refresh_all(self) -> None:
+        self.request_refresh(status.ALL_AREAS)
+
+    def request_refresh(self, areas: Iterable[Area]) -> None:
+        self._pending |= set(areas)
+        if self._refreshing or self.paused or not self._pending:
+            return
+        todo = frozenset(self._pending)
+        self._pending.clear()
+        self._refreshing = True
+        self.compute_snapshot(todo, self.snapshot)
+
+    @work(thread=True, exclusive=False, group="status", exit_on_error=False)
+    def compute_snapshot(self, areas: frozenset[Area], previous: status.Snapshot | None) -> None:
+        try:
+            snap = status.refresh(self.install, areas, previous)
+        finally:
+            self.call_from_thread(self._refresh_done)
+        self.call_from_thread(self.apply_snapshot, snap)
+
+    def _refresh_done(self) -> None:
+        self._refreshing = False
+        if self._pending and not self.paused:
+            self.request_refresh(())
+
+    def apply_snapshot(self, snap: status.Snapshot) -> None:
+        if self.paused:
+            return
+        self.snapshot = snap
+        with self.batch_update():
+            self.query_one(StatusStrip).snapshot = snap
+            for pane in self.query(PendingArea):
+                pane.show_snapshot(snap)
+        if self.first_paint_s is None:
+            self.first_paint_s = time.perf_counter() - self._started
+            t0 = os.environ.get("IWTUI_DEMO_T0")
+            if self.demo and t0:
+                self.log.info(f"demo: first counts after {time.perf_counter() - float(t0):.2f} s")
+
+    @work(exclusive=True, group="watch", exit_on_error=False)
+    async def watch_files(self) -> None:
+        async for areas in watch(self.install, self._stop_watch):
+            self.request_refresh(areas)
+
+    @on(Worker.StateChanged)
+    def worker_failed(self, event: Worker.StateChanged) -> None:
+        """The one place worker errors surface: a clear message, and the app goes on."""
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        text = " ".join(str(error).split()) or type(error).__name__
+        self.notify(f"{event.worker.name or 'background work'}: {text}", title="Error",
+                    severity="error", timeout=10)  # fmt: skip
+        if event.worker.group == "watch":
+            self.query_one(StatusStrip).live_state = "poll"
+            self.set_interval(self.cfg.refresh_seconds, self.refresh_all, name="poll")
+
+    # --- actions -----------------------------------------------------------------------
+
+    def action_area(self, area_id: str) -> None:
+        if area_id not in BY_ID:
+            return
+        self.query_one("#areas", ContentSwitcher).current = area_id
+        nav = self.query_one("#nav", OptionList)
+        index = [a.id for a in AREAS].index(area_id)
+        if nav.highlighted != index:
+            nav.highlighted = index
+
+    @on(OptionList.OptionHighlighted, "#nav")
+    def nav_moved(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option.id:
+            self.query_one("#areas", ContentSwitcher).current = event.option.id
+
+    @on(OptionList.OptionSelected, "#nav")
+    def nav_chosen(self, event: OptionList.OptionSelected) -> None:
+        pane = self.query_one("#areas", ContentSwitcher).visible_content
+        if pane is not None:
+            pane.focus()
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.cfg.keymap))
+
+    def action_refresh_now(self) -> None:
+        self.refresh_all()
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        strip = self.query_one(StatusStrip)
+        strip.live_state = "paused" if self.paused else ("live" if self.cfg.watch else "poll")
+        if not self.paused:
+            self.refresh_all()
+
+    @property
+    def current_area(self) -> str | None:
+        return self.query_one("#areas", ContentSwitcher).current
+
+
+def run_app(install: Install, loaded: LoadedConfig, *, demo: bool = False) -> int:
+    app = IwtuiApp(install, loaded, demo=demo)
+    app.run()
+    return app.return_code or 0
