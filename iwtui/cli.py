@@ -9,6 +9,7 @@ shows the traceback. Textual is imported only by the commands that draw a screen
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -74,7 +75,9 @@ def confirm(args: argparse.Namespace, summary: str) -> bool:
     if getattr(args, "yes", False):
         return True
     if not sys.stdin.isatty():
-        raise Refused(f"{summary}: no terminal to confirm on; pass --yes to act or --dry-run to preview")
+        raise Refused(
+            f"{summary}: no terminal to confirm on; pass --yes to act or --dry-run to preview"
+        )
     try:
         answer = input(f"{summary}? [y/N] ")
     except EOFError:
@@ -116,6 +119,27 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             print(f"{mark} {area:<{width}}  {rep.path}")
             print(f"        {'':<{width}}  {rep.detail}")
     return EXIT_OK if all(r.found for r in report.values()) else EXIT_REFUSED
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from iwtui.icewarp import status
+    from iwtui.icewarp.queues import QUEUE_NAMES, QUEUE_TITLES
+
+    snap = status.refresh(context(args).install())
+    if args.json:
+        emit_json(snap.as_json())
+        return EXIT_OK
+    print("  ".join(f"{QUEUE_TITLES[q]} {snap.queues[q]}" for q in QUEUE_NAMES))
+    if snap.spam_lists is not None:
+        print("  ".join(f"{k.title()} {v}" for k, v in snap.spam_lists.items()))
+    else:
+        print(f"spam database: {snap.spam_error}")
+    expired = snap.tarpit_total - snap.tarpit_active
+    print(
+        f"Tarpitted {snap.tarpit_active} ({expired} expired)"
+        + (f"; {snap.tarpit_note}" if snap.tarpit_note else "")
+    )
+    return EXIT_OK
 
 
 def cmd_config(args: argparse.Namespace) -> int:
@@ -188,7 +212,9 @@ def cmd_journal(args: argparse.Namespace) -> int:
     undoable = {e["id"] for e in gate.undoable()}
     for e in entries:
         mark = "undo-able" if e["id"] in undoable else ""
-        print(f"{e['id']}  {e.get('time', '')}  {e.get('user', '')}  {e.get('summary', '')}  {mark}")
+        print(
+            f"{e['id']}  {e.get('time', '')}  {e.get('user', '')}  {e.get('summary', '')}  {mark}"
+        )
         print(f"    {e.get('cli', '')}")
     if not entries:
         print("journal is empty")
@@ -200,12 +226,20 @@ def cmd_undo(args: argparse.Namespace) -> int:
     gate = ctx.gate()
     gate.check("undo")
     candidates = gate.undoable()
-    entry = next((e for e in candidates if e["id"] == args.journal_id), None) if args.journal_id else (
-        candidates[-1] if candidates else None
+    entry = (
+        next((e for e in candidates if e["id"] == args.journal_id), None)
+        if args.journal_id
+        else (candidates[-1] if candidates else None)
     )
     if entry is None:
-        raise BadInput(f"no undoable journal entry {args.journal_id!r}" if args.journal_id else "nothing to undo")
-    if not confirm(args, f"Undo {entry.get('summary', entry['action'])} ({len(entry['undo'])} item(s))"):
+        raise BadInput(
+            f"no undoable journal entry {args.journal_id!r}"
+            if args.journal_id
+            else "nothing to undo"
+        )
+    if not confirm(
+        args, f"Undo {entry.get('summary', entry['action'])} ({len(entry['undo'])} item(s))"
+    ):
         return EXIT_OK
     outcome = gate.undo(entry["id"])
     print(outcome.message())
@@ -232,7 +266,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     )
     simulated = (root / STATE_FILE).exists()
     if root.exists() and any(root.iterdir()) and not simulated:
-        raise BadInput(f"{root} is not empty and is not a simulated tree; refusing to write into it")
+        raise BadInput(
+            f"{root} is not empty and is not a simulated tree; refusing to write into it"
+        )
     if not simulated or args.fresh:
         if args.fresh and simulated:
             shutil.rmtree(root)
@@ -240,15 +276,16 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         stats = build(root, opts)
         took = time.perf_counter() - t0
         mb = stats["log_bytes"] / 1e6
-        print(f"simulated tree in {root}: {mb:.1f} MB of logs in {took:.1f} s ({mb / took:.0f} MB/s), "
-              f"queue {opts.queue}, quarantine {opts.quarantine}, tarpit {opts.tarpit}", flush=True)  # fmt: skip
+        print(
+            f"simulated tree in {root}: {mb:.1f} MB of logs in {took:.1f} s ({mb / took:.0f} MB/s), "
+            f"queue {opts.queue}, quarantine {opts.quarantine}, tarpit {opts.tarpit}",
+            flush=True,
+        )
     if args.once:
         return EXIT_OK
     print(f"live: {opts.rate:g} lines/s into {root} (Ctrl-C stops)", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         LiveSimulator(root, opts).run(duration=args.duration)
-    except KeyboardInterrupt:
-        pass
     return EXIT_OK
 
 
@@ -261,8 +298,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         build(root, SimOptions(seed=args.seed, log_mb=1.0))
         proc = subprocess.Popen(
-            [sys.executable, "-m", "iwtui", "simulate", str(root), "--seed", str(args.seed),
-             "--rate", str(args.rate), "--rotate-mb", "4"],  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "iwtui",
+                "simulate",
+                str(root),
+                "--seed",
+                str(args.seed),
+                "--rate",
+                str(args.rate),
+                "--rotate-mb",
+                "4",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             stdin=subprocess.DEVNULL,
@@ -316,7 +364,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(func=cmd_tui)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    def add(name: str, func: Callable[[argparse.Namespace], int], help_: str) -> argparse.ArgumentParser:
+    def add(
+        name: str, func: Callable[[argparse.Namespace], int], help_: str
+    ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_, description=help_)
         _common(p)
         p.set_defaults(func=func)
@@ -329,6 +379,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", action="store_true", help="keep the temporary tree on exit")
 
     p = add("doctor", cmd_doctor, "what iwtui found in the install, per area")
+    _lists(p)
+    p = add("status", cmd_status, "the live counts of the header: queues, spam lists, tarpit")
     _lists(p)
     p = add("config", cmd_config, "the effective config, and where each value came from")
     _lists(p)
@@ -356,8 +408,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", metavar="ISO", help="the simulated 'now' (default: the clock)")
     p.add_argument("--time-format", choices=("hms", "rfc822"), default="hms")
     p.add_argument("--tid-digits", type=int, choices=(4, 8), default=4)
-    p.add_argument("--rotate-mb", type=float, default=64.0, help="rotate logs past this size (0: never)")
+    p.add_argument(
+        "--rotate-mb", type=float, default=64.0, help="rotate logs past this size (0: never)"
+    )
     return parser
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -368,7 +426,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except IwtuiError as exc:
         if getattr(args, "debug", False):
             raise
-        print(f"iwtui: {exc}", file=sys.stderr)
+        print(f"iwtui: {_one_line(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
@@ -380,8 +438,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: one line, no traceback
         if getattr(args, "debug", False):
             raise
-        print(f"iwtui: unexpected error: {type(exc).__name__}: {exc} (--debug shows the traceback)",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"iwtui: unexpected error: {type(exc).__name__}: {_one_line(exc)} "
+            "(--debug shows the traceback)",
+            file=sys.stderr,
+        )
         return EXIT_REFUSED
 
 

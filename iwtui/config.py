@@ -72,7 +72,12 @@ _KINDS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "tool_sh": (bool, "true or false"),
     "watch": (bool, "true or false"),
 }
-_POSITIVE = {"refresh_seconds", "greylist_pending_hours", "greylist_authorized_days", "tarpit_minutes"}
+_POSITIVE = {
+    "refresh_seconds",
+    "greylist_pending_hours",
+    "greylist_authorized_days",
+    "tarpit_minutes",
+}
 
 assert set(_KINDS) == {f.name for f in fields(Config)}, "every Config field needs a kind"
 
@@ -106,7 +111,9 @@ def config_path(env: Mapping[str, str] | None = None) -> tuple[Path | None, bool
 def _check(key: str, value: Any, where: str) -> Any:
     kinds, words = _KINDS[key]
     # YAML booleans are ints in Python: never accept True for a number or 1 for a bool.
-    wrong = not isinstance(value, kinds) or (isinstance(value, bool) and bool not in _as_tuple(kinds))
+    wrong = not isinstance(value, kinds) or (
+        isinstance(value, bool) and bool not in _as_tuple(kinds)
+    )
     if wrong:
         raise ConfigError(f"{where}: key '{key}' must be {words}, got {value!r}")
     if key in _POSITIVE and value <= 0:

@@ -28,7 +28,9 @@ def isolated_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="session")
 def sim_tree_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("sim-master") / "icewarp"
-    build(root, SimOptions(seed=7, start=FIXED_START, log_mb=0.3, queue=60, quarantine=12, tarpit=9))
+    build(
+        root, SimOptions(seed=7, start=FIXED_START, log_mb=0.3, queue=60, quarantine=12, tarpit=9)
+    )
     return root
 
 

@@ -68,7 +68,7 @@ def test_wrong_types_name_the_key(tmp_path: Path, text: str, key: str) -> None:
 
 
 def test_keymap_unknown_binding_id(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="unknown binding id 'app.nope'"):
+    with pytest.raises(ConfigError, match=r"unknown binding id 'app\.nope'"):
         _load(tmp_path, "keymap:\n  app.nope: x\n")
 
 

@@ -10,7 +10,9 @@ from iwtui.icewarp import doctor
 from iwtui.icewarp.install import discover
 
 
-def test_doctor_finds_every_area_of_a_simulated_tree(sim_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_doctor_finds_every_area_of_a_simulated_tree(
+    sim_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["doctor", "--root", str(sim_root), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert list(report) == list(doctor.AREAS)
@@ -33,7 +35,9 @@ def test_doctor_on_an_empty_folder(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "Traceback" not in out.err
 
 
-def test_doctor_text_output_and_missing_root(tmp_path: Path, sim_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_doctor_text_output_and_missing_root(
+    tmp_path: Path, sim_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["doctor", "--root", str(sim_root)]) == 0
     text = capsys.readouterr().out
     assert "ok      queues" in text and "install root:" in text
@@ -63,7 +67,9 @@ def test_corrupt_and_foreign_spam_database(sim_root: Path) -> None:
     with sqlite3.connect(db) as con:
         con.execute("CREATE TABLE Other (x)")
     report = doctor.run(discover(sim_root, use_tool_sh=False))
-    assert not report["spam_database"].found and "no Senders table" in report["spam_database"].detail
+    assert (
+        not report["spam_database"].found and "no Senders table" in report["spam_database"].detail
+    )
     assert not report["greylist"].found
 
 

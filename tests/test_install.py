@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from iwtui.errors import InstallNotFound
-from iwtui.icewarp.install import discover, parse_path_dat, query_tool_sh, read_etc_conf, resolve_root
+from iwtui.icewarp.install import (
+    discover,
+    parse_path_dat,
+    query_tool_sh,
+    read_etc_conf,
+    resolve_root,
+)
 
 
 def _path_dat(root: Path, lines: dict[int, str], eol: str = "\r\n") -> None:
@@ -33,8 +39,18 @@ def test_missing_path_dat_gives_all_defaults(tmp_path: Path) -> None:
 @pytest.mark.parametrize("eol", ["\r\n", "\n"])
 def test_path_dat_relocates_queues_crlf_and_lf(tmp_path: Path, eol: str) -> None:
     q = tmp_path / "elsewhere"
-    _path_dat(tmp_path, {1: str(tmp_path / "cfg"), 4: "7", 6: "spamdata", 8: str(q / "out"),
-                         9: str(q / "retry"), 13: str(q / "in")}, eol)  # fmt: skip
+    _path_dat(
+        tmp_path,
+        {
+            1: str(tmp_path / "cfg"),
+            4: "7",
+            6: "spamdata",
+            8: str(q / "out"),
+            9: str(q / "retry"),
+            13: str(q / "in"),
+        },
+        eol,
+    )
     inst = discover(tmp_path, use_tool_sh=False)
     assert inst.config_dir == tmp_path / "cfg"
     assert inst.spam_dir == tmp_path / "spamdata"  # relative to the root
@@ -80,8 +96,11 @@ def _tool(root: Path, body: str) -> None:
 
 
 def test_tool_sh_is_asked_for_storage_paths(tmp_path: Path) -> None:
-    _tool(tmp_path, 'case "$3" in C_System_Storage_Dir_MailPath) echo "C_System_Storage_Dir_MailPath: /data/mail/";;\n'
-                    '*) echo "$3: ";; esac\n')  # fmt: skip
+    _tool(
+        tmp_path,
+        'case "$3" in C_System_Storage_Dir_MailPath) echo "C_System_Storage_Dir_MailPath: /data/mail/";;\n'
+        '*) echo "$3: ";; esac\n',
+    )
     inst = discover(tmp_path)
     assert inst.mail_dir == Path("/data/mail")
     assert inst.origins["mail"] == "tool.sh C_System_Storage_Dir_MailPath"

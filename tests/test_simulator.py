@@ -16,7 +16,9 @@ from iwtui.simulator.tree import STATE_FILE, SimOptions, build
 
 from .conftest import FIXED_START
 
-LINE = re.compile(r"^(\S+)\s+\[([0-9A-F]{4}|[0-9A-F]{8})\] (\d\d:\d\d:\d\d|\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4}) ")
+LINE = re.compile(
+    r"^(\S+)\s+\[([0-9A-F]{4}|[0-9A-F]{8})\] (\d\d:\d\d:\d\d|\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4}) "
+)
 
 
 def _fingerprint(root: Path) -> dict[str, str]:
@@ -33,7 +35,9 @@ def _fingerprint(root: Path) -> dict[str, str]:
 
 
 def _opts(seed: int = 11, **kw: object) -> SimOptions:
-    base: dict[str, object] = dict(seed=seed, start=FIXED_START, log_mb=0.1, queue=30, quarantine=6, tarpit=5)
+    base: dict[str, object] = dict(
+        seed=seed, start=FIXED_START, log_mb=0.1, queue=30, quarantine=6, tarpit=5
+    )
     base.update(kw)
     return SimOptions(**base)  # type: ignore[arg-type]
 
@@ -57,7 +61,9 @@ def test_layout_matches_the_spec(sim_root: Path) -> None:
     assert list(inst.incoming_dir.glob("*.dat")) and list(inst.incoming_dir.glob("*.tm$.tm$"))
     # Queue files are messages with envelope headers.
     item = next(inst.outgoing_dir.glob("*.tmp")).read_bytes()
-    assert item.startswith(b"Return-Path: <") and b"X-Envelope-To: <" in item and b"\r\n\r\n" in item
+    assert (
+        item.startswith(b"Return-Path: <") and b"X-Envelope-To: <" in item and b"\r\n\r\n" in item
+    )
     # Mailboxes: <mail>/<domain>/<user>/inbox/*.imap, names begin with the year.
     imap = list(inst.mail_dir.glob("*/*/inbox/*.imap"))
     assert imap and all(re.match(r"^20\d\d", p.name) for p in imap)
@@ -73,7 +79,15 @@ def test_layout_matches_the_spec(sim_root: Path) -> None:
     assert any(":" in e.ip for e in t.entries)  # an IPv6 entry
     logs = [parse_name(p, inst.log_dir) for p in inst.log_dir.rglob("*.log")]
     assert all(n is not None for n in logs)
-    assert {n.service for n in logs if n} >= {"smtp", "pop3", "imap", "antispam", "flow", "performance", "spamreports"}
+    assert {n.service for n in logs if n} >= {
+        "smtp",
+        "pop3",
+        "imap",
+        "antispam",
+        "flow",
+        "performance",
+        "spamreports",
+    }
 
 
 def test_log_lines_have_the_spec_shape_and_share_threads(sim_root: Path) -> None:
@@ -103,7 +117,10 @@ def test_retry_items_have_matching_client_failures(sim_root: Path) -> None:
         head = item.read_text(errors="replace").split("\r\n\r\n")[0]
         sender = re.search(r"^X-Envelope-From: <(.+?)>", head, re.M)
         assert sender is not None
-        failures = re.findall(rf"Client session \*\*\* <{re.escape(sender.group(1))}> <\S+> 1 (\d+) \S+ (CNC|ERROR)", smtp)
+        failures = re.findall(
+            rf"Client session \*\*\* <{re.escape(sender.group(1))}> <\S+> 1 (\d+) \S+ (CNC|ERROR)",
+            smtp,
+        )
         assert failures, f"no client failure logged for {item.name}"
         assert any(int(size) == item.stat().st_size for size, _ in failures)
 
@@ -142,7 +159,9 @@ def test_live_mode_appends_rotates_and_churns(tmp_path: Path) -> None:
     assert (root / STATE_FILE).exists()
 
 
-def test_simulate_refuses_a_non_simulated_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_simulate_refuses_a_non_simulated_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from iwtui.cli import main
 
     (tmp_path / "real").mkdir()

@@ -330,7 +330,9 @@ def trash_step(gate: ActionGate, area: str, paths: dict[str, Path]) -> Callable[
             dst = dst.with_name(f"{src.name}.{n}")
             n += 1
         move_file(src, dst)
-        return StepResult(target, "done", str(dst), [{"op": "move", "from": str(dst), "to": str(src)}])
+        return StepResult(
+            target, "done", str(dst), [{"op": "move", "from": str(dst), "to": str(src)}]
+        )
 
     return step
 

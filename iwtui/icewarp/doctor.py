@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -50,9 +51,13 @@ def _check_queues(inst: Install) -> AreaReport:
         if not path.is_dir()
     ]
     detail = ", ".join(parts)
-    moved = [k for k in ("outgoing", "retry", "incoming") if inst.origins.get(k, "default") != "default"]
+    moved = [
+        k for k in ("outgoing", "retry", "incoming") if inst.origins.get(k, "default") != "default"
+    ]
     if moved:
-        detail += "; relocated by path.dat: " + ", ".join(f"{k} -> {getattr(inst, k + '_dir')}" for k in moved)
+        detail += "; relocated by path.dat: " + ", ".join(
+            f"{k} -> {getattr(inst, k + '_dir')}" for k in moved
+        )
     if missing:
         detail += "; no folder yet: " + ", ".join(missing)
     return AreaReport(True, str(inst.outgoing_dir), detail)
@@ -85,7 +90,9 @@ def _check_logs(inst: Install) -> AreaReport:
             if newest is None or mtime > newest[0]:
                 newest = (mtime, str(path.relative_to(root)))
     if not services:
-        return AreaReport(False, str(root), "log folder found, but no log files named <type><YYYYMMDD>.log")
+        return AreaReport(
+            False, str(root), "log folder found, but no log files named <type><YYYYMMDD>.log"
+        )
     listing = ", ".join(f"{s} {n}" for s, n in sorted(services.items()))
     detail = f"{sum(services.values())} log files ({listing})"
     if newest:
@@ -179,10 +186,8 @@ def _check_mailboxes(inst: Install) -> AreaReport:
                 continue
             accounts += 1
             inbox = Path(u.path) / "inbox"
-            try:
+            with contextlib.suppress(OSError):
                 messages += sum(1 for n in os.listdir(inbox) if n.endswith(".imap"))
-            except OSError:
-                pass
             if accounts >= MAX_ACCOUNTS:
                 capped = True
                 break

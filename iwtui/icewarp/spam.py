@@ -99,7 +99,9 @@ def schema(path: Path) -> SchemaReport:
             raise SpamDbError(f"{path}: {_explain(exc)}") from exc
     miss_s = tuple(c for c in SENDERS_COLUMNS if senders is None or c not in senders)
     miss_g = tuple(c for c in GREYLIST_COLUMNS if grey is None or c not in grey)
-    return SchemaReport(senders is not None and not miss_s, grey is not None and not miss_g, miss_s, miss_g)
+    return SchemaReport(
+        senders is not None and not miss_s, grey is not None and not miss_g, miss_s, miss_g
+    )
 
 
 def list_counts(path: Path) -> dict[str, int]:

@@ -33,8 +33,11 @@ class Snapshot:
             "queues": self.queues,
             "spam": self.spam_lists,
             "spam_error": self.spam_error or None,
-            "tarpit": {"active": self.tarpit_active, "total": self.tarpit_total,
-                       "note": self.tarpit_note or None},  # fmt: skip
+            "tarpit": {
+                "active": self.tarpit_active,
+                "total": self.tarpit_total,
+                "note": self.tarpit_note or None,
+            },
             "taken_at": self.taken_at.isoformat(timespec="seconds") if self.taken_at else None,
         }
 
@@ -42,8 +45,12 @@ class Snapshot:
 ALL_AREAS = frozenset({Area.QUEUES, Area.SPAM, Area.TARPIT})
 
 
-def refresh(inst: Install, areas: frozenset[Area] | set[Area] = ALL_AREAS,
-            previous: Snapshot | None = None, now: datetime | None = None) -> Snapshot:  # fmt: skip
+def refresh(
+    inst: Install,
+    areas: frozenset[Area] | set[Area] = ALL_AREAS,
+    previous: Snapshot | None = None,
+    now: datetime | None = None,
+) -> Snapshot:
     """A new snapshot: ``areas`` re-read, the rest copied from ``previous``."""
     now = now or datetime.now()
     snap = previous or Snapshot()

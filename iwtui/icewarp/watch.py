@@ -78,9 +78,14 @@ async def watch(
     if not folders:
         return
     async for changes in awatch(
-        *folders, stop_event=stop, debounce=debounce_ms, step=50, recursive=True,
-        rust_timeout=500, yield_on_timeout=False,
-    ):  # fmt: skip
+        *folders,
+        stop_event=stop,
+        debounce=debounce_ms,
+        step=50,
+        recursive=True,
+        rust_timeout=500,
+        yield_on_timeout=False,
+    ):
         areas = {a for _kind, p in changes if (a := classify(inst, Path(p))) is not None}
         if areas:
             yield areas

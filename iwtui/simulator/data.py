@@ -4,26 +4,76 @@ from __future__ import annotations
 
 LOCAL_DOMAINS = ("icewarpdemo.com", "acme-corp.test", "brno-office.test")
 LOCAL_USERS = (
-    "admin", "john.doe", "jana.novakova", "petr", "sales", "support", "info", "marketing",
-    "lucie", "tomas.k", "eva.h", "billing", "hr", "ondrej", "martina", "noc",
-)  # fmt: skip
+    "admin",
+    "john.doe",
+    "jana.novakova",
+    "petr",
+    "sales",
+    "support",
+    "info",
+    "marketing",
+    "lucie",
+    "tomas.k",
+    "eva.h",
+    "billing",
+    "hr",
+    "ondrej",
+    "martina",
+    "noc",
+)
 REMOTE_DOMAINS = (
-    "gmail.com", "yahoo.com", "outlook.com", "seznam.cz", "example.org", "partner-co.test",
-    "freight-logistics.test", "newsletter.shop.test", "bank-notices.test", "uni-research.test",
-)  # fmt: skip
+    "gmail.com",
+    "yahoo.com",
+    "outlook.com",
+    "seznam.cz",
+    "example.org",
+    "partner-co.test",
+    "freight-logistics.test",
+    "newsletter.shop.test",
+    "bank-notices.test",
+    "uni-research.test",
+)
 REMOTE_USERS = (
-    "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",
-    "mallory", "olivia", "peggy", "rupert", "sybil", "trent", "victor", "walter", "news",
-    "noreply", "orders", "alerts",
-)  # fmt: skip
+    "alice",
+    "bob",
+    "carol",
+    "dave",
+    "erin",
+    "frank",
+    "grace",
+    "heidi",
+    "ivan",
+    "judy",
+    "mallory",
+    "olivia",
+    "peggy",
+    "rupert",
+    "sybil",
+    "trent",
+    "victor",
+    "walter",
+    "news",
+    "noreply",
+    "orders",
+    "alerts",
+)
 SPAM_SENDERS = (
-    "winner@lottery-prize.test", "pharma@cheap-meds.test", "ceo@urgent-wire.test",
-    "security@paypa1-verify.test", "deals@mega-discount.test", "hr@job-offer-now.test",
-)  # fmt: skip
+    "winner@lottery-prize.test",
+    "pharma@cheap-meds.test",
+    "ceo@urgent-wire.test",
+    "security@paypa1-verify.test",
+    "deals@mega-discount.test",
+    "hr@job-offer-now.test",
+)
 MX_HOSTS = (
-    "mx1.gmail.com", "mta5.am0.yahoodns.net", "outlook-com.olc.protection.outlook.com",
-    "mx.seznam.cz", "mail.example.org", "mx.partner-co.test", "mail.hsps.com.br",
-)  # fmt: skip
+    "mx1.gmail.com",
+    "mta5.am0.yahoodns.net",
+    "outlook-com.olc.protection.outlook.com",
+    "mx.seznam.cz",
+    "mail.example.org",
+    "mx.partner-co.test",
+    "mail.hsps.com.br",
+)
 
 # Subjects include hostile ones on purpose: escape sequences, Rich markup and encoded words
 # must render inert everywhere iwtui shows them.

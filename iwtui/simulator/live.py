@@ -79,14 +79,16 @@ class LogWriter:
                 entry[2].close()  # midnight: the new day starts a new file
             part = self._current_part(service, day)
             entry = self._open(service, day, part)
-        day_, part, fh = entry
+        _day, part, fh = entry
         if self.limit and fh.tell() + len(blob) > self.limit and fh.tell() > 0:
             fh.close()
             entry = self._open(service, day, (part or 0) + 1)
             fh = entry[2]
         fh.write(blob)
 
-    def _open(self, service: str, day: date, part: int | None) -> tuple[date, int | None, IO[bytes]]:
+    def _open(
+        self, service: str, day: date, part: int | None
+    ) -> tuple[date, int | None, IO[bytes]]:
         path = self.layout.log_file(service, day, part, self.opts.server_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         fh = open(path, "ab")  # noqa: SIM115 - kept open across ticks
@@ -109,7 +111,9 @@ class LiveSimulator:
         self.layout = Layout(root)
         self.rng = random.Random(opts.seed * 104729 + 17)
         state = self._load_state()
-        self.counters = Counters(opts.tid_digits, state.get("tid", 0x5000), state.get("mid", 27_000_000))
+        self.counters = Counters(
+            opts.tid_digits, state.get("tid", 0x5000), state.get("mid", 27_000_000)
+        )
         self.logs = LogWriter(self.layout, opts)
         self.running: list[Running] = []
         self.lines = 0
@@ -184,8 +188,15 @@ class LiveSimulator:
     # --- queues ------------------------------------------------------------------------
 
     def _write_item(self, folder: Path, ext: str, mail: Mail, now: datetime, mid: str) -> Path:
-        payload = make_message(self.rng, mail.sender, mail.recipients, mail.subject or
-                               self.rng.choice(data.SUBJECTS), mail.size, now, mid)  # fmt: skip
+        payload = make_message(
+            self.rng,
+            mail.sender,
+            mail.recipients,
+            mail.subject or self.rng.choice(data.SUBJECTS),
+            mail.size,
+            now,
+            mid,
+        )
         path = folder / _queue_name(self.rng, self.opts.server_id, ext)
         atomic_write(path, payload)
         return path
@@ -201,7 +212,9 @@ class LiveSimulator:
 
     def _files(self, folder: Path, suffix: str = "") -> list[Path]:
         try:
-            names = sorted(n for n in os.listdir(folder) if not n.startswith(".") and n.endswith(suffix))
+            names = sorted(
+                n for n in os.listdir(folder) if not n.startswith(".") and n.endswith(suffix)
+            )
         except OSError:
             return []
         return [folder / n for n in names if (folder / n).is_file()]
@@ -226,9 +239,13 @@ class LiveSimulator:
                 os.rename(path, path.with_name(path.name[:-4] + ".tm$.tm$"))
         sms = self._files(self.layout.sms)
         if self.rng.random() < 0.05:
-            body = f"SMS\r\n{now:%Y-%m-%d %H:%M:%S}\r\n+4207{self.rng.randrange(10**7, 10**8)}\r\n" \
-                   f"{local_address(self.rng)}\r\nServer alert\r\n"  # fmt: skip
-            atomic_write(self.layout.sms / _queue_name(self.rng, self.opts.server_id, ".sms"), body.encode())
+            body = (
+                f"SMS\r\n{now:%Y-%m-%d %H:%M:%S}\r\n+4207{self.rng.randrange(10**7, 10**8)}\r\n"
+                f"{local_address(self.rng)}\r\nServer alert\r\n"
+            )
+            atomic_write(
+                self.layout.sms / _queue_name(self.rng, self.opts.server_id, ".sms"), body.encode()
+            )
         elif sms and self.rng.random() < 0.05:
             with contextlib.suppress(OSError):
                 sms[0].unlink()
@@ -240,10 +257,17 @@ class LiveSimulator:
         with contextlib.suppress(OSError), open(path, "rb") as fh:
             head = fh.read(4096)
         sender, rcpts = _envelope(head)
-        mail = Mail(sender or local_address(self.rng), rcpts or [remote_address(self.rng)],
-                    len(head), "", True)  # fmt: skip
+        mail = Mail(
+            sender or local_address(self.rng),
+            rcpts or [remote_address(self.rng)],
+            len(head),
+            "",
+            True,
+        )
         ok = self.rng.random() < (0.5 if retry else 0.9)
-        session = smtp_outbound(self.rng, mail, fail="ok" if ok else self.rng.choice(("connect", "reply")))
+        session = smtp_outbound(
+            self.rng, mail, fail="ok" if ok else self.rng.choice(("connect", "reply"))
+        )
         self._start(session)
         if session.kind == "delivered":
             with contextlib.suppress(OSError):
@@ -262,7 +286,9 @@ class LiveSimulator:
             inbox = self.layout.mail / domain / user / "inbox"
             if inbox.is_dir():
                 with contextlib.suppress(OSError):
-                    os.rename(path, inbox / f"{now:%Y%m%d%H%M%S}{self.rng.randrange(10000):04d}.imap")
+                    os.rename(
+                        path, inbox / f"{now:%Y%m%d%H%M%S}{self.rng.randrange(10000):04d}.imap"
+                    )
                     return
         with contextlib.suppress(OSError):
             path.unlink()
@@ -278,15 +304,25 @@ class LiveSimulator:
         if qdir is None:
             return
         subject = self.rng.choice(data.SPAM_SUBJECTS)
-        msg = make_message(self.rng, sender, [owner], subject, self.rng.randrange(900, 9000), now, folder)
+        msg = make_message(
+            self.rng, sender, [owner], subject, self.rng.randrange(900, 9000), now, folder
+        )
         atomic_write(qdir / f"{folder}.tmp", msg)
         secs = now.hour * 3600 + now.minute * 60 + now.second
         with contextlib.suppress(sqlite3.Error), contextlib.closing(self._db()) as con, con:
             con.execute(
                 "INSERT INTO Senders (SndOwner, SndEmail, SndAuthorized, SndFolder, SndDomain,"
                 " SndSubject, SndCreatedOn, SndCreatedAt) VALUES (?,?,?,?,?,?,?,?)",
-                (owner, sender, spam.QUARANTINE, folder, owner.split("@")[1], subject,
-                 float(int(delphi.from_datetime(now))), secs),  # fmt: skip
+                (
+                    owner,
+                    sender,
+                    spam.QUARANTINE,
+                    folder,
+                    owner.split("@")[1],
+                    subject,
+                    float(int(delphi.from_datetime(now))),
+                    secs,
+                ),
             )
             # Users release or delete old quarantine items: keep the list from growing forever.
             n = con.execute("SELECT count(*) FROM Senders WHERE SndAuthorized = 2").fetchone()[0]
@@ -299,7 +335,13 @@ class LiveSimulator:
         with contextlib.suppress(sqlite3.Error), contextlib.closing(self._db()) as con, con:
             con.execute(
                 "INSERT INTO Greylist (GLValue, GLOwner, GLStatus, GLCreated, GLUpdated) VALUES (?,?,?,?,?)",
-                (ip, local_address(self.rng), 0, delphi.from_datetime(now), delphi.from_datetime(now)),
+                (
+                    ip,
+                    local_address(self.rng),
+                    0,
+                    delphi.from_datetime(now),
+                    delphi.from_datetime(now),
+                ),
             )
 
     def tarpit(self, ip: str, reason: str, now: datetime) -> None:
@@ -354,4 +396,3 @@ def _envelope(head: bytes) -> tuple[str, list[str]]:
         elif name.lower() == "x-envelope-to":
             rcpts += [v.strip().strip("<>") for v in value.split(",") if v.strip()]
     return sender, rcpts
-

@@ -9,7 +9,7 @@ That is what lets ``--log-mb 1000`` write a gigabyte in seconds.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -157,7 +157,7 @@ def stamp_day(
     counters: Counters,
     specials: Iterable[Special],
     write: dict[str, list[str]],
-    flush: object = None,
+    flush: Callable[[dict[str, list[str]]], None] | None = None,
 ) -> None:
     """Fill ``write[service]`` with a day's lines between two seconds, about
     ``smtp_bytes`` of SMTP log, merging ``specials`` in time order. ``flush`` (a callable
@@ -192,7 +192,7 @@ def stamp_day(
         for service, text in tpl.texts.items():
             write.setdefault(service, []).append(text % mapping)
         if flush is not None and i % 2000 == 1999:
-            flush(write)  # type: ignore[operator]
+            flush(write)
     for sp in pending[pi:]:
         write.setdefault(sp.service, []).append(sp.text)
     counters.tid, counters.mid = tid, mid

@@ -51,9 +51,12 @@ def remote_address(rng: random.Random) -> str:
     return f"{rng.choice(data.REMOTE_USERS)}@{rng.choice(data.REMOTE_DOMAINS)}"
 
 
-def peer_ip(rng: random.Random) -> str:
-    first = rng.choice((31, 37, 46, 62, 77, 81, 85, 89, 91, 109, 151, 178, 185, 193, 195, 212, 213))
-    return f"{first}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+PEER_FIRST_OCTETS = (31, 37, 46, 62, 77, 81, 85, 89, 91, 109, 151, 178, 185, 193, 195, 212, 213)
+
+
+def peer_ip(rng: random.Random, firsts: tuple[int, ...] = PEER_FIRST_OCTETS) -> str:
+    """A public-looking IPv4 address whose first octet is one of ``firsts``."""
+    return f"{rng.choice(firsts)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
 
 
 def duration(seconds: int) -> str:
@@ -68,8 +71,15 @@ class _B:
         self.t = 0
         self.events: list[Event] = []
 
-    def say(self, text: str, *, who: str | None = None, service: str | None = None,
-            pad: bool = True, tick: float = 0.3) -> None:  # fmt: skip
+    def say(
+        self,
+        text: str,
+        *,
+        who: str | None = None,
+        service: str | None = None,
+        pad: bool = True,
+        tick: float = 0.3,
+    ) -> None:
         if self.rng.random() < tick:
             self.t += 1
         self.events.append(Event(self.t, service or self.service, who or self.who, text, pad))
@@ -112,10 +122,14 @@ def smtp_inbound(rng: random.Random) -> Session:
     b.say(f"<<< MAIL From:<{sender}> SIZE={rng.randrange(900, 90000)}")
     b.say(f">>> 250 2.1.0 <{sender}>... Sender ok")
     if submission:
-        rcpts = [remote_address(rng) if rng.random() < 0.6 else local_address(rng)
-                 for _ in range(1 if rng.random() < 0.8 else rng.randrange(2, 5))]  # fmt: skip
+        rcpts = [
+            remote_address(rng) if rng.random() < 0.6 else local_address(rng)
+            for _ in range(1 if rng.random() < 0.8 else rng.randrange(2, 5))
+        ]
     else:
-        rcpts = [local_address(rng) for _ in range(1 if rng.random() < 0.85 else rng.randrange(2, 4))]
+        rcpts = [
+            local_address(rng) for _ in range(1 if rng.random() < 0.85 else rng.randrange(2, 4))
+        ]
     if not submission and roll < 0.30:
         code, enh, phrase, cls = rng.choice(data.REJECTIONS)
         rcpt = rcpts[0]
@@ -161,8 +175,11 @@ def smtp_inbound(rng: random.Random) -> Session:
         b.say(
             f"SMTP: :25 s. waiting for ThreadLock(3) UserStatisticsUnit_61, waited for "
             f"{rng.randrange(20, 900)} instances",
-            who="SYSTEM", service="performance", pad=False, tick=0,
-        )  # fmt: skip
+            who="SYSTEM",
+            service="performance",
+            pad=False,
+            tick=0,
+        )
     verdict = rng.random()
     if not submission:
         score = round(rng.uniform(0, 3), 2) if verdict < 0.8 else round(rng.uniform(5, 15), 2)
@@ -171,13 +188,20 @@ def smtp_inbound(rng: random.Random) -> Session:
             b.say(
                 f"{MID} '<{sender}>' '<{r}>' 1 score {score:.2f} reason "
                 f"{rng.choice(data.ANTISPAM_REASONS)} action {action}",
-                who="127.0.0.1", service="antispam", tick=0,
-            )  # fmt: skip
+                who="127.0.0.1",
+                service="antispam",
+                tick=0,
+            )
     b.t += rng.choice((0, 0, 0, 1, 2))
     b.say("HandleLocalMail End", who="SYSTEM", service="flow", pad=False, tick=0)
-    b.say(f"*** <{sender}> {' '.join(f'<{r}>' for r in rcpts)} {len(rcpts)} {size} "
-          f"{duration(b.t - start)} OK {MID}", tick=0)  # fmt: skip
-    b.say(f">>> 250 2.6.0 {size} bytes received in {duration(b.t - start)}; Message accepted for delivery")
+    b.say(
+        f"*** <{sender}> {' '.join(f'<{r}>' for r in rcpts)} {len(rcpts)} {size} "
+        f"{duration(b.t - start)} OK {MID}",
+        tick=0,
+    )
+    b.say(
+        f">>> 250 2.6.0 {size} bytes received in {duration(b.t - start)}; Message accepted for delivery"
+    )
     b.say("<<< QUIT")
     b.say(">>> 221 2.0.0 mail.icewarpdemo.com closing connection")
     b.say("Disconnected", who="SYSTEM")
@@ -192,8 +216,10 @@ def smtp_outbound(rng: random.Random, mail: Mail | None = None, fail: str | None
     ``fail``: None picks at random (mostly success), ``"ok"`` delivers, ``"connect"``,
     ``"dns"`` or ``"reply"`` defer the message (it stays in the retry queue)."""
     sender = mail.sender if mail else local_address(rng)
-    rcpt = next((r for r in (mail.recipients if mail else []) if r.split("@")[1] not in data.LOCAL_DOMAINS),
-                remote_address(rng))  # fmt: skip
+    rcpt = next(
+        (r for r in (mail.recipients if mail else []) if r.split("@")[1] not in data.LOCAL_DOMAINS),
+        remote_address(rng),
+    )
     size = mail.size if mail else int(rng.lognormvariate(8.0, 1.0)) + 400
     domain = rcpt.split("@")[1]
     mx = rng.choice(data.MX_HOSTS)
@@ -224,13 +250,17 @@ def smtp_outbound(rng: random.Random, mail: Mail | None = None, fail: str | None
         b.say("Client session >>> DATA")
         b.say("Client session <<< 354 go ahead")
         b.t += 1
-        b.say(f"Client session <<< 250 ok {rng.randrange(10**9, 2 * 10**9)} qp {rng.randrange(99999)}")
+        b.say(
+            f"Client session <<< 250 ok {rng.randrange(10**9, 2 * 10**9)} qp {rng.randrange(99999)}"
+        )
         b.say(f"Client session *** <{sender}> <{rcpt}> 1 {size} {duration(b.t)} OK {MID}", tick=0)
         result = "delivered"
     else:
         reply = text or "452 4.2.2 Mailbox has exceeded the limit"
         b.say(f"Client session <<< {reply}")
-        b.say(f"Client session *** <{sender}> <{rcpt}> 1 {size} {duration(b.t)} ERROR {MID}", tick=0)
+        b.say(
+            f"Client session *** <{sender}> <{rcpt}> 1 {size} {duration(b.t)} ERROR {MID}", tick=0
+        )
         result = "deferred"
     b.say("Client session >>> QUIT")
     b.say(f"Client session <<< 221 {mx}")

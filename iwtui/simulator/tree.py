@@ -6,11 +6,13 @@ import json
 import os
 import random
 import sqlite3
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from iwtui.icewarp import delphi, spam, tarpit
 from iwtui.icewarp.logs.names import file_name
@@ -26,7 +28,7 @@ from iwtui.simulator.render import (
     render_session,
     stamp_day,
 )
-from iwtui.simulator.sessions import Mail, local_address, remote_address, smtp_outbound
+from iwtui.simulator.sessions import Mail, local_address, peer_ip, remote_address, smtp_outbound
 
 STATE_FILE = ".iwtui-simulator.json"
 LOG_FOLDERS = (*SERVICES, "spamreports", "error")
@@ -67,13 +69,20 @@ class Layout:
 
     def __post_init__(self) -> None:
         r = self.root
-        self.config, self.mail, self.logs, self.spam = r / "config", r / "mail", r / "logs", r / "spam"
+        self.config, self.mail, self.logs, self.spam = (
+            r / "config",
+            r / "mail",
+            r / "logs",
+            r / "spam",
+        )
         self.outgoing = self.mail / "_outgoing"
         self.retry = self.outgoing / "retry"
         self.incoming = self.mail / "_incoming"
         self.sms = self.mail / "_sms"
 
-    def log_file(self, service: str, day: date, part: int | None = None, server_id: str = "") -> Path:
+    def log_file(
+        self, service: str, day: date, part: int | None = None, server_id: str = ""
+    ) -> Path:
         return self.logs / service / file_name(service, day, part, server_id)
 
 
@@ -105,8 +114,23 @@ def make_message(
         "Content-Transfer-Encoding: 8bit",
     ]
     head = "\r\n".join(headers).encode("utf-8", errors="replace") + b"\r\n\r\n"
-    words = ("status", "report", "meeting", "invoice", "delivery", "schedule", "please", "thanks",
-             "attached", "review", "budget", "server", "queue", "tomorrow", "regards")  # fmt: skip
+    words = (
+        "status",
+        "report",
+        "meeting",
+        "invoice",
+        "delivery",
+        "schedule",
+        "please",
+        "thanks",
+        "attached",
+        "review",
+        "budget",
+        "server",
+        "queue",
+        "tomorrow",
+        "regards",
+    )
     body_len = max(40, size - len(head))
     body: list[str] = []
     n = 0
@@ -140,13 +164,22 @@ def build(root: Path, opts: SimOptions) -> dict[str, int]:
     rng = random.Random(opts.seed)
     now = opts.now()
     lay = Layout(root)
-    for d in (lay.config, lay.spam, lay.retry, lay.incoming, lay.sms, root / "temp", root / "status",
-              root / "groupware", *(lay.outgoing / f"priority_{n}" for n in range(5)),
-              *(lay.logs / f for f in LOG_FOLDERS)):  # fmt: skip
+    for d in (
+        lay.config,
+        lay.spam,
+        lay.retry,
+        lay.incoming,
+        lay.sms,
+        root / "temp",
+        root / "status",
+        root / "groupware",
+        *(lay.outgoing / f"priority_{n}" for n in range(5)),
+        *(lay.logs / f for f in LOG_FOLDERS),
+    ):
         d.mkdir(parents=True, exist_ok=True)
     write_path_dat(root, opts.server_id)
     counters = Counters(opts.tid_digits)
-    today = now.date()
+    now.date()
     specials: dict[date, list[Special]] = {}
 
     def special_session(session_lines: list[Special], day: date) -> None:
@@ -177,8 +210,15 @@ def _mailboxes(rng: random.Random, lay: Layout, now: datetime) -> int:
                     when = now - timedelta(minutes=rng.randrange(1, 60 * 24 * 30))
                     sender = remote_address(rng)
                     subject = rng.choice(data.SPAM_SUBJECTS if folder == "~spam" else data.SUBJECTS)
-                    msg = make_message(rng, sender, [f"{user}@{domain}"], subject,
-                                       rng.randrange(800, 12000), when, f"MB{total:06d}")  # fmt: skip
+                    msg = make_message(
+                        rng,
+                        sender,
+                        [f"{user}@{domain}"],
+                        subject,
+                        rng.randrange(800, 12000),
+                        when,
+                        f"MB{total:06d}",
+                    )
                     path = box / folder / f"{when:%Y%m%d%H%M%S}{i:04d}.imap"
                     path.write_bytes(msg)
                     _utime(path, when)
@@ -186,7 +226,17 @@ def _mailboxes(rng: random.Random, lay: Layout, now: datetime) -> int:
     return total
 
 
-def _queues(rng, lay, opts, now, counters, special_session) -> dict[str, int]:  # type: ignore[no-untyped-def]
+AddLines = Callable[[list[Special], date], None]
+
+
+def _queues(
+    rng: random.Random,
+    lay: Layout,
+    opts: SimOptions,
+    now: datetime,
+    counters: Counters,
+    special_session: AddLines,
+) -> dict[str, int]:
     n = opts.queue
     shares = {"outgoing": 0.55, "priority": 0.15, "retry": 0.15, "incoming": 0.08, "mda": 0.04}
     made = dict.fromkeys((*shares, "sms"), 0)
@@ -196,17 +246,23 @@ def _queues(rng, lay, opts, now, counters, special_session) -> dict[str, int]:  
     clock = Clock(now.date(), opts.time_format)
     for queue in plan[:n]:
         sender = local_address(rng) if queue != "incoming" else remote_address(rng)
-        rcpts = [remote_address(rng) for _ in range(1 if rng.random() < 0.85 else rng.randrange(2, 4))]
+        rcpts = [
+            remote_address(rng) for _ in range(1 if rng.random() < 0.85 else rng.randrange(2, 4))
+        ]
         if queue in ("incoming", "mda"):
             rcpts = [local_address(rng)]
         size = int(rng.lognormvariate(8.0, 1.0)) + 600
-        age = timedelta(seconds=rng.randrange(5, 600) if queue != "retry" else rng.randrange(900, 3 * 86400))
+        age = timedelta(
+            seconds=rng.randrange(5, 600) if queue != "retry" else rng.randrange(900, 3 * 86400)
+        )
         when = now - age
         subject = rng.choice(data.SUBJECTS)
         if queue == "sms":
             folder, name = lay.sms, _queue_name(rng, opts.server_id, ".sms")
-            body = f"SMS\r\n{when:%Y-%m-%d %H:%M:%S}\r\n+4207{rng.randrange(10**7, 10**8)}\r\n{sender}\r\n" \
-                   f"{subject}\r\n"  # fmt: skip
+            body = (
+                f"SMS\r\n{when:%Y-%m-%d %H:%M:%S}\r\n+4207{rng.randrange(10**7, 10**8)}\r\n{sender}\r\n"
+                f"{subject}\r\n"
+            )
             payload = body.encode("utf-8")
         else:
             folder = {
@@ -243,7 +299,7 @@ def _antispam(rng: random.Random, lay: Layout, opts: SimOptions, now: datetime) 
     q = opts.quarantine
     with closing(sqlite3.connect(db)) as con:
         con.executescript(spam.SCHEMA)
-        rows = []
+        rows: list[tuple[object, ...]] = []
         for i in range(q):
             when = now - timedelta(minutes=rng.randrange(1, 60 * 24 * 14))
             owner = local_address(rng)
@@ -255,23 +311,48 @@ def _antispam(rng: random.Random, lay: Layout, opts: SimOptions, now: datetime) 
                 subject = None  # odd rows on purpose: a NULL subject ...
             if i % 13 == 7:
                 created_at = when.strftime("%H:%M:%S")  # ... and a textual time
-            rows.append((owner, sender, spam.QUARANTINE, folder, owner.split("@")[1], subject,
-                         float(int(delphi.from_datetime(when))), created_at))  # fmt: skip
+            rows.append(
+                (
+                    owner,
+                    sender,
+                    spam.QUARANTINE,
+                    folder,
+                    owner.split("@")[1],
+                    subject,
+                    float(int(delphi.from_datetime(when))),
+                    created_at,
+                )
+            )
             qdir = spam.quarantine_dir(lay.mail, owner, folder)
             assert qdir is not None
             qdir.mkdir(parents=True, exist_ok=True)
-            msg = make_message(rng, sender, [owner], subject or "(no subject)", rng.randrange(900, 9000),
-                               when, f"QR{i:06d}")  # fmt: skip
+            msg = make_message(
+                rng,
+                sender,
+                [owner],
+                subject or "(no subject)",
+                rng.randrange(900, 9000),
+                when,
+                f"QR{i:06d}",
+            )
             (qdir / f"{folder}.tmp").write_bytes(msg)
             _utime(qdir / f"{folder}.tmp", when)
-        for status, count in ((spam.WHITELIST, int(q * 0.6) + 3), (spam.BLACKLIST, int(q * 0.4) + 2)):
+        for status, count in (
+            (spam.WHITELIST, int(q * 0.6) + 3),
+            (spam.BLACKLIST, int(q * 0.4) + 2),
+        ):
             for _ in range(count):
                 when = now - timedelta(days=rng.randrange(0, 400), minutes=rng.randrange(1440))
                 owner = rng.choice(("*", rng.choice(data.LOCAL_DOMAINS), local_address(rng)))
-                sender = remote_address(rng) if status == spam.WHITELIST else rng.choice(data.SPAM_SENDERS)
+                sender = (
+                    remote_address(rng)
+                    if status == spam.WHITELIST
+                    else rng.choice(data.SPAM_SENDERS)
+                )
                 domain = owner.split("@")[-1] if owner != "*" else ""
-                rows.append((owner, sender, status, None, domain, None,
-                             delphi.from_datetime(when), None))  # fmt: skip
+                rows.append(
+                    (owner, sender, status, None, domain, None, delphi.from_datetime(when), None)
+                )
         con.executemany(
             "INSERT INTO Senders (SndOwner, SndEmail, SndAuthorized, SndFolder, SndDomain, SndSubject,"
             " SndCreatedOn, SndCreatedAt) VALUES (?,?,?,?,?,?,?,?)",
@@ -280,11 +361,18 @@ def _antispam(rng: random.Random, lay: Layout, opts: SimOptions, now: datetime) 
         grey = []
         for _ in range(max(5, q)):
             when = now - timedelta(minutes=rng.randrange(1, 60 * 24 * 50))
-            ip = f"{rng.choice((62, 81, 185, 193))}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+            ip = peer_ip(rng, (62, 81, 185, 193))
             value = rng.choice((ip, remote_address(rng), f"{remote_address(rng)}|{ip}"))
             status = 1 if rng.random() < 0.5 else 0
-            grey.append((value, local_address(rng), status, delphi.from_datetime(when),
-                         delphi.from_datetime(when + timedelta(minutes=rng.randrange(0, 90)))))  # fmt: skip
+            grey.append(
+                (
+                    value,
+                    local_address(rng),
+                    status,
+                    delphi.from_datetime(when),
+                    delphi.from_datetime(when + timedelta(minutes=rng.randrange(0, 90))),
+                )
+            )
         con.executemany(
             "INSERT INTO Greylist (GLValue, GLOwner, GLStatus, GLCreated, GLUpdated) VALUES (?,?,?,?,?)",
             grey,
@@ -293,11 +381,18 @@ def _antispam(rng: random.Random, lay: Layout, opts: SimOptions, now: datetime) 
     return {"quarantine": q, "greylist": len(grey)}
 
 
-def _tarpit(rng, lay, opts, now, counters, special_session) -> int:  # type: ignore[no-untyped-def]
+def _tarpit(
+    rng: random.Random,
+    lay: Layout,
+    opts: SimOptions,
+    now: datetime,
+    counters: Counters,
+    special_session: AddLines,
+) -> int:
     entries = []
     clock = Clock(now.date(), opts.time_format)
     for i in range(opts.tarpit):
-        ip = f"{rng.choice((45, 80, 91, 103, 141, 176, 185, 194))}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+        ip = peer_ip(rng, (45, 80, 91, 103, 141, 176, 185, 194))
         if i % 9 == 8:
             ip = f"2001:db8:{rng.randrange(65536):x}::{rng.randrange(1, 65536):x}"
         reason = data.TARPIT_REASONS[i % len(data.TARPIT_REASONS)]
@@ -308,12 +403,21 @@ def _tarpit(rng, lay, opts, now, counters, special_session) -> int:  # type: ign
             tid = counters.next_tid()
             text = f"Intrusion prevention: IP blocked ({reason}), expires {expires.isoformat(timespec='seconds')}"
             sec = blocked.hour * 3600 + blocked.minute * 60 + blocked.second
-            special_session([Special(sec, "smtp", line(ip, True, tid, clock.at(sec), text))], blocked.date())
+            special_session(
+                [Special(sec, "smtp", line(ip, True, tid, clock.at(sec), text))], blocked.date()
+            )
     (lay.config / "tarpit.dat").write_text("".join(tarpit.format_entry(e) for e in entries))
     return len(entries)
 
 
-def _logs(rng, lay, opts, now, counters, specials) -> int:  # type: ignore[no-untyped-def]
+def _logs(
+    rng: random.Random,
+    lay: Layout,
+    opts: SimOptions,
+    now: datetime,
+    counters: Counters,
+    specials: dict[date, list[Special]],
+) -> int:
     templates = build_templates(random.Random(opts.seed * 7919 + 1), 384)
     total = 0
     for back in range(opts.days - 1, -1, -1):
@@ -327,38 +431,65 @@ def _logs(rng, lay, opts, now, counters, specials) -> int:  # type: ignore[no-un
             sec = 232 + j * 6
             if sec <= last:
                 src, dst = local_address(rng), remote_address(rng)
-                extra.append(Special(sec, "smtp", line("SYSTEM", False, "0000", clock.at(sec),
-                             f"Forwarded mails older than {days_old} days from '{src}' to '{dst}'")))  # fmt: skip
+                extra.append(
+                    Special(
+                        sec,
+                        "smtp",
+                        line(
+                            "SYSTEM",
+                            False,
+                            "0000",
+                            clock.at(sec),
+                            f"Forwarded mails older than {days_old} days from '{src}' to '{dst}'",
+                        ),
+                    )
+                )
         for hour in range(0, last // 3600 + 1):
             sec = hour * 3600 + 42
             if sec <= last:
-                report = (f"{rng.uniform(0.2, 2.5):.6f} {rng.randrange(1, 40)} {rng.randrange(0, 3)} "
-                          f"{rng.randrange(0, 500)} {rng.randrange(0, 80)}")  # fmt: skip
-                extra.append(Special(sec, "spamreports", line("Challenge", False, "0001", clock.at(sec), report)))
-        handles = {}
-        written = {}
-
-        def flush(buf: dict[str, list[str]], handles=handles, written=written, day=day) -> None:  # type: ignore[no-untyped-def]
-            for service, parts in buf.items():
-                if not parts:
-                    continue
-                fh = handles.get(service)
-                if fh is None:
-                    path = lay.log_file(service, day, None, opts.server_id)
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    fh = handles[service] = open(path, "wb", buffering=1 << 20)  # noqa: SIM115
-                blob = "".join(parts).encode("utf-8")
-                fh.write(blob)
-                written[service] = written.get(service, 0) + len(blob)
-                parts.clear()
-
+                report = (
+                    f"{rng.uniform(0.2, 2.5):.6f} {rng.randrange(1, 40)} {rng.randrange(0, 3)} "
+                    f"{rng.randrange(0, 500)} {rng.randrange(0, 80)}"
+                )
+                extra.append(
+                    Special(
+                        sec, "spamreports", line("Challenge", False, "0001", clock.at(sec), report)
+                    )
+                )
+        writer = DayWriter(lay, day, opts.server_id)
         buf: dict[str, list[str]] = {}
         smtp_bytes = int(opts.log_mb * 1024 * 1024)
-        stamp_day(templates, rng, clock, first, last, smtp_bytes, counters, extra, buf, flush)
-        flush(buf)
-        for service, fh in handles.items():
-            fh.close()
-            end = datetime.combine(day, datetime.min.time()) + timedelta(seconds=last)
-            _utime(lay.log_file(service, day, None, opts.server_id), end)
-        total += sum(written.values())
+        stamp_day(templates, rng, clock, first, last, smtp_bytes, counters, extra, buf, writer)
+        writer(buf)
+        total += writer.close(datetime.combine(day, datetime.min.time()) + timedelta(seconds=last))
     return total
+
+
+class DayWriter:
+    """Buffers of rendered lines -> one file per service for one day."""
+
+    def __init__(self, lay: Layout, day: date, server_id: str) -> None:
+        self.lay, self.day, self.server_id = lay, day, server_id
+        self.handles: dict[str, BinaryIO] = {}
+        self.written = 0
+
+    def __call__(self, buf: dict[str, list[str]]) -> None:
+        for service, parts in buf.items():
+            if not parts:
+                continue
+            fh = self.handles.get(service)
+            if fh is None:
+                path = self.lay.log_file(service, self.day, None, self.server_id)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fh = self.handles[service] = open(path, "wb", buffering=1 << 20)  # noqa: SIM115
+            blob = "".join(parts).encode("utf-8")
+            fh.write(blob)
+            self.written += len(blob)
+            parts.clear()
+
+    def close(self, mtime: datetime) -> int:
+        """Close every file, give it the day's last simulated second; bytes written."""
+        for service, fh in self.handles.items():
+            fh.close()
+            _utime(self.lay.log_file(service, self.day, None, self.server_id), mtime)
+        return self.written

@@ -50,8 +50,12 @@ class AreaCommands(Provider):
             text = f"Go to {area.title}"
             score = matcher.match(text)
             if score > 0:
-                yield Hit(score, matcher.highlight(text), partial(app.action_area, area.id),
-                          help=f"key {area.key}")  # fmt: skip
+                yield Hit(
+                    score,
+                    matcher.highlight(text),
+                    partial(app.action_area, area.id),
+                    help=f"key {area.key}",
+                )
 
 
 class IwtuiApp(App[int]):
@@ -93,8 +97,9 @@ class IwtuiApp(App[int]):
         if self.cfg.theme in self.available_themes:
             self.theme = self.cfg.theme
         else:
-            self.notify(f"theme {self.cfg.theme!r} is unknown; using {self.theme}",
-                        severity="warning")  # fmt: skip
+            self.notify(
+                f"theme {self.cfg.theme!r} is unknown; using {self.theme}", severity="warning"
+            )
         nav = self.query_one("#nav", OptionList)
         nav.highlighted = 0
         nav.focus()
@@ -170,8 +175,12 @@ class IwtuiApp(App[int]):
             return
         error = event.worker.error
         text = " ".join(str(error).split()) or type(error).__name__
-        self.notify(f"{event.worker.name or 'background work'}: {text}", title="Error",
-                    severity="error", timeout=10)  # fmt: skip
+        self.notify(
+            f"{event.worker.name or 'background work'}: {text}",
+            title="Error",
+            severity="error",
+            timeout=10,
+        )
         if event.worker.group == "watch":
             self.query_one(StatusStrip).live_state = "poll"
             self.set_interval(self.cfg.refresh_seconds, self.refresh_all, name="poll")

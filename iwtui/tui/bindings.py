@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 from iwtui.keymap import scope
 
 
-def bindings(name: str, *, priority: bool = False) -> list[Binding]:
+def bindings(name: str, *, priority: bool = False) -> list[BindingType]:
     return [
         Binding(s.keys, s.action, s.description, show=s.show, id=s.id, priority=priority)
         for s in scope(name)

@@ -30,10 +30,27 @@ LETTERS: dict[str, str] = {
 }
 SERVICE_LETTER = {v: k for k, v in LETTERS.items()}
 FOLDERS = {
-    "smtp", "pop3", "imap", "control", "groupware", "im", "ftp", "error", "antispam",
-    "antivirus", "flow", "performance", "spamreports", "sip", "sms", "ldap", "activesync",
-    "webdav", "syncml", "wcs",
-}  # fmt: skip
+    "smtp",
+    "pop3",
+    "imap",
+    "control",
+    "groupware",
+    "im",
+    "ftp",
+    "error",
+    "antispam",
+    "antivirus",
+    "flow",
+    "performance",
+    "spamreports",
+    "sip",
+    "sms",
+    "ldap",
+    "activesync",
+    "webdav",
+    "syncml",
+    "wcs",
+}
 
 _NAME = re.compile(
     r"^(?P<type>[A-Za-z]+?)(?P<server>\d*?)(?P<date>\d{8})(?:-(?P<part>\d{1,4}))?"

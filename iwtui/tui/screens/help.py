@@ -23,8 +23,9 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box"):
-            yield Static(Text("Keys — remap any of them by id under `keymap:` in config.yaml",
-                              style="bold"))  # fmt: skip
+            yield Static(
+                Text("Keys — remap any of them by id under `keymap:` in config.yaml", style="bold")
+            )
             yield DataTable(id="help-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
@@ -33,7 +34,9 @@ class HelpScreen(ModalScreen[None]):
         for spec in default_keymap().values():
             keys = self.overrides.get(spec.id, spec.keys)
             mark = " *" if spec.id in self.overrides else ""
-            table.add_row(Text(keys + mark, style="bold"), Text(spec.description), Text(spec.id, style="dim"))
+            table.add_row(
+                Text(keys + mark, style="bold"), Text(spec.description), Text(spec.id, style="dim")
+            )
         table.focus()
 
     def action_close(self) -> None:

@@ -21,8 +21,8 @@ from iwtui.tui.areas import AreaInfo
 class PendingArea(VerticalScroll):
     can_focus = True
 
-    def __init__(self, area: AreaInfo, install: Install, **kw: object) -> None:
-        super().__init__(id=area.id, classes="area pending", **kw)  # type: ignore[arg-type]
+    def __init__(self, area: AreaInfo, install: Install) -> None:
+        super().__init__(id=area.id, classes="area pending")
         self.area, self.install = area, install
 
     def compose(self) -> ComposeResult:
@@ -47,10 +47,13 @@ class PendingArea(VerticalScroll):
             table.add_column("Items", justify="right")
             table.add_column("Folder")
             folders = {
-                "outgoing": inst.outgoing_dir, "priority": inst.outgoing_dir / "priority_0..4",
-                "retry": inst.retry_dir, "incoming": inst.incoming_dir / "*.dat",
-                "mda": inst.incoming_dir / "*.tm$.tm$", "sms": inst.sms_dir,
-            }  # fmt: skip
+                "outgoing": inst.outgoing_dir,
+                "priority": inst.outgoing_dir / "priority_0..4",
+                "retry": inst.retry_dir,
+                "incoming": inst.incoming_dir / "*.dat",
+                "mda": inst.incoming_dir / "*.tm$.tm$",
+                "sms": inst.sms_dir,
+            }
             for q in QUEUE_NAMES:
                 table.add_row(QUEUE_TITLES[q], f"{snap.queues.get(q, 0):,}", Text(str(folders[q])))
         else:

@@ -21,8 +21,8 @@ class StatusStrip(Static):
     snapshot: reactive[Snapshot | None] = reactive(None, always_update=True)
     live_state: reactive[str] = reactive("live")
 
-    def __init__(self, install: Install, read_only: bool, **kw: object) -> None:
-        super().__init__(**kw)  # type: ignore[arg-type]
+    def __init__(self, install: Install, read_only: bool, *, id: str | None = None) -> None:
+        super().__init__(id=id)
         self.install = install
         self.read_only = read_only
         self._previous: Snapshot | None = None
@@ -72,10 +72,10 @@ class StatusStrip(Static):
                 parts.append(self._count(q, QUEUE_TITLES[q], snap.queues.get(q)))
             parts.append(Text("│", style="dim"))
             quarantine = snap.spam_lists.get("quarantine") if snap.spam_lists else None
-            q = self._count("quarantine", "Quarantine", quarantine)
+            held = self._count("quarantine", "Quarantine", quarantine)
             if snap.spam_error:
-                q.append(" (spam db unreadable)", style="red")
-            parts.append(q)
+                held.append(" (spam db unreadable)", style="red")
+            parts.append(held)
             t = self._count("tarpit", "Tarpitted", snap.tarpit_active)
             if snap.tarpit_total != snap.tarpit_active:
                 t.append(f" (+{snap.tarpit_total - snap.tarpit_active} expired)", style="dim")

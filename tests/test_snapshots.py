@@ -1,0 +1,53 @@
+"""SVG snapshots of the shell on a pinned Textual, watchers and clocks off.
+
+The tree is copied under a fixed relative name so the header shows the same root on
+every machine; its seed and fixed "now" make every count the same on every run.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from .tui_helpers import make_app, wait_for
+
+SIZE = (160, 48)
+
+
+@pytest.fixture
+def fixed_root(sim_tree_master: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    shutil.copytree(sim_tree_master, tmp_path / "icewarp", symlinks=True)
+    monkeypatch.chdir(tmp_path)
+    return Path("icewarp")
+
+
+async def _loaded(pilot: Pilot[Any]) -> None:
+    await wait_for(pilot, lambda: pilot.app.snapshot is not None)  # type: ignore[attr-defined]
+    await pilot.pause()
+
+
+def test_shell_message_queue(snap_compare: Any, fixed_root: Path, isolated_config: Path) -> None:
+    assert snap_compare(
+        make_app(fixed_root, isolated_config), terminal_size=SIZE, run_before=_loaded
+    )
+
+
+def test_shell_spam_queues(snap_compare: Any, fixed_root: Path, isolated_config: Path) -> None:
+    assert snap_compare(
+        make_app(fixed_root, isolated_config), press=["2"], terminal_size=SIZE, run_before=_loaded
+    )
+
+
+def test_help_screen(snap_compare: Any, fixed_root: Path, isolated_config: Path) -> None:
+    assert snap_compare(
+        make_app(fixed_root, isolated_config), press=["?"], terminal_size=SIZE, run_before=_loaded
+    )
+
+
+def test_read_only_logs_pending(snap_compare: Any, fixed_root: Path, isolated_config: Path) -> None:
+    app = make_app(fixed_root, isolated_config, "read_only: true\n")
+    assert snap_compare(app, press=["4"], terminal_size=SIZE, run_before=_loaded)

@@ -1,0 +1,77 @@
+"""End to end: `iwtui demo` in a real tmux pane, read as a user would read it."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+pytestmark = [
+    pytest.mark.tmux,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+]
+
+
+def _tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=False).stdout
+
+
+def _screen(session: str) -> str:
+    return _tmux("capture-pane", "-p", "-t", session)
+
+
+def _wait(session: str, pattern: str, timeout: float) -> re.Match[str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        m = re.search(pattern, _screen(session))
+        if m:
+            return m
+        time.sleep(0.2)
+    raise AssertionError(f"{pattern!r} never appeared; screen was:\n{_screen(session)}")
+
+
+def test_demo_runs_live_in_tmux_and_cleans_up(isolated_config: Path, tmp_path: Path) -> None:
+    session = f"iwtui-test-{uuid.uuid4().hex[:8]}"
+    done = tmp_path / "exit-code"
+    cmd = (
+        f"IWTUI_CONFIG={isolated_config} TMPDIR={tmp_path} {sys.executable} -m iwtui demo --rate 200; "
+        f"echo $? > {done}"
+    )
+    _tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "48", cmd)
+    try:
+        started = time.monotonic()
+        header = _wait(session, r"Outgoing (\d+)\s+Priority (\d+)\s+Retry (\d+)", timeout=30)
+        first_counts = header.groups()
+        startup = time.monotonic() - started
+        screen = _screen(session)
+        root = re.search(r"iwtui (\S*iwtui-demo-\S+)", screen)
+        assert root is not None, screen
+        demo_root = Path(root.group(1))
+        assert demo_root.is_dir()
+        assert "1 Message Queue" in screen and "9 Volume" in screen and "not built yet" in screen
+        # Live: the simulator delivers and queues mail; the header follows.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            m = re.search(r"Outgoing (\d+)\s+Priority (\d+)\s+Retry (\d+)", _screen(session))
+            if m and m.groups() != first_counts:
+                break
+            time.sleep(0.3)
+        else:
+            raise AssertionError(f"counts never moved from {first_counts}")
+        _tmux("send-keys", "-t", session, "7")
+        _wait(session, r"Sessions\s+│?\s*$|7  Sessions", timeout=5)
+        _tmux("send-keys", "-t", session, "q")
+        deadline = time.monotonic() + 15
+        while not done.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert done.exists() and done.read_text().strip() == "0"
+        assert not demo_root.exists(), "the demo folder must be removed on exit"
+        print(f"demo start to first counts: {startup:.2f} s")
+    finally:
+        _tmux("kill-session", "-t", session)

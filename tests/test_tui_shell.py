@@ -1,0 +1,208 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from textual.widgets import ContentSwitcher, DataTable
+
+from iwtui.icewarp import status
+from iwtui.icewarp.actions import Plan, targets_of, trash_step
+from iwtui.tui.areas import AREAS
+from iwtui.tui.gate import run_plan
+from iwtui.tui.screens.help import HelpScreen
+from iwtui.tui.widgets.confirm import ConfirmDialog
+from iwtui.tui.widgets.status_strip import StatusStrip
+
+from .tui_helpers import make_app, wait_for
+
+SIZE = (160, 48)
+
+
+def _strip_text(app: object) -> str:
+    return app.query_one(StatusStrip).render_strip().plain  # type: ignore[attr-defined, no-any-return]
+
+
+async def test_keys_1_to_9_and_vim_motions_navigate(sim_root: Path, isolated_config: Path) -> None:
+    app = make_app(sim_root, isolated_config)
+    async with app.run_test(size=SIZE) as pilot:
+        switcher = app.query_one("#areas", ContentSwitcher)
+        for area in reversed(AREAS):
+            await pilot.press(area.key)
+            assert switcher.current == area.id
+        await pilot.press("g")
+        assert switcher.current == "queue"
+        await pilot.press("j", "j")
+        assert switcher.current == "charts"
+        await pilot.press("G")
+        assert switcher.current == "volume"
+        await pilot.press("k")
+        assert switcher.current == "accounts"
+
+
+async def test_pending_screens_say_so_plainly(sim_root: Path, isolated_config: Path) -> None:
+    app = make_app(sim_root, isolated_config)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        pane = app.query_one("#logs")
+        texts = " ".join(str(s.render()) for s in pane.query("Static"))
+        assert "not built yet" in texts and "issue #3" in texts
+
+
+async def test_help_lists_every_binding_with_its_id(sim_root: Path, isolated_config: Path) -> None:
+    app = make_app(sim_root, isolated_config, "keymap:\n  app.area.logs: x\n")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("?")
+        assert isinstance(app.screen, HelpScreen)
+        table = app.screen.query_one(DataTable)
+        rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+        ids = {r[2] for r in rows}
+        assert {
+            "app.area.queue",
+            "app.help",
+            "app.quit",
+            "nav.down",
+            "confirm.accept",
+            "help.close",
+        } <= ids
+        logs = next(r for r in rows if r[2] == "app.area.logs")
+        assert logs[0] == "x *"  # the remapped key, marked
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_keymap_from_config_remaps_by_id(sim_root: Path, isolated_config: Path) -> None:
+    app = make_app(sim_root, isolated_config, "keymap:\n  app.area.logs: x\n")
+    async with app.run_test(size=SIZE) as pilot:
+        switcher = app.query_one("#areas", ContentSwitcher)
+        await pilot.press("4")
+        assert switcher.current == "queue"  # 4 no longer bound
+        await pilot.press("x")
+        assert switcher.current == "logs"
+
+
+async def test_header_counts_follow_file_watchers(sim_root: Path, isolated_config: Path) -> None:
+    app = make_app(sim_root, isolated_config, "watch: true\n")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None)
+        assert app.snapshot is not None
+        before = app.snapshot.queues["outgoing"]
+        assert f"Outgoing {before}" in _strip_text(app)
+        await pilot.pause(0.3)  # let the watcher start
+        out = sim_root / "mail" / "_outgoing"
+        for i in range(3):
+            (out / f"NEW{i}.tmp").write_bytes(b"From: a@b\r\n\r\nx")
+        await wait_for(
+            pilot,
+            lambda: app.snapshot is not None and app.snapshot.queues["outgoing"] == before + 3,
+        )
+        assert f"Outgoing {before + 3}" in _strip_text(app)
+        # tarpit.dat replaced atomically (as IceWarp and iwtui write it) is seen too.
+        tarpit = sim_root / "config" / "tarpit.dat"
+        tmp = tarpit.with_name(".tarpit.tmp")
+        tmp.write_text(tarpit.read_text() + "10.9.9.9\t2999-01-01T00:00:00\tU\n")
+        tmp.replace(tarpit)
+        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.tarpit_active == 1)
+        assert "Tarpitted 1" in _strip_text(app)
+
+
+async def test_polling_mode_and_pause(sim_root: Path, isolated_config: Path) -> None:
+    app = make_app(sim_root, isolated_config, "refresh_seconds: 0.2\n")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None)
+        assert "polling" in _strip_text(app)
+        retry = sim_root / "mail" / "_outgoing" / "retry"
+        n = len(list(retry.iterdir()))
+        await pilot.press("p")
+        assert "paused" in _strip_text(app)
+        victim = next(retry.iterdir())
+        victim.unlink()
+        await pilot.pause(0.8)
+        assert f"Retry {n}" in _strip_text(app)  # paused: nothing moves
+        await pilot.press("p")
+        await wait_for(pilot, lambda: f"Retry {n - 1}" in _strip_text(app))
+
+
+async def test_hostile_root_name_and_broken_spam_db_render_inert(
+    sim_root: Path, isolated_config: Path, tmp_path: Path
+) -> None:
+    hostile = tmp_path / "[bold red]x[/bold red]\x1b[31m"
+    shutil.move(sim_root, hostile)
+    (hostile / "spam" / "antispam.db").write_bytes(b"garbage" * 50)
+    app = make_app(hostile, isolated_config)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None)
+        text = _strip_text(app)
+        assert "[bold red]x[/bold red]" in text
+        assert "spam db unreadable" in text
+        await pilot.press("2")
+        await pilot.pause()
+        assert app.is_running
+
+
+async def test_a_failing_refresh_is_reported_and_the_app_goes_on(
+    sim_root: Path, isolated_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(sim_root, isolated_config)
+    calls = {"n": 0}
+    real = status.refresh
+
+    def flaky(*a: object, **k: object) -> status.Snapshot:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OSError("disk went away")
+        return real(*a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(status, "refresh", flaky)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(
+            pilot, lambda: any("disk went away" in str(n.message) for n in app._notifications)
+        )
+        await pilot.press("r")
+        await wait_for(pilot, lambda: app.snapshot is not None)
+
+
+def _trash_plan(app: object, files: dict[str, Path]) -> Plan:
+    gate = app.gate  # type: ignore[attr-defined]
+    return Plan(
+        "queue.delete",
+        targets_of(files),
+        f"Delete {len(files)} messages",
+        "iwtui queue delete " + " ".join(files),
+        trash_step(gate, "outgoing", files),
+        True,
+    )
+
+
+async def test_gate_in_the_tui_confirms_with_the_count(
+    sim_root: Path, isolated_config: Path
+) -> None:
+    app = make_app(sim_root, isolated_config)
+    files = {p.stem: p for p in sorted((sim_root / "mail/_outgoing").glob("*.tmp"))[:3]}
+    async with app.run_test(size=SIZE) as pilot:
+        run_plan(app, app.gate, _trash_plan(app, files))
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        texts = " ".join(str(s.render()) for s in app.screen.query("Static"))
+        assert "3 item(s) will be affected" in texts and "iwtui queue delete" in texts
+        await pilot.press("n")
+        assert all(p.exists() for p in files.values())
+        run_plan(app, app.gate, _trash_plan(app, files))
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not any(p.exists() for p in files.values()))
+        assert len(app.gate.entries()) == 1
+
+
+async def test_gate_in_the_tui_refuses_in_read_only_mode(
+    sim_root: Path, isolated_config: Path
+) -> None:
+    app = make_app(sim_root, isolated_config, "read_only: true\n")
+    files = {p.stem: p for p in sorted((sim_root / "mail/_outgoing").glob("*.tmp"))[:2]}
+    async with app.run_test(size=SIZE) as pilot:
+        assert "READ-ONLY" in _strip_text(app)
+        run_plan(app, app.gate, _trash_plan(app, files))
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmDialog)
+        assert any("read-only" in str(n.message) for n in app._notifications)
+        assert all(p.exists() for p in files.values())
