@@ -1,0 +1,30 @@
+"""Timing helpers: every figure is a median of runs made side by side with its baseline."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import time
+from collections.abc import Callable
+
+
+def timed(fn: Callable[[], object]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def shell(cmd: str) -> Callable[[], object]:
+    return lambda: subprocess.run(cmd, shell=True, check=True, stdout=subprocess.DEVNULL)
+
+
+def compare(name: str, ours: Callable[[], object], base: Callable[[], object], base_name: str,
+            runs: int = 3) -> tuple[float, float]:  # fmt: skip
+    """Alternate ours/baseline runs; print medians and the ratio."""
+    a, b = [], []
+    for _ in range(runs):
+        a.append(timed(ours))
+        b.append(timed(base))
+    ma, mb = statistics.median(a), statistics.median(b)
+    print(f"{name:<44} {ma:8.3f} s   {base_name:<34} {mb:8.3f} s   ratio {ma / mb:6.2f}x")
+    return ma, mb

@@ -1,0 +1,22 @@
+"""`make bench`: every benchmark, each printing medians and ratios against its baseline.
+
+Scale with IWTUI_BENCH_LOG_MB (default 200; the issue's figure is 1000) and
+IWTUI_BENCH_QUEUE (default 20000).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_demo_start  # noqa: E402
+import bench_simulator  # noqa: E402
+import bench_status  # noqa: E402
+
+if __name__ == "__main__":
+    print(f"{'measure':<44} {'ours':>10}   {'baseline':<34} {'':>10}")
+    bench_simulator.main()
+    bench_status.main()
+    bench_demo_start.main()

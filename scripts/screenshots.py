@@ -1,0 +1,55 @@
+"""Regenerate screenshots/*.svg from the simulator (seeded, fixed clock, watchers off).
+
+Run with `make screenshots`. The tree is built under a temporary folder and shown by a
+relative name, so the pictures do not depend on where they were made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from iwtui import config
+from iwtui.icewarp.install import discover
+from iwtui.simulator.tree import SimOptions, build
+from iwtui.tui.app import IwtuiApp
+
+OUT = Path(__file__).resolve().parent.parent / "screenshots"
+SIZE = (160, 48)
+SHOTS = [
+    ("shell-message-queue", []),
+    ("shell-spam-queues", ["2"]),
+    ("help", ["?"]),
+]
+
+
+async def shoot(name: str, keys: list[str], cfg: Path) -> None:
+    loaded = config.load({"IWTUI_CONFIG": str(cfg)})
+    app = IwtuiApp(discover(Path("icewarp"), use_tool_sh=False), loaded)
+    async with app.run_test(size=SIZE) as pilot:
+        while app.snapshot is None:
+            await pilot.pause(0.05)
+        for key in keys:
+            await pilot.press(key)
+        await pilot.pause(0.2)
+        app.save_screenshot(filename=f"{name}.svg", path=str(OUT))
+    print(f"screenshots/{name}.svg")
+
+
+def main() -> int:
+    OUT.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="iwtui-shots-") as tmp:
+        os.chdir(tmp)
+        build(Path("icewarp"), SimOptions(seed=7, start="2026-01-15T14:30:00", log_mb=0.3))
+        cfg = Path(tmp) / "config.yaml"
+        cfg.write_text(f"watch: false\ntool_sh: false\nstate_dir: {tmp}/state\n")
+        for name, keys in SHOTS:
+            asyncio.run(shoot(name, keys, cfg))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
