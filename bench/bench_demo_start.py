@@ -26,7 +26,9 @@ A().run()
 
 def _until_counts(cmd: str) -> None:
     session = f"iwtui-bench-{uuid.uuid4().hex[:6]}"
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "48", cmd], check=True)
+    subprocess.run(
+        ["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "48", cmd], check=True
+    )
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

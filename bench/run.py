@@ -11,9 +11,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_demo_start  # noqa: E402
-import bench_simulator  # noqa: E402
-import bench_status  # noqa: E402
+import bench_demo_start
+import bench_simulator
+import bench_status
 
 if __name__ == "__main__":
     print(f"{'measure':<44} {'ours':>10}   {'baseline':<34} {'':>10}")

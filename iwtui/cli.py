@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -285,7 +286,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(f"live: {opts.rate:g} lines/s into {root} (Ctrl-C stops)", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
-        LiveSimulator(root, opts).run(duration=args.duration)
+        LiveSimulator(root, opts).run(
+            duration=args.duration, exit_with_parent=args.exit_with_parent
+        )
     return EXIT_OK
 
 
@@ -295,6 +298,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     root = Path(tempfile.mkdtemp(prefix="iwtui-demo-"))
     proc: subprocess.Popen[bytes] | None = None
+
+    def cleanup() -> None:
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if args.keep:
+            print(f"demo tree kept in {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+    def hangup(signum: int, _frame: object) -> None:
+        # An SSH session that drops sends SIGHUP, which would skip `finally`: clean up
+        # first, then die of the same signal.
+        cleanup()
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    for sig in (signal.SIGHUP, signal.SIGTERM):
+        signal.signal(sig, hangup)
     try:
         build(root, SimOptions(seed=args.seed, log_mb=1.0))
         proc = subprocess.Popen(
@@ -310,6 +335,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 str(args.rate),
                 "--rotate-mb",
                 "4",
+                "--exit-with-parent",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -322,16 +348,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
         return run_app(inst, ctx.loaded, demo=True)
     finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        if args.keep:
-            print(f"demo tree kept in {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
+        cleanup()
 
 
 # --- the parser ---------------------------------------------------------------------------
@@ -408,6 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", metavar="ISO", help="the simulated 'now' (default: the clock)")
     p.add_argument("--time-format", choices=("hms", "rfc822"), default="hms")
     p.add_argument("--tid-digits", type=int, choices=(4, 8), default=4)
+    p.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
     p.add_argument(
         "--rotate-mb", type=float, default=64.0, help="rotate logs past this size (0: never)"
     )

@@ -75,3 +75,28 @@ def test_demo_runs_live_in_tmux_and_cleans_up(isolated_config: Path, tmp_path: P
         print(f"demo start to first counts: {startup:.2f} s")
     finally:
         _tmux("kill-session", "-t", session)
+
+
+def test_demo_cleans_up_when_the_terminal_hangs_up(isolated_config: Path, tmp_path: Path) -> None:
+    """An SSH session that drops: the pane's processes get SIGHUP. The demo must remove
+    its folder and must not leave the simulator writing into it."""
+    session = f"iwtui-test-{uuid.uuid4().hex[:8]}"
+    cmd = f"IWTUI_CONFIG={isolated_config} TMPDIR={tmp_path} {sys.executable} -m iwtui demo"
+    _tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "48", cmd)
+    try:
+        _wait(session, r"Outgoing \d+", timeout=30)
+        root = re.search(r"iwtui (\S*iwtui-demo-\S+)", _screen(session))
+        assert root is not None
+        demo_root = Path(root.group(1))
+        assert demo_root.is_dir()
+    finally:
+        _tmux("kill-session", "-t", session)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        alive = subprocess.run(["pgrep", "-f", f"simulate {demo_root}"], capture_output=True).stdout
+        if not demo_root.exists() and not alive.strip():
+            break
+        time.sleep(0.2)
+    assert not demo_root.exists(), "demo folder left behind after hangup"
+    alive = subprocess.run(["pgrep", "-f", f"simulate {demo_root}"], capture_output=True).stdout
+    assert not alive.strip(), "simulator still running after hangup"

@@ -362,15 +362,26 @@ class LiveSimulator:
 
     # --- the loop ----------------------------------------------------------------------
 
-    def run(self, duration: float | None = None, stop: threading.Event | None = None) -> int:
-        """Run until ``duration`` seconds passed or ``stop`` is set; returns lines written."""
+    def run(
+        self,
+        duration: float | None = None,
+        stop: threading.Event | None = None,
+        *,
+        exit_with_parent: bool = False,
+    ) -> int:
+        """Run until ``duration`` seconds passed or ``stop`` is set; returns lines written.
+        ``exit_with_parent``: also stop when the process that started us is gone (the demo
+        must never leave a simulator writing into /tmp after an SSH hangup)."""
         stop = stop or threading.Event()
+        parent = os.getppid()
         started = last_churn = time.monotonic()
         emitted_target = 0.0
         try:
             while not stop.is_set():
                 tick = time.monotonic()
                 if duration is not None and tick - started >= duration:
+                    break
+                if exit_with_parent and os.getppid() != parent:
                     break
                 now = datetime.now().replace(microsecond=0)
                 emitted_target += self.opts.rate * TICK_S
