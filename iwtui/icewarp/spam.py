@@ -49,6 +49,15 @@ CREATE INDEX IF NOT EXISTS GLValueIdx ON Greylist (GLValue);
 """
 
 
+INSERT_SENDER = (
+    "INSERT INTO Senders (SndOwner, SndEmail, SndAuthorized, SndFolder, SndDomain, SndSubject,"
+    " SndCreatedOn, SndCreatedAt) VALUES (?,?,?,?,?,?,?,?)"
+)
+INSERT_GREYLIST = (
+    "INSERT INTO Greylist (GLValue, GLOwner, GLStatus, GLCreated, GLUpdated) VALUES (?,?,?,?,?)"
+)
+
+
 class SpamDbError(IwtuiError):
     """The database is missing, corrupt, locked too long, or of another shape."""
 

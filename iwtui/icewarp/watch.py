@@ -24,9 +24,8 @@ class Area(enum.StrEnum):
     LOGS = "logs"
 
 
-def targets(inst: Install) -> dict[Path, Area]:
-    """Folder -> area, existing folders only, without folders nested in another target."""
-    wanted: list[tuple[Path, Area]] = [
+def _folders(inst: Install) -> list[tuple[Path, Area]]:
+    return [
         (inst.outgoing_dir, Area.QUEUES),
         (inst.retry_dir, Area.QUEUES),
         (inst.incoming_dir, Area.QUEUES),
@@ -35,8 +34,12 @@ def targets(inst: Install) -> dict[Path, Area]:
         (inst.config_dir, Area.CONFIG),
         (inst.log_dir, Area.LOGS),
     ]
+
+
+def targets(inst: Install) -> dict[Path, Area]:
+    """Folder -> area, existing folders only, without folders nested in another target."""
     out: dict[Path, Area] = {}
-    for path, area in wanted:
+    for path, area in _folders(inst):
         if not path.is_dir():
             continue
         if any(path == p or p in path.parents for p in out):
@@ -52,15 +55,7 @@ def classify(inst: Install, changed: Path) -> Area | None:
     if changed.name.startswith(".") and changed.name.endswith(".iwtui-tmp"):
         return None  # our own temp file before its rename
     best: tuple[int, Area] | None = None
-    for folder, area in (
-        (inst.outgoing_dir, Area.QUEUES),
-        (inst.retry_dir, Area.QUEUES),
-        (inst.incoming_dir, Area.QUEUES),
-        (inst.sms_dir, Area.QUEUES),
-        (inst.spam_dir, Area.SPAM),
-        (inst.config_dir, Area.CONFIG),
-        (inst.log_dir, Area.LOGS),
-    ):
+    for folder, area in _folders(inst):
         if changed == folder or folder in changed.parents:
             depth = len(folder.parts)
             if best is None or depth > best[0]:

@@ -36,7 +36,14 @@ from iwtui.simulator.sessions import (
     remote_address,
     smtp_outbound,
 )
-from iwtui.simulator.tree import STATE_FILE, Layout, SimOptions, _queue_name, make_message
+from iwtui.simulator.tree import (
+    STATE_FILE,
+    Layout,
+    SimOptions,
+    _queue_name,
+    make_message,
+    quarantine_row,
+)
 
 TICK_S = 0.05
 TARPIT_PREFIX = "Intrusion prevention: IP blocked ("
@@ -311,18 +318,7 @@ class LiveSimulator:
         secs = now.hour * 3600 + now.minute * 60 + now.second
         with contextlib.suppress(sqlite3.Error), contextlib.closing(self._db()) as con, con:
             con.execute(
-                "INSERT INTO Senders (SndOwner, SndEmail, SndAuthorized, SndFolder, SndDomain,"
-                " SndSubject, SndCreatedOn, SndCreatedAt) VALUES (?,?,?,?,?,?,?,?)",
-                (
-                    owner,
-                    sender,
-                    spam.QUARANTINE,
-                    folder,
-                    owner.split("@")[1],
-                    subject,
-                    float(int(delphi.from_datetime(now))),
-                    secs,
-                ),
+                spam.INSERT_SENDER, quarantine_row(owner, sender, folder, subject, now, secs)
             )
             # Users release or delete old quarantine items: keep the list from growing forever.
             n = con.execute("SELECT count(*) FROM Senders WHERE SndAuthorized = 2").fetchone()[0]
@@ -334,7 +330,7 @@ class LiveSimulator:
     def _greylist(self, ip: str, now: datetime) -> None:
         with contextlib.suppress(sqlite3.Error), contextlib.closing(self._db()) as con, con:
             con.execute(
-                "INSERT INTO Greylist (GLValue, GLOwner, GLStatus, GLCreated, GLUpdated) VALUES (?,?,?,?,?)",
+                spam.INSERT_GREYLIST,
                 (
                     ip,
                     local_address(self.rng),

@@ -143,6 +143,14 @@ def make_message(
     return head + " ".join(body).encode() + b"\r\n"
 
 
+def quarantine_row(
+    owner: str, sender: str, folder: str, subject: str | None, when: datetime, created_at: object
+) -> tuple[object, ...]:
+    """A Senders row of a held message: the date as a whole Delphi day, the time apart."""
+    return (owner, sender, spam.QUARANTINE, folder, owner.split("@")[1], subject,
+            float(int(delphi.from_datetime(when))), created_at)  # fmt: skip
+
+
 def _utime(path: Path, when: datetime) -> None:
     ts = when.timestamp()
     os.utime(path, (ts, ts))
@@ -311,18 +319,7 @@ def _antispam(rng: random.Random, lay: Layout, opts: SimOptions, now: datetime) 
                 subject = None  # odd rows on purpose: a NULL subject ...
             if i % 13 == 7:
                 created_at = when.strftime("%H:%M:%S")  # ... and a textual time
-            rows.append(
-                (
-                    owner,
-                    sender,
-                    spam.QUARANTINE,
-                    folder,
-                    owner.split("@")[1],
-                    subject,
-                    float(int(delphi.from_datetime(when))),
-                    created_at,
-                )
-            )
+            rows.append(quarantine_row(owner, sender, folder, subject, when, created_at))
             qdir = spam.quarantine_dir(lay.mail, owner, folder)
             assert qdir is not None
             qdir.mkdir(parents=True, exist_ok=True)
@@ -354,8 +351,7 @@ def _antispam(rng: random.Random, lay: Layout, opts: SimOptions, now: datetime) 
                     (owner, sender, status, None, domain, None, delphi.from_datetime(when), None)
                 )
         con.executemany(
-            "INSERT INTO Senders (SndOwner, SndEmail, SndAuthorized, SndFolder, SndDomain, SndSubject,"
-            " SndCreatedOn, SndCreatedAt) VALUES (?,?,?,?,?,?,?,?)",
+            spam.INSERT_SENDER,
             rows,
         )
         grey = []
@@ -374,7 +370,7 @@ def _antispam(rng: random.Random, lay: Layout, opts: SimOptions, now: datetime) 
                 )
             )
         con.executemany(
-            "INSERT INTO Greylist (GLValue, GLOwner, GLStatus, GLCreated, GLUpdated) VALUES (?,?,?,?,?)",
+            spam.INSERT_GREYLIST,
             grey,
         )
         con.commit()
