@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -26,6 +27,21 @@ def _screen(session: str) -> str:
     return _tmux("capture-pane", "-p", "-t", session)
 
 
+def _start(session: str, cmd: str) -> None:
+    """A detached 160x48 pane. Under pytest the environment carries COLUMNS=80 and
+    LINES=24, which the pane would inherit and which win over the pty's real size."""
+    cmd = f"env -u COLUMNS -u LINES sh -c {shlex.quote(cmd)}"
+    _tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "48", cmd)
+    _tmux("set-option", "-t", session, "window-size", "manual")
+    _tmux("resize-window", "-t", session, "-x", "160", "-y", "48")
+
+
+def _demo_root(tmp_path: Path) -> Path:
+    found = sorted(tmp_path.glob("iwtui-demo-*"))
+    assert len(found) == 1, found
+    return found[0]
+
+
 def _wait(session: str, pattern: str, timeout: float) -> re.Match[str]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -43,17 +59,16 @@ def test_demo_runs_live_in_tmux_and_cleans_up(isolated_config: Path, tmp_path: P
         f"IWTUI_CONFIG={isolated_config} TMPDIR={tmp_path} {sys.executable} -m iwtui demo --rate 200; "
         f"echo $? > {done}"
     )
-    _tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "48", cmd)
+    _start(session, cmd)
     try:
         started = time.monotonic()
         header = _wait(session, r"Outgoing (\d+)\s+Priority (\d+)\s+Retry (\d+)", timeout=30)
         first_counts = header.groups()
         startup = time.monotonic() - started
         screen = _screen(session)
-        root = re.search(r"iwtui (\S*iwtui-demo-\S+)", screen)
-        assert root is not None, screen
-        demo_root = Path(root.group(1))
+        demo_root = _demo_root(tmp_path)
         assert demo_root.is_dir()
+        assert demo_root.name in screen, screen
         assert "1 Message Queue" in screen and "9 Volume" in screen and "not built yet" in screen
         # Live: the simulator delivers and queues mail; the header follows.
         deadline = time.monotonic() + 20
@@ -82,12 +97,10 @@ def test_demo_cleans_up_when_the_terminal_hangs_up(isolated_config: Path, tmp_pa
     its folder and must not leave the simulator writing into it."""
     session = f"iwtui-test-{uuid.uuid4().hex[:8]}"
     cmd = f"IWTUI_CONFIG={isolated_config} TMPDIR={tmp_path} {sys.executable} -m iwtui demo"
-    _tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "48", cmd)
+    _start(session, cmd)
     try:
         _wait(session, r"Outgoing \d+", timeout=30)
-        root = re.search(r"iwtui (\S*iwtui-demo-\S+)", _screen(session))
-        assert root is not None
-        demo_root = Path(root.group(1))
+        demo_root = _demo_root(tmp_path)
         assert demo_root.is_dir()
     finally:
         _tmux("kill-session", "-t", session)

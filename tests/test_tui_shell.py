@@ -206,3 +206,27 @@ async def test_gate_in_the_tui_refuses_in_read_only_mode(
         assert not isinstance(app.screen, ConfirmDialog)
         assert any("read-only" in str(n.message) for n in app._notifications)
         assert all(p.exists() for p in files.values())
+
+
+async def test_header_keeps_the_counts_on_an_80_column_terminal(
+    sim_root: Path, isolated_config: Path
+) -> None:
+    """CI's tmux once came up at 80x24: the long root path wrapped and pushed the counts
+    off the two-line strip. The counts must stay; the path gives way."""
+    deep = sim_root.parent / ("very-long-folder-name-" * 4) / "icewarp"
+    deep.parent.mkdir(parents=True)
+    shutil.move(str(sim_root), deep)
+    app = make_app(deep, isolated_config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None)
+        await pilot.pause()
+        assert app.snapshot is not None
+        strip = app.query_one(StatusStrip)
+        lines = strip.render_strip().plain.split("\n")
+        assert len(lines) == 2 and all(len(line) <= strip.content_size.width for line in lines)
+        assert lines[0].startswith("iwtui …") and lines[0].rstrip().endswith(("live", "polling"))
+        out, retry = app.snapshot.queues["outgoing"], app.snapshot.queues["retry"]
+        assert f"Out {out}" in lines[1] and f"Rty {retry}" in lines[1] and "Tarpit" in lines[1]
+        # and what the terminal shows is the same thing
+        shown = strip.render_line(1).text
+        assert f"Out {out}" in shown and "Tarpit" in shown

@@ -2,30 +2,61 @@
 
 Everything shown here comes from disk and may hold anything (a root path with ``[``):
 it is assembled as ``rich.text.Text`` pieces, never as markup.
+
+The strip fits its width: on an 80-column terminal the counts stay on screen (short
+labels) and the root path is shortened from the left, because during an incident the
+numbers matter more than the path.
 """
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.reactive import reactive
-from textual.widgets import Static
+from textual.widget import Widget
 
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.queues import QUEUE_NAMES, QUEUE_TITLES
 from iwtui.icewarp.status import Snapshot
 
+SHORT_TITLES = {
+    "outgoing": "Out",
+    "priority": "Pri",
+    "retry": "Rty",
+    "incoming": "In",
+    "mda": "MDA",
+    "sms": "SMS",
+    "quarantine": "Quar",
+    "tarpit": "Tarpit",
+    "sessions": "Sess",
+}
+LONG_TITLES = {
+    **QUEUE_TITLES,
+    "quarantine": "Quarantine",
+    "tarpit": "Tarpitted",
+    "sessions": "Sessions",
+}
 
-class StatusStrip(Static):
-    """Two lines: where and how; then what is queued, quarantined and tarpitted."""
+
+def shorten_left(text: str, width: int) -> str:
+    """``/very/long/path`` -> ``…ong/path`` in at most ``width`` cells."""
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return "…"[:width]
+    return "…" + text[-(width - 1) :]
+
+
+class StatusStrip(Widget):
+    """Two lines: where and how; then what is queued, quarantined, tarpitted and connected."""
 
     snapshot: reactive[Snapshot | None] = reactive(None, always_update=True)
     live_state: reactive[str] = reactive("live")
+    sessions: reactive[int | None] = reactive(None)
 
     def __init__(self, install: Install, read_only: bool, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.install = install
         self.read_only = read_only
-        self._previous: Snapshot | None = None
         self._changed: set[str] = set()
 
     def watch_snapshot(self, old: Snapshot | None, new: Snapshot | None) -> None:
@@ -38,21 +69,20 @@ class StatusStrip(Static):
                 self._changed.add("quarantine")
             if old.tarpit_active != new.tarpit_active:
                 self._changed.add("tarpit")
-        self.update(self.render_strip())
 
-    def watch_live_state(self) -> None:
-        self.update(self.render_strip())
+    def watch_sessions(self, old: int | None, new: int | None) -> None:
+        if old is not None and old != new:
+            self._changed.add("sessions")
 
-    def _count(self, key: str, label: str, value: int | None) -> Text:
+    def _count(self, key: str, value: int | None, short: bool) -> Text:
         style = "bold reverse" if key in self._changed else "bold"
         shown = "—" if value is None else f"{value:,}"
+        label = (SHORT_TITLES if short else LONG_TITLES)[key]
         return Text.assemble((f"{label} ", "dim"), (shown, style))
 
-    def render_strip(self) -> Text:
+    def _top(self, width: int) -> Text:
         inst = self.install
-        top = Text.assemble(
-            ("iwtui ", "bold"),
-            (str(inst.root), "underline"),
+        tail = Text.assemble(
             (f"  server {inst.server_id}" if inst.server_id else "", ""),
             "  ",
             ("READ-ONLY", "bold reverse yellow") if self.read_only else ("read-write", "green"),
@@ -63,24 +93,41 @@ class StatusStrip(Static):
                 "poll": ("○ polling", "cyan"),
             }.get(self.live_state, (self.live_state, "")),
         )
+        room = max(8, width - len("iwtui ") - tail.cell_len)
+        return Text.assemble(
+            ("iwtui ", "bold"), (shorten_left(str(inst.root), room), "underline"), tail
+        )
+
+    def _counts(self, short: bool) -> Text:
         snap = self.snapshot
-        parts: list[Text] = []
         if snap is None:
-            parts.append(Text("reading the install…", style="dim"))
-        else:
-            for q in QUEUE_NAMES:
-                parts.append(self._count(q, QUEUE_TITLES[q], snap.queues.get(q)))
-            parts.append(Text("│", style="dim"))
-            quarantine = snap.spam_lists.get("quarantine") if snap.spam_lists else None
-            held = self._count("quarantine", "Quarantine", quarantine)
-            if snap.spam_error:
-                held.append(" (spam db unreadable)", style="red")
-            parts.append(held)
-            t = self._count("tarpit", "Tarpitted", snap.tarpit_active)
-            if snap.tarpit_total != snap.tarpit_active:
-                t.append(f" (+{snap.tarpit_total - snap.tarpit_active} expired)", style="dim")
-            parts.append(t)
-            parts.append(Text("│", style="dim"))
-            parts.append(Text.assemble(("Sessions ", "dim"), ("—", "dim")))
-        line2 = Text("  ").join(parts)
+            return Text("reading the install…", style="dim")
+        parts = [self._count(q, snap.queues.get(q), short) for q in QUEUE_NAMES]
+        parts.append(Text("│", style="dim"))
+        quarantine = snap.spam_lists.get("quarantine") if snap.spam_lists else None
+        held = self._count("quarantine", quarantine, short)
+        if snap.spam_error:
+            held.append(" (db unreadable)" if short else " (spam db unreadable)", style="red")
+        parts.append(held)
+        t = self._count("tarpit", snap.tarpit_active, short)
+        if snap.tarpit_total != snap.tarpit_active and not short:
+            t.append(f" (+{snap.tarpit_total - snap.tarpit_active} expired)", style="dim")
+        parts.append(t)
+        parts.append(Text("│", style="dim"))
+        parts.append(self._count("sessions", self.sessions, short))
+        return Text(" " if short else "  ").join(parts)
+
+    def render_strip(self, width: int | None = None) -> Text:
+        """Both lines for ``width`` cells (the widget's own width when not given)."""
+        if width is None:
+            width = self.content_size.width or 160
+        line2 = self._counts(short=False)
+        if line2.cell_len > width:
+            line2 = self._counts(short=True)
+        line2.truncate(width, overflow="ellipsis")
+        top = self._top(width)
+        top.truncate(width, overflow="ellipsis")
         return Text("\n").join([top, line2])
+
+    def render(self) -> Text:
+        return self.render_strip()
