@@ -1,0 +1,359 @@
+"""Filter a log at grep speed: ``a;b;!c;re:x`` and a From/To time range (spec 5, seed "Logs").
+
+The seed's Filter is strings separated by ``;``, all of which must occur in a line (AND).
+iwtui adds ``!term`` (the line must not contain it) and ``re:pattern`` (a regular
+expression; ``!re:`` excludes). Matching is on bytes and case-sensitive, like ``grep -F``;
+``ignore_case`` folds ASCII case.
+
+Speed comes from never splitting the file into Python lines when the filter is
+selective: the longest include term is found with ``bytes.find`` over 8 MiB chunks (C
+speed) and only the lines that contain it are cut out and checked against the rest.
+When the anchor is common, the chunk is split once and checked with ``in`` (still C).
+
+The time range uses the order of lines: the first and last byte offsets of the range are
+found by bisection over the file (reading a line at a probe offset), so a one-hour window
+of a 1 GB day reads a few hundred KB to find where to start, then only that window.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import time
+
+from iwtui.errors import BadInput
+
+CHUNK = 8 * 1024 * 1024
+_TIME = re.compile(
+    rb"^\S+\s+\[[0-9A-Fa-f]{4,8}\]\s+(?:(\d{1,2}):(\d\d):(\d\d)|\w{3}, \d{1,2} \w{3} \d{4} (\d\d):(\d\d):(\d\d))"
+)
+
+
+@dataclass
+class Filter:
+    include: list[bytes] = field(default_factory=list)
+    exclude: list[bytes] = field(default_factory=list)
+    regex: list[re.Pattern[bytes]] = field(default_factory=list)
+    not_regex: list[re.Pattern[bytes]] = field(default_factory=list)
+    ignore_case: bool = False
+    text: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return not (self.include or self.exclude or self.regex or self.not_regex)
+
+    def matches(self, line: bytes) -> bool:
+        hay = line.lower() if self.ignore_case else line
+        return (
+            all(t in hay for t in self.include)
+            and not any(t in hay for t in self.exclude)
+            and all(r.search(line) for r in self.regex)
+            and not any(r.search(line) for r in self.not_regex)
+        )
+
+    def matches_text(self, line: str) -> bool:
+        return self.matches(line.encode("utf-8", errors="surrogateescape"))
+
+
+def parse_filter(text: str, *, ignore_case: bool = False) -> Filter:
+    """``a;b;!c;re:x`` -> Filter. Empty parts are ignored; a bad regex is BadInput."""
+    f = Filter(ignore_case=ignore_case, text=text)
+    flags = re.IGNORECASE if ignore_case else 0
+    for part in text.split(";"):
+        term = part.strip()
+        if not term:
+            continue
+        negate = term.startswith("!") and len(term) > 1
+        if negate:
+            term = term[1:]
+        if term.startswith("re:") and len(term) > 3:
+            try:
+                pat = re.compile(term[3:].encode("utf-8"), flags)
+            except re.error as exc:
+                raise BadInput(f"filter: bad regular expression {term[3:]!r}: {exc}") from None
+            (f.not_regex if negate else f.regex).append(pat)
+            continue
+        raw = term.encode("utf-8")
+        if ignore_case:
+            raw = raw.lower()
+        (f.exclude if negate else f.include).append(raw)
+    return f
+
+
+def parse_clock(text: str) -> time:
+    """``HH:MM`` or ``HH:MM:SS`` -> time; anything else is BadInput."""
+    parts = text.strip().split(":")
+    try:
+        if len(parts) not in (2, 3):
+            raise ValueError
+        nums = [int(p) for p in parts] + [0] * (3 - len(parts))
+        return time(nums[0], nums[1], nums[2])
+    except ValueError:
+        raise BadInput(f"bad time {text!r}: use HH:MM or HH:MM:SS") from None
+
+
+def line_seconds(line: bytes) -> int | None:
+    """Seconds since midnight of a log line, or None when it has no time."""
+    m = _TIME.match(line)
+    if m is None:
+        return None
+    g = m.groups()
+    h, mi, s = (g[0], g[1], g[2]) if g[0] is not None else (g[3], g[4], g[5])
+    return int(h) * 3600 + int(mi) * 60 + int(s)
+
+
+def _seconds_at(fd: int, pos: int, end: int) -> tuple[int, int] | None:
+    """The first timed line starting at or after ``pos``: (its offset, its seconds)."""
+    if pos > 0:
+        # Start at the beginning of the next line.
+        while True:
+            data = os.pread(fd, 4096, pos - 1)
+            if not data:
+                return None
+            nl = data.find(b"\n")
+            if nl >= 0:
+                pos = pos - 1 + nl + 1
+                break
+            pos += len(data)
+    probes = 0
+    while pos < end and probes < 64:
+        data = os.pread(fd, min(65536, end - pos), pos)
+        if not data:
+            return None
+        for line in data.split(b"\n")[:-1] or [data]:
+            secs = line_seconds(line)
+            if secs is not None:
+                return pos, secs
+            pos += len(line) + 1
+            probes += 1
+            if pos >= end or probes >= 64:
+                break
+    return None
+
+
+def time_bounds(fd: int, size: int, start: time | None, stop: time | None) -> tuple[int, int]:
+    """Byte range ``[lo, hi)`` holding the lines from ``start`` to ``stop`` (inclusive),
+    found by bisection on line times. Lines are checked again while matching, so a line
+    slightly out of order at the edges is not wrongly included."""
+
+    def first_at_or_after(target: int) -> int:
+        lo, hi = 0, size
+        while hi - lo > 65536:
+            mid = (lo + hi) // 2
+            found = _seconds_at(fd, mid, size)
+            if found is None or found[1] >= target:
+                hi = mid
+            else:
+                lo = found[0] + 1 if found[0] + 1 <= hi else mid
+        # back up to a line start
+        if lo > 0:
+            data = os.pread(fd, min(lo, 65536), max(0, lo - 65536))
+            nl = data.rfind(b"\n")
+            lo = max(0, lo - len(data) + nl + 1) if nl >= 0 else max(0, lo - len(data))
+        return lo
+
+    lo = (
+        0
+        if start is None
+        else first_at_or_after(start.hour * 3600 + start.minute * 60 + start.second)
+    )
+    hi = size
+    if stop is not None:
+        hi = first_at_or_after(stop.hour * 3600 + stop.minute * 60 + stop.second + 1)
+        # the bisection stops within 64 KiB of the border: keep a margin and let the
+        # per-line time check trim it
+        hi = min(size, hi + 2 * 65536)
+    return lo, max(lo, hi)
+
+
+@dataclass
+class Match:
+    offset: int
+    line: bytes
+
+
+class Search:
+    """Matching lines of one file, in file order, chunk by chunk (cancellable)."""
+
+    def __init__(
+        self,
+        path: os.PathLike[str] | str,
+        flt: Filter,
+        *,
+        start: time | None = None,
+        stop: time | None = None,
+        end: int | None = None,
+    ) -> None:
+        self.path = path
+        self.flt = flt
+        self.start, self.stop = start, stop
+        self.fd = os.open(path, os.O_RDONLY)
+        size = os.fstat(self.fd).st_size if end is None else end
+        self.lo, self.hi = (
+            (0, size) if start is None and stop is None else time_bounds(self.fd, size, start, stop)
+        )
+        self.pos = self.lo
+        self.scanned = 0
+        self.lo_t = None if start is None else start.hour * 3600 + start.minute * 60 + start.second
+        self.hi_t = None if stop is None else stop.hour * 3600 + stop.minute * 60 + stop.second
+
+    @property
+    def progress(self) -> float:
+        span = self.hi - self.lo
+        return 1.0 if span <= 0 else min(1.0, (self.pos - self.lo) / span)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+
+    def __enter__(self) -> Search:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _in_time(self, line: bytes) -> bool:
+        if self.lo_t is None and self.hi_t is None:
+            return True
+        secs = line_seconds(line)
+        if secs is None:
+            return True  # a continuation line goes with its neighbours
+        return (self.lo_t is None or secs >= self.lo_t) and (self.hi_t is None or secs <= self.hi_t)
+
+    def _chunk(self) -> tuple[bytes, int] | None:
+        """The next newline-aligned chunk and its offset (a final line without newline is
+        left out: it is still being written)."""
+        if self.pos >= self.hi:
+            return None
+        want = min(CHUNK, self.hi - self.pos)
+        data = os.pread(self.fd, want, self.pos)
+        if not data:
+            return None
+        base = self.pos
+        if self.pos + len(data) < self.hi or not data.endswith(b"\n"):
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                # a single line longer than the chunk: read on until its newline
+                more = data
+                while cut < 0:
+                    extra = os.pread(self.fd, CHUNK, base + len(more))
+                    if not extra:
+                        self.pos = self.hi
+                        return None
+                    at = extra.find(b"\n")
+                    if at >= 0:
+                        more += extra[: at + 1]
+                        cut = len(more) - 1
+                    else:
+                        more += extra
+                data = more
+            data = data[: cut + 1]
+        self.pos = base + len(data)
+        self.scanned += len(data)
+        return data, base
+
+    def chunks(self, cancel: threading.Event | None = None) -> Iterator[list[Match]]:
+        """Matches per chunk (possibly empty lists, so a caller can show progress)."""
+        flt = self.flt
+        anchor = max(flt.include, key=len) if flt.include else None
+        while True:
+            if cancel is not None and cancel.is_set():
+                return
+            got = self._chunk()
+            if got is None:
+                return
+            data, base = got
+            yield list(self._matches(data, base, anchor))
+
+    def _matches(self, data: bytes, base: int, anchor: bytes | None) -> Iterator[Match]:
+        flt = self.flt
+        timed = self.lo_t is not None or self.hi_t is not None
+        hay = data.lower() if flt.ignore_case else data
+        if anchor is None:
+            if flt.empty and not timed:
+                pos = 0
+                for line in data.split(b"\n")[:-1]:
+                    yield Match(base + pos, line)
+                    pos += len(line) + 1
+                return
+            pos = 0
+            for line in data.split(b"\n")[:-1]:
+                if flt.matches(line) and self._in_time(line):
+                    yield Match(base + pos, line)
+                pos += len(line) + 1
+            return
+        hits = hay.count(anchor)
+        if hits == 0:
+            return
+        lines_in_chunk = data.count(b"\n")
+        if hits * 8 > lines_in_chunk:
+            # common anchor: one split, C-speed `in` tests
+            pos = 0
+            for line in data.split(b"\n")[:-1]:
+                if flt.matches(line) and self._in_time(line):
+                    yield Match(base + pos, line)
+                pos += len(line) + 1
+            return
+        i = hay.find(anchor)
+        while i >= 0:
+            start = hay.rfind(b"\n", 0, i) + 1
+            end = hay.find(b"\n", i)
+            line = data[start:end]
+            if flt.matches(line) and self._in_time(line):
+                yield Match(base + start, line)
+            i = hay.find(anchor, end + 1)
+
+
+def count(
+    path: os.PathLike[str] | str,
+    flt: Filter,
+    *,
+    start: time | None = None,
+    stop: time | None = None,
+    cancel: threading.Event | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> int:
+    """How many lines of ``path`` match. The fast path counts without building lines when
+    the filter is one include term and no time range."""
+    with Search(path, flt, start=start, stop=stop) as s:
+        total = 0
+        simple = (
+            len(flt.include) == 1
+            and not (flt.exclude or flt.regex or flt.not_regex)
+            and start is None
+            and stop is None
+        )
+        if simple:
+            anchor = flt.include[0]
+            while (got := s._chunk()) is not None:
+                if cancel is not None and cancel.is_set():
+                    break
+                data = got[0].lower() if flt.ignore_case else got[0]
+                total += _count_lines_with(data, anchor)
+                if progress:
+                    progress(s.progress)
+            return total
+        for matches in s.chunks(cancel):
+            total += len(matches)
+            if progress:
+                progress(s.progress)
+        return total
+
+
+def _count_lines_with(data: bytes, term: bytes) -> int:
+    """Lines of ``data`` containing ``term`` (a line counts once)."""
+    if b"\n" in term:
+        return 0
+    n = 0
+    i = data.find(term)
+    while i >= 0:
+        n += 1
+        end = data.find(b"\n", i + len(term))
+        if end < 0:
+            break
+        i = data.find(term, end + 1)
+    return n
