@@ -1,4 +1,5 @@
-"""The command line: the TUI (default), demo, simulate, doctor, config, keys, journal, undo.
+"""The command line: the TUI (default), demo, simulate, doctor, config, keys, journal, undo;
+``logs`` and ``sessions`` live in :mod:`iwtui.cli_logs`.
 
 Every sub-command takes ``--root R`` and ``--read-only``; commands that write take
 ``--yes`` and ``--dry-run``; listings take ``--json``. Exit codes: 0 done, 1 refused or
@@ -429,6 +430,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--rotate-mb", type=float, default=64.0, help="rotate logs past this size (0: never)"
     )
+    from iwtui import cli_logs
+
+    cli_logs.register(add, _lists)
     return parser
 
 

@@ -32,7 +32,9 @@ from iwtui.resources import resource_dir
 from iwtui.tui.areas import AREAS, BY_ID
 from iwtui.tui.bindings import bindings
 from iwtui.tui.screens.help import HelpScreen
+from iwtui.tui.screens.logs import LogsArea
 from iwtui.tui.screens.pending import PendingArea
+from iwtui.tui.screens.sessions import SessionsArea
 from iwtui.tui.widgets.nav import NavList
 from iwtui.tui.widgets.status_strip import StatusStrip
 
@@ -60,7 +62,7 @@ class AreaCommands(Provider):
 
 class IwtuiApp(App[int]):
     TITLE = "iwtui"
-    CSS_PATH = [resource_dir("styles") / "base.tcss", resource_dir("styles") / "shell.tcss"]
+    CSS_PATH = [resource_dir("styles") / n for n in ("base.tcss", "shell.tcss", "logs.tcss")]
     BINDINGS = bindings("app")
     COMMANDS = App.COMMANDS | {AreaCommands}
     ENABLE_COMMAND_PALETTE = True
@@ -88,7 +90,12 @@ class IwtuiApp(App[int]):
             yield NavList(*(Option(f"{a.key} {a.title}", id=a.id) for a in AREAS), id="nav")
             with ContentSwitcher(initial=AREAS[0].id, id="areas"):
                 for area in AREAS:
-                    yield PendingArea(area, self.install)
+                    if area.id == "logs":
+                        yield LogsArea(self.install, self.cfg.state_path())
+                    elif area.id == "sessions":
+                        yield SessionsArea(self.install)
+                    else:
+                        yield PendingArea(area, self.install)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -195,6 +202,9 @@ class IwtuiApp(App[int]):
         index = [a.id for a in AREAS].index(area_id)
         if nav.highlighted != index:
             nav.highlighted = index
+        pane = self.query_one("#areas", ContentSwitcher).visible_content
+        if pane is not None and not isinstance(pane, PendingArea):
+            pane.focus()  # a built area takes the keys at once
 
     @on(OptionList.OptionHighlighted, "#nav")
     def nav_moved(self, event: OptionList.OptionHighlighted) -> None:
@@ -220,6 +230,10 @@ class IwtuiApp(App[int]):
         strip.live_state = "paused" if self.paused else ("live" if self.cfg.watch else "poll")
         if not self.paused:
             self.refresh_all()
+
+    def set_sessions_count(self, n: int | None) -> None:
+        """Active SMTP, POP3 and IMAP sessions, for the header (from the Sessions area)."""
+        self.query_one(StatusStrip).sessions = n
 
     @property
     def current_area(self) -> str | None:

@@ -219,6 +219,25 @@ class LineIndex:
             pos = raw.index(b"\n", pos) + 1
         return start + pos
 
+    def line_at(self, offset: int) -> int | None:
+        """The number of the line holding byte ``offset`` (None if not indexed)."""
+        with self._lock:
+            rev_total = self.rev_cum[-1] if self.rev_cum else 0
+            # scanned region, blocks in reverse file order
+            for j in range(len(self.rev_start)):
+                if self.rev_start[j] <= offset < self.rev_end[j]:
+                    raw = os.pread(self.fd, offset - self.rev_start[j], self.rev_start[j])
+                    k_last = self.rev_cum[j - 1] if j else 0  # lines after this block
+                    count = self.rev_cum[j] - k_last
+                    within = raw.count(b"\n")
+                    return rev_total - 1 - (k_last + count - 1 - within)
+            at = bisect.bisect_right(self.tail_start, offset) - 1
+            if at >= 0 and offset < self.tail_end[at]:
+                raw = os.pread(self.fd, offset - self.tail_start[at], self.tail_start[at])
+                before = self.tail_cum[at - 1] if at else 0
+                return rev_total + before + raw.count(b"\n")
+        return None
+
     def close(self) -> None:
         with contextlib.suppress(OSError):
             os.close(self.fd)

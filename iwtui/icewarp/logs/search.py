@@ -357,3 +357,51 @@ def _count_lines_with(data: bytes, term: bytes) -> int:
             break
         i = data.find(term, end + 1)
     return n
+
+
+def find_offset(
+    path: os.PathLike[str] | str,
+    term: bytes,
+    start: int,
+    end: int,
+    *,
+    forward: bool = True,
+    ignore_case: bool = False,
+) -> int | None:
+    """Byte offset of the next (or previous) occurrence of ``term`` after (before)
+    ``start``, within ``[0, end)``; chunked, so any file size."""
+    if not term:
+        return None
+    if ignore_case:
+        term = term.lower()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        overlap = len(term) - 1
+        if forward:
+            pos = start
+            while pos < end:
+                data = os.pread(fd, min(CHUNK, end - pos), pos)
+                if not data:
+                    return None
+                hay = data.lower() if ignore_case else data
+                i = hay.find(term)
+                if i >= 0:
+                    return pos + i
+                if pos + len(data) >= end:
+                    return None
+                pos += max(1, len(data) - overlap)
+            return None
+        pos = min(start, end)
+        while pos > 0:
+            lo = max(0, pos - CHUNK)
+            data = os.pread(fd, pos - lo, lo)
+            hay = data.lower() if ignore_case else data
+            i = hay.rfind(term)
+            if i >= 0:
+                return lo + i
+            if lo == 0:
+                return None
+            pos = lo + overlap
+        return None
+    finally:
+        os.close(fd)

@@ -29,6 +29,7 @@ from iwtui.icewarp.logs.search import Search, parse_filter
 
 HISTORY = 100
 TAIL_BYTES = 16 * 1024 * 1024
+IDLE = timedelta(minutes=30)  # silent longer than this: not active any more (IMAP IDLE ~29 min)
 MAX_LINES = 5000  # per session kept in memory; the full log is read again on demand
 
 
@@ -56,7 +57,8 @@ class Session:
 
     @property
     def key(self) -> str:
-        return f"{self.service}/{self.day.isoformat()}/{self.thread}/{self.start.time().isoformat() if self.start else ''}"
+        """Unique: where the session's first line is."""
+        return f"{self.service}/{self.path.name}/{self.first_offset}/{self.thread}"
 
     @property
     def duration_s(self) -> float | None:
@@ -97,8 +99,13 @@ class Session:
         elif k == "login_failed":
             self.account = str(f.get("account") or "")
             self._fail("authentication failed")
-        elif k in ("failure", "tarpit"):
+        elif k == "failure":
             self._fail(line.message)
+        elif k == "tarpit":
+            # the IP is blocked and the connection dropped: this session is over
+            self._fail(line.message)
+            self.disconnected = True
+            self._close()
 
     def _fail(self, why: str) -> None:
         if not self.reason or self.reason == "greylisted":
@@ -114,9 +121,11 @@ class Session:
         else:
             self.state = "disconnected"
 
-    def finish_unclosed(self, *, still_open: bool) -> None:
-        """At the end of what was read: still running (today's file) or cut off."""
-        if still_open:
+    def finish_unclosed(self, *, still_open: bool, newest: datetime | None = None) -> None:
+        """At the end of what was read: still running (today's file, and heard from within
+        ``IDLE`` of the newest line) or cut off."""
+        stale = newest is not None and self.end is not None and newest - self.end > IDLE
+        if still_open and not stale:
             self.state = "active"
         else:
             self._close()
@@ -186,7 +195,10 @@ def group_sessions(
     began before the window, or before midnight)."""
     open_: dict[str, Session] = {}
     done: list[Session] = []
+    newest: datetime | None = None
     for offset, line in lines:
+        if line.time is not None and (newest is None or line.time > newest):
+            newest = line.time
         if not line.thread:
             continue
         tid = line.thread
@@ -207,7 +219,7 @@ def group_sessions(
             done.append(cur)
             del open_[tid]
     for s in open_.values():
-        s.finish_unclosed(still_open=still_open)
+        s.finish_unclosed(still_open=still_open, newest=newest)
         done.append(s)
     done.sort(key=lambda s: s.first_offset)
     return done

@@ -1,0 +1,585 @@
+"""Status > Logs: service, day, From/To, Filter; Load, Refresh, Clear, Delete, Save To File,
+Find, Explore; a live tail that follows rotation; the parsed detail of the selected line.
+"""
+
+from __future__ import annotations
+
+import threading
+import time as time_mod
+from datetime import date, time
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, DataTable, Footer, Input, Select, Static
+
+from iwtui.errors import IwtuiError
+from iwtui.icewarp.install import Install
+from iwtui.icewarp.logs import catalog as catalog_mod
+from iwtui.icewarp.logs import search, sessions
+from iwtui.icewarp.logs.catalog import Catalog, LogDay
+from iwtui.icewarp.logs.lines import Interpretation, parse_line, safe_text
+from iwtui.icewarp.logs.manage import delete_plan, save_lines
+from iwtui.icewarp.logs.view import DaySource, FilterSource
+from iwtui.tui.gate import run_plan
+from iwtui.tui.screens.session_log import SessionLogScreen
+from iwtui.tui.widgets.log_view import LogView
+
+POLL_S = 0.2
+
+
+def human(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def detail_text(raw: str, day: date | None) -> Text:
+    ln = parse_line(raw, day)
+    out = Text()
+    out.append(f"{ln.kind}", style="bold")
+    if ln.thread:
+        out.append(f"  thread {ln.thread}")
+    if ln.who:
+        out.append(f"  who {safe_text(ln.who, 80)}")
+    if ln.time:
+        out.append(f"  {ln.time.isoformat()}")
+    if ln.direction:
+        out.append(f"  {ln.direction} {'client session' if ln.client else 'server session'}")
+    interp: Interpretation | None = None
+    for key, value in ln.fields.items():
+        if isinstance(value, Interpretation):
+            interp = value
+            continue
+        out.append(f"\n  {key}: ", style="dim")
+        out.append(safe_text(str(value), 400))
+    if interp is not None:
+        out.append(f"\n{interp.code} {interp.enhanced} {interp.phrase}", style="bold red")
+        out.append("\n  cause: ", style="dim")
+        out.append(interp.cause)
+        out.append("\n  remedy: ", style="dim")
+        out.append(interp.remedy)
+    if not ln.parsed:
+        out.append("\n  ")
+        out.append(safe_text(raw, 4000))
+    return out
+
+
+class ExploreScreen(ModalScreen[tuple[str, date] | None]):
+    """The log folder's files with sizes and dates; Enter loads that service and day."""
+
+    BINDINGS = [Binding("escape,q", "dismiss_none", "Close")]
+    DEFAULT_CSS = """
+    ExploreScreen { align: center middle; }
+    ExploreScreen > Vertical { width: 90%; height: 85%; border: round $accent; background: $surface; }
+    """
+
+    def __init__(self, cat: Catalog) -> None:
+        super().__init__()
+        self.cat = cat
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text(f" Log folder {self.cat.root}", style="bold"))
+            yield DataTable(id="explore-table", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        t = self.query_one(DataTable)
+        t.add_columns("Service", "Day", "File", "Size", "Modified")
+        for service in self.cat.services():
+            for d in self.cat.days_of(service):
+                for f in d.files:
+                    t.add_row(
+                        service,
+                        d.day.isoformat(),
+                        Text(safe_text(f.path.name)),
+                        Text(human(f.size), justify="right"),
+                        time_mod.strftime("%Y-%m-%d %H:%M", time_mod.localtime(f.mtime)),
+                        key=f"{service}|{d.day.isoformat()}|{f.path}",
+                    )
+        for p in self.cat.other:
+            t.add_row("?", "", Text(safe_text(p.name)), "", "", key=f"?||{p}")
+        t.focus()
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)
+
+    @on(DataTable.RowSelected)
+    def chosen(self, event: DataTable.RowSelected) -> None:
+        service, day, _path = str(event.row_key.value).split("|", 2)
+        if service == "?" or not day:
+            return
+        self.dismiss((service, date.fromisoformat(day)))
+
+
+class LogsArea(Vertical):
+    """The Logs area of the shell."""
+
+    can_focus = False
+    BINDINGS = [
+        Binding("slash", "find", "Find"),
+        Binding("n", "find_next(1)", "Next", show=False),
+        Binding("N", "find_next(-1)", "Previous", show=False),
+        Binding("f", "focus_filter", "Filter"),
+        Binding("s", "open_session", "Session"),
+        Binding("w", "save", "Save"),
+        Binding("x", "explore", "Explore"),
+        Binding("c", "clear", "Clear", show=False),
+        Binding("delete", "delete_day", "Delete", show=False),
+        Binding("escape", "back_to_view", "View", show=False),
+    ]
+
+    def __init__(self, install: Install, state_dir: Path, *, live: bool = True) -> None:
+        super().__init__(id="logs", classes="area")
+        self.install = install
+        self.state_dir = state_dir
+        self.live = live
+        self.catalog: Catalog | None = None
+        self.day_source: DaySource | None = None
+        self.filter_source: FilterSource | None = None
+        self._cancel = threading.Event()
+        self._find = ""
+        self._loading = False
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="logs-controls"):
+            yield Select[str]([], prompt="Service", id="logs-service", allow_blank=True)
+            yield Select[str]([], prompt="Day", id="logs-day", allow_blank=True)
+            yield Input(placeholder="From HH:MM", id="logs-from", max_length=8)
+            yield Input(placeholder="To HH:MM", id="logs-to", max_length=8)
+            yield Input(placeholder="Filter: a;b;!c;re:x  (Enter loads)", id="logs-filter")
+        with Horizontal(id="logs-buttons"):
+            for label, bid in (("Load", "load"), ("Refresh", "refresh"), ("Clear", "clear"),
+                               ("Delete", "delete"), ("Save To File", "save"), ("Find", "find"),
+                               ("Explore", "explore")):  # fmt: skip
+                yield Button(label, id=f"logs-btn-{bid}", compact=True)
+        yield Static(id="logs-state")
+        yield LogView(id="logs-view")
+        yield Static(id="logs-detail")
+        yield Input(placeholder="Find (Enter: next, n/N later; Esc closes)", id="logs-find")
+
+    def focus(self, scroll_visible: bool = True) -> LogsArea:
+        """Entering the area puts the keys on the log view."""
+        self.query_one(LogView).focus(scroll_visible)
+        return self
+
+    def on_mount(self) -> None:
+        self.reload_catalog(select_newest=True)
+        if self.live:
+            self.set_interval(POLL_S, self.poll, name="logs-tail")
+
+    # --- catalog and loading -----------------------------------------------------------
+
+    def reload_catalog(self, *, select_newest: bool = False) -> None:
+        try:
+            self.catalog = catalog_mod.scan(self.install.log_dir)
+        except OSError as exc:
+            self.catalog = None
+            self._state(
+                Text(f"log folder {self.install.log_dir}: {exc.strerror or exc}", style="red")
+            )
+            return
+        svc = self.query_one("#logs-service", Select)
+        services = self.catalog.services()
+        svc.set_options([(s, s) for s in services])
+        if not services:
+            self._state(Text(f"no log files in {self.install.log_dir}", style="yellow"))
+            return
+        if select_newest or svc.value not in services:
+            svc.value = "smtp" if "smtp" in services else services[0]
+        self._fill_days()
+        if select_newest:
+            self.load()
+
+    def _fill_days(self) -> None:
+        if self.catalog is None:
+            return
+        svc = self.query_one("#logs-service", Select).value
+        days = self.catalog.days_of(str(svc)) if isinstance(svc, str) else []
+        day_sel = self.query_one("#logs-day", Select)
+        current = day_sel.value
+        day_sel.set_options(
+            [(f"{d.day.isoformat()}  {human(d.size)}", d.day.isoformat()) for d in days]
+        )
+        values = [d.day.isoformat() for d in days]
+        if values:
+            day_sel.value = current if current in values else values[0]
+
+    @on(Select.Changed, "#logs-service")
+    def service_changed(self) -> None:
+        self._fill_days()
+
+    def selected_day(self) -> LogDay | None:
+        if self.catalog is None:
+            return None
+        svc = self.query_one("#logs-service", Select).value
+        day = self.query_one("#logs-day", Select).value
+        if not isinstance(svc, str) or not isinstance(day, str):
+            return None
+        return self.catalog.get(svc, date.fromisoformat(day))
+
+    def _times(self) -> tuple[time | None, time | None]:
+        out: list[time | None] = []
+        for wid in ("#logs-from", "#logs-to"):
+            text = self.query_one(wid, Input).value.strip()
+            out.append(search.parse_clock(text) if text else None)
+        return out[0], out[1]
+
+    def load(self) -> None:
+        """Load: open the chosen day (instant), index it in the background, apply the filter."""
+        d = self.selected_day()
+        if d is None:
+            return
+        try:
+            flt = search.parse_filter(self.query_one("#logs-filter", Input).value)
+            start, stop = self._times()
+        except IwtuiError as exc:
+            self.notify(str(exc), title="Filter", severity="error")
+            return
+        self._cancel.set()
+        self._cancel = threading.Event()
+        if self.day_source is not None:
+            self.day_source.close()
+        if self.filter_source is not None:
+            self.filter_source.close()
+        newest = self.catalog is not None and d is self.catalog.days_of(d.service)[0]
+        self.day_source = DaySource(
+            self.install.log_dir, [f.name for f in d.files], self.state_dir / "cache", live=newest
+        )
+        for err in self.day_source.errors:
+            self.notify(err, title="Log", severity="warning")
+        view = self.query_one(LogView)
+        view.highlight = self._find
+        if flt.empty and start is None and stop is None:
+            self.filter_source = None
+            view.set_source(self.day_source, follow=True)
+        else:
+            self.filter_source = FilterSource(self.day_source, flt, start, stop)
+            view.set_source(self.filter_source, follow=self.day_source.live)
+            self.run_filter(self.filter_source, self._cancel)
+        self.index_day(self.day_source, self._cancel)
+        self.show_state()
+
+    @work(thread=True, group="logs-index", exit_on_error=False)
+    def index_day(self, src: DaySource, cancel: threading.Event) -> None:
+        steps = 0
+        while not src.complete and not cancel.is_set():
+            src.scan_step()
+            steps += 1
+            if steps % 8 == 0:
+                self.app.call_from_thread(self._indexed, src)
+        if not cancel.is_set():
+            self.app.call_from_thread(self._indexed, src)
+
+    def _indexed(self, src: DaySource) -> None:
+        if src is self.day_source and self.filter_source is None:
+            self.query_one(LogView).sync()
+        self.show_state()
+
+    @work(thread=True, group="logs-filter", exit_on_error=False)
+    def run_filter(self, fs: FilterSource, cancel: threading.Event) -> None:
+        last = [0.0]
+
+        def tick() -> None:
+            now = time_mod.monotonic()
+            if now - last[0] >= 0.2:
+                last[0] = now
+                self.app.call_from_thread(self._filtered, fs)
+
+        fs.run(cancel, tick)
+        if not cancel.is_set():
+            self.app.call_from_thread(self._filtered, fs)
+
+    def _filtered(self, fs: FilterSource) -> None:
+        if fs is self.filter_source:
+            self.query_one(LogView).sync()
+            self.show_state()
+
+    # --- live ----------------------------------------------------------------------------
+
+    def poll(self) -> None:
+        src = self.day_source
+        if src is None or not self.display or getattr(self.app, "paused", False):
+            return
+        try:
+            res = src.poll()
+        except OSError as exc:
+            self._state(Text(f"reading the log: {exc.strerror or exc}", style="red"))
+            return
+        for note in res.notices:
+            self.notify(note, title="Log", timeout=4)
+        if res.reset:
+            self.load()
+            return
+        added = res.added
+        if self.filter_source is not None:
+            added = self.filter_source.poll()
+        if added or res.notices:
+            self.query_one(LogView).sync(added)
+            self.show_state()
+
+    # --- state line and detail -----------------------------------------------------------
+
+    def _state(self, text: Text) -> None:
+        self.query_one("#logs-state", Static).update(text)
+
+    def show_state(self) -> None:
+        src = self.day_source
+        view = self.query_one(LogView)
+        if src is None:
+            return
+        t = Text()
+        if not src.live:
+            t.append("■ past day", style="dim")
+        elif getattr(self.app, "paused", False):
+            t.append("‖ paused", style="bold yellow")
+        elif view.following:
+            t.append("● following", style="bold green")
+        else:
+            t.append("○ not following", style="yellow")
+            if view.new_lines:
+                t.append(f" (+{view.new_lines:,} new, End follows)", style="bold yellow")
+        names = ", ".join(n.path.name for n in src.names[-2:])
+        t.append(f"  {src.service}  {names}  {human(src.size)}  ")
+        t.append(f"{src.total:,} lines")
+        if not src.complete:
+            t.append(f"  indexing {src.progress:.0%}", style="cyan")
+        fs = self.filter_source
+        if fs is not None:
+            t.append("  │  ", style="dim")
+            t.append(f"{fs.total:,} matching", style="bold")
+            if not fs.done:
+                t.append(f"  filtering {fs.progress:.0%}", style="cyan")
+            if fs.flt.text:
+                t.append(f"  filter {safe_text(fs.flt.text, 60)}", style="dim")
+        if view.source is not None and view.source.total:
+            t.append(f"  │  line {view.cursor + 1:,}", style="dim")
+        self._state(t)
+
+    @on(LogView.CursorMoved)
+    def cursor_moved(self, event: LogView.CursorMoved) -> None:
+        view = event.view
+        if view.id != "logs-view":
+            return
+        raw = view.current_text()
+        detail = self.query_one("#logs-detail", Static)
+        if raw is None or view.source is None:
+            detail.update("")
+        else:
+            try:
+                day = view.source.day_of(view.cursor)
+            except IndexError:
+                day = None
+            detail.update(detail_text(raw, day))
+        self.show_state()
+
+    # --- buttons and keys ----------------------------------------------------------------
+
+    @on(Button.Pressed)
+    def pressed(self, event: Button.Pressed) -> None:
+        action = (event.button.id or "").removeprefix("logs-btn-")
+        {
+            "load": self.load,
+            "refresh": self.action_refresh,
+            "clear": self.action_clear,
+            "delete": self.action_delete_day,
+            "save": self.action_save,
+            "find": self.action_find,
+            "explore": self.action_explore,
+        }.get(action, lambda: None)()
+
+    @on(Input.Submitted, "#logs-filter, #logs-from, #logs-to")
+    def submitted(self) -> None:
+        self.load()
+        self.query_one(LogView).focus()
+
+    def action_refresh(self) -> None:
+        self.reload_catalog()
+        self.load()
+
+    def action_clear(self) -> None:
+        for wid in ("#logs-filter", "#logs-from", "#logs-to"):
+            self.query_one(wid, Input).value = ""
+        self._find = ""
+        self.load()
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#logs-filter", Input).focus()
+
+    def action_back_to_view(self) -> None:
+        self.query_one("#logs-find", Input).remove_class("shown")
+        self.query_one(LogView).focus()
+
+    def action_find(self) -> None:
+        box = self.query_one("#logs-find", Input)
+        box.add_class("shown")
+        box.value = self._find
+        box.focus()
+
+    @on(Input.Submitted, "#logs-find")
+    def find_submitted(self, event: Input.Submitted) -> None:
+        self._find = event.value
+        view = self.query_one(LogView)
+        view.highlight = self._find
+        event.input.remove_class("shown")
+        view.focus()
+        self.action_find_next(1)
+
+    def action_find_next(self, direction: int) -> None:
+        if not self._find:
+            self.action_find()
+            return
+        self.find_worker(self._find, direction)
+
+    @work(thread=True, exclusive=True, group="logs-find", exit_on_error=False)
+    def find_worker(self, term: str, direction: int) -> None:
+        view = self.query_one(LogView)
+        src = view.source
+        if src is None or not src.total:
+            return
+        start = view.cursor
+        found: int | None = None
+        if isinstance(src, DaySource):
+            found = _find_in_day(src, term, start, direction)
+        else:
+            folded = term.casefold()
+            i = start + direction
+            while 0 <= i < src.total:
+                if folded in src.line(i).casefold():
+                    found = i
+                    break
+                i += direction
+        if found is None:
+            self.app.call_from_thread(
+                self.notify,
+                f"{term!r} not found {'below' if direction > 0 else 'above'}",
+                title="Find",
+            )
+        else:
+            self.app.call_from_thread(view.goto, found)
+
+    def action_open_session(self) -> None:
+        view = self.query_one(LogView)
+        raw = view.current_text()
+        src = self.day_source
+        if raw is None or view.source is None or src is None:
+            return
+        ln = parse_line(raw, view.source.day_of(view.cursor))
+        if not ln.thread:
+            self.notify("this line has no thread id, so no session", title="Session")
+            return
+        self.session_worker(
+            src.service,
+            ln.time.date() if ln.time else view.source.day_of(view.cursor),
+            ln.thread,
+            ln.time.time() if ln.time else None,
+        )
+
+    @work(thread=True, exclusive=True, group="logs-session", exit_on_error=False)
+    def session_worker(self, service: str, day: date, thread: str, at: time | None) -> None:
+        cat = self.catalog or catalog_mod.scan(self.install.log_dir)
+        s = sessions.find_session(cat, service, day, thread, at)
+        if s is None:
+            self.app.call_from_thread(
+                self.notify, f"no session for thread {thread}", title="Session"
+            )
+            return
+        related = sessions.related_lines(cat, s)
+        self.app.call_from_thread(self.app.push_screen, SessionLogScreen(s, related, Path.cwd()))
+
+    def action_explore(self) -> None:
+        self.reload_catalog()
+        if self.catalog is None:
+            return
+
+        def chosen(pick: tuple[str, date] | None) -> None:
+            if pick is None:
+                return
+            service, day = pick
+            self.query_one("#logs-service", Select).value = service
+            self._fill_days()
+            self.query_one("#logs-day", Select).value = day.isoformat()
+            self.load()
+
+        self.app.push_screen(ExploreScreen(self.catalog), chosen)
+
+    def action_delete_day(self) -> None:
+        d = self.selected_day()
+        if d is None:
+            return
+        gate = self.app.gate  # type: ignore[attr-defined]
+        plan = delete_plan(gate, d, self.install.root)
+
+        def done(_outcome: object) -> None:
+            self.reload_catalog()
+            self.load()
+
+        run_plan(self.app, gate, plan, done)
+
+    def action_save(self) -> None:
+        view = self.query_one(LogView)
+        src = view.source
+        d = self.selected_day()
+        if src is None or d is None:
+            return
+        dest = (
+            Path.cwd()
+            / f"iwtui-{d.service}-{d.day.isoformat()}{'-filtered' if self.filter_source else ''}.log"
+        )
+        n = 1
+        while dest.exists():
+            dest = dest.with_name(f"{dest.stem.split('.')[0]}.{n}.log")
+            n += 1
+        self.save_worker(src, dest)
+
+    @work(thread=True, exclusive=True, group="logs-save", exit_on_error=False)
+    def save_worker(self, src: DaySource | FilterSource, dest: Path) -> None:
+        total = src.total
+        try:
+            n = save_lines((src.line(i) for i in range(total)), dest)
+        except OSError as exc:
+            self.app.call_from_thread(
+                self.notify, f"{dest}: {exc.strerror or exc}", title="Not saved", severity="error"
+            )
+            return
+        self.app.call_from_thread(self.notify, f"{n:,} lines saved to {dest}", title="Saved")
+
+    def on_unmount(self) -> None:
+        self._cancel.set()
+        if self.day_source is not None:
+            self.day_source.close()
+
+
+def _find_in_day(src: DaySource, term: str, start: int, direction: int) -> int | None:
+    """Find through the bytes of the day's files (any size), then map back to a line."""
+    needle = term.encode("utf-8")
+    k, j = src.locate(start)
+    base = sum(ix.total for ix in src.indexes[:k])
+    ix = src.indexes[k]
+    ks = range(k, len(src.indexes)) if direction > 0 else range(k, -1, -1)
+    for kk in ks:
+        ix = src.indexes[kk]
+        if kk == k:
+            at = ix.offset(j)
+            from_off = (
+                at + len(ix.line(j).encode("utf-8", errors="replace")) + 1 if direction > 0 else at
+            )
+        else:
+            from_off = 0 if direction > 0 else ix.end
+        off = search.find_offset(
+            ix.path, needle, from_off, ix.end, forward=direction > 0, ignore_case=True
+        )
+        if off is not None:
+            line = ix.line_at(off)
+            if line is not None:
+                return sum(x.total for x in src.indexes[:kk]) + line
+        if direction > 0:
+            base += ix.total
+    return None

@@ -1,0 +1,225 @@
+"""Status > Sessions: active sessions and the history of each service, live; Enter opens a
+session's protocol log (savable); killing a session is shown as unavailable, with why."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from datetime import datetime
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Select, Static
+from textual.widgets.data_table import RowDoesNotExist
+
+from iwtui.icewarp.install import Install
+from iwtui.icewarp.logs import catalog as catalog_mod
+from iwtui.icewarp.logs import sessions
+from iwtui.icewarp.logs.lines import safe_text
+from iwtui.icewarp.logs.sessions import Session, SessionSet
+from iwtui.tui.screens.session_log import STATE_STYLE, SessionLogScreen
+
+SERVICES = ("smtp", "pop3", "imap")
+REFRESH_S = 2.0
+LIVE_TAIL = 4 * 1024 * 1024  # bytes read per refresh and service while on screen
+HIDDEN_TAIL = 1024 * 1024  # ... and while another area is shown (for the header count)
+
+
+def _row(s: Session) -> tuple[Text, ...]:
+    when = s.start.strftime("%H:%M:%S") if s.start else "--:--:--"
+    who = s.account or s.sender
+    rcpt = ", ".join(s.recipients[:3]) + (
+        f" +{len(s.recipients) - 3}" if len(s.recipients) > 3 else ""
+    )
+    dur = f"{s.duration_s:.0f}s" if s.duration_s is not None else ""
+    return (
+        Text(f" {s.kind} ", style=f"reverse {STATE_STYLE.get(s.state, '')}"),
+        Text(s.state, style=STATE_STYLE.get(s.state, "")),
+        Text(f"{s.day:%m-%d} {when}"),
+        Text(s.thread),
+        Text(safe_text(s.peer, 40)),
+        Text(safe_text(who, 40)),
+        Text(safe_text(rcpt, 50)),
+        Text(dur, justify="right"),
+        Text(f"{s.line_count:,}", justify="right"),
+        Text(safe_text(s.reason, 80), style="red" if s.state == "failed" else "dim"),
+    )
+
+
+COLUMNS = (
+    "",
+    "State",
+    "Started",
+    "Thread",
+    "Peer",
+    "Account / sender",
+    "Recipients",
+    "Time",
+    "Lines",
+    "Result",
+)
+
+
+class SessionsArea(Vertical):
+    can_focus = False
+    BINDINGS = [
+        Binding("enter", "open", "Protocol log", show=False),
+        Binding("tab", "switch_table", "Active/History", show=False),
+        Binding("K", "kill", "Kill"),
+    ]
+
+    def __init__(self, install: Install, *, live: bool = True) -> None:
+        super().__init__(id="sessions", classes="area")
+        self.install = install
+        self.live = live
+        self.sets: dict[str, SessionSet] = {}
+        self._busy = False
+        self._cancel = threading.Event()
+        self.active_total: int | None = None
+        self._ticks = 0
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="sessions-controls"):
+            yield Select[str](
+                [(s, s) for s in ("all", *SERVICES)],
+                value="all",
+                allow_blank=False,
+                id="sessions-service",
+            )
+            yield Static(id="sessions-state")
+        yield Static(Text("Active", style="bold yellow"), classes="section-title")
+        yield DataTable(id="sessions-active", cursor_type="row", zebra_stripes=True)
+        yield Static(
+            Text("History (last 100 per service, newest first)", style="bold"),
+            classes="section-title",
+        )
+        yield DataTable(id="sessions-history", cursor_type="row", zebra_stripes=True)
+
+    def focus(self, scroll_visible: bool = True) -> SessionsArea:
+        self.query_one("#sessions-active", DataTable).focus(scroll_visible)
+        return self
+
+    def on_mount(self) -> None:
+        for t in self.query(DataTable):
+            t.add_columns(*COLUMNS)
+        self.refresh_sessions()
+        if self.live:
+            self.set_interval(REFRESH_S, self.refresh_sessions, name="sessions-refresh")
+
+    def refresh_sessions(self) -> None:
+        """Every tick while on screen; every fifth, with a smaller window, while hidden
+        (the header's session count still moves)."""
+        if self._busy or getattr(self.app, "paused", False):
+            return
+        self._ticks += 1
+        visible = self.display and self.is_on_screen
+        if not visible and self.sets and self._ticks % 5:
+            return
+        self._busy = True
+        self.compute(self._cancel, LIVE_TAIL if visible else HIDDEN_TAIL)
+
+    @work(thread=True, group="sessions", exit_on_error=False)
+    def compute(self, cancel: threading.Event, tail: int) -> None:
+        try:
+            cat = catalog_mod.scan(self.install.log_dir)
+            out = {
+                s: sessions.service_sessions(cat, s, tail_bytes=tail, cancel=cancel)
+                for s in SERVICES
+                if s in cat.services()
+            }
+            self.app.call_from_thread(self.show, out)
+        finally:
+            self._busy = False
+
+    def show(self, sets: dict[str, SessionSet]) -> None:
+        self.sets = sets
+        self.active_total = sum(len(s.active) for s in sets.values())
+        chosen = self.query_one("#sessions-service", Select).value
+        keep = [s for name, s in sets.items() if chosen in ("all", name)]
+        active = sorted(
+            (x for s in keep for x in s.active),
+            key=lambda x: x.start or x.end or datetime.min,
+            reverse=True,
+        )
+        history = sorted(
+            (x for s in keep for x in s.history),
+            key=lambda x: x.start or x.end or datetime.min,
+            reverse=True,
+        )
+        self._fill("#sessions-active", active)
+        self._fill("#sessions-history", history)
+        errors = [e for s in keep for e in s.errors]
+        state = Text(f"{len(active)} active, {len(history)} in history", style="bold")
+        if errors:
+            state.append(f"  {errors[0]}", style="red")
+        self.query_one("#sessions-state", Static).update(state)
+        if hasattr(self.app, "set_sessions_count"):
+            self.app.set_sessions_count(self.active_total)
+
+    def _fill(self, wid: str, rows: list[Session]) -> None:
+        t = self.query_one(wid, DataTable)
+        selected = None
+        if t.row_count and t.cursor_row < t.row_count:
+            selected = t.coordinate_to_cell_key(t.cursor_coordinate).row_key.value
+        t.clear()
+        self._by_key = getattr(self, "_by_key", {})
+        for s in rows:
+            key = s.key
+            self._by_key[key] = s
+            t.add_row(*_row(s), key=key)
+        if selected is not None:
+            with contextlib.suppress(RowDoesNotExist):  # the row is gone: stay put
+                t.move_cursor(row=t.get_row_index(selected), animate=False)
+
+    @on(Select.Changed, "#sessions-service")
+    def service_changed(self) -> None:
+        if self.sets:
+            self.show(self.sets)
+
+    def action_switch_table(self) -> None:
+        a = self.query_one("#sessions-active", DataTable)
+        h = self.query_one("#sessions-history", DataTable)
+        (h if a.has_focus else a).focus()
+
+    @on(DataTable.RowSelected)
+    def row_selected(self, event: DataTable.RowSelected) -> None:
+        s = getattr(self, "_by_key", {}).get(str(event.row_key.value))
+        if s is not None:
+            self.open_session(s)
+
+    def action_open(self) -> None:
+        for t in self.query(DataTable):
+            if t.has_focus and t.row_count:
+                key = t.coordinate_to_cell_key(t.cursor_coordinate).row_key.value
+                s = getattr(self, "_by_key", {}).get(str(key))
+                if s is not None:
+                    self.open_session(s)
+
+    @work(thread=True, exclusive=True, group="sessions-open", exit_on_error=False)
+    def open_session(self, s: Session) -> None:
+        cat = catalog_mod.scan(self.install.log_dir)
+        full = (
+            sessions.find_session(
+                cat, s.service, s.day, s.thread, s.start.time() if s.start else None
+            )
+            or s
+        )
+        related = sessions.related_lines(cat, full)
+        self.app.call_from_thread(self.app.push_screen, SessionLogScreen(full, related, Path.cwd()))
+
+    def action_kill(self) -> None:
+        self.notify(
+            "Killing a session is not available: IceWarp exposes no interface for it that "
+            "iwtui could call (spec, section 4). Block the IP in Spam Queues > Intrusion "
+            "Prevention instead.",
+            title="Unavailable",
+            severity="warning",
+            timeout=10,
+        )
+
+    def on_unmount(self) -> None:
+        self._cancel.set()

@@ -1,0 +1,232 @@
+"""A virtual log view: only the visible lines are read, parsed and drawn.
+
+Lines come from a :class:`~iwtui.icewarp.logs.view.DaySource` or ``FilterSource``. Every
+line is made inert (``safe_text``) and drawn as a ``rich.text.Text`` with styles: log
+text is never markup. The view follows the end while ``following`` is on; moving the
+cursor up turns it off and counts new lines instead; ``End``/``G`` turns it back on.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from iwtui.icewarp.logs.lines import LogLine, parse_line, safe_text
+
+MAX_DRAW = 2000  # characters of one line drawn in the list (the detail panel shows more)
+WIDTH = 400  # horizontal room; long lines scroll with left/right
+
+
+class Source(Protocol):
+    @property
+    def total(self) -> int: ...
+    @property
+    def prepended(self) -> int: ...
+    def line(self, i: int) -> str: ...
+    def day_of(self, i: int):  # type: ignore[no-untyped-def]
+        ...
+
+
+def line_style(ln: LogLine) -> Style:
+    k, f = ln.kind, ln.fields
+    if k == "raw":
+        return Style(dim=True, italic=True)
+    if k in ("reply", "greylist"):
+        code = int(f.get("code") or 0)
+        if code >= 500:
+            return Style(color="red", bold=True)
+        if code >= 400:
+            return Style(color="yellow")
+        return Style(color="green", dim=code < 300 and ln.direction == ">>>" and not ln.client)
+    if k == "summary":
+        return (
+            Style(color="green", bold=True)
+            if f.get("result") == "OK"
+            else Style(color="red", bold=True)
+        )
+    if k in ("connect", "disconnect"):
+        return Style(dim=True)
+    if k == "login":
+        return Style(color="green")
+    if k in ("login_failed", "failure"):
+        return Style(color="red")
+    if k == "tarpit":
+        return Style(color="magenta", bold=True)
+    if k == "antispam":
+        return (
+            Style(color="red")
+            if str(f.get("action", "")).upper() not in ("PASS", "OK")
+            else Style()
+        )
+    if (ln.direction == "<<<" and not ln.client) or (ln.direction == ">>>" and ln.client):
+        return Style(color="cyan")
+    return Style()
+
+
+class LogView(ScrollView, can_focus=True):
+    BINDINGS = [
+        Binding("up,k", "move(-1)", "Up", show=False),
+        Binding("down,j", "move(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home,g", "top", "Top", show=False),
+        Binding("end,G", "follow", "Follow", show=True),
+    ]
+    DEFAULT_CSS = "LogView { height: 1fr; scrollbar-size-horizontal: 0; }"
+
+    cursor: reactive[int] = reactive(0)
+    following: reactive[bool] = reactive(True)
+    new_lines: reactive[int] = reactive(0)
+
+    class CursorMoved(Message):
+        def __init__(self, view: LogView) -> None:
+            super().__init__()
+            self.view = view
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.source: Source | None = None
+        self._seen_prepended = 0
+        self._total = 0
+        self.highlight: str = ""
+
+    # --- the source --------------------------------------------------------------------
+
+    def set_source(self, source: Source | None, *, follow: bool = True) -> None:
+        self.source = source
+        self._seen_prepended = source.prepended if source else 0
+        self._total = source.total if source else 0
+        self.following = follow
+        self.new_lines = 0
+        self.virtual_size = Size(WIDTH, self._total)
+        self.cursor = max(0, self._total - 1) if follow else 0
+        self.call_after_refresh(self._show_cursor)
+        self.refresh()
+        self.post_message(self.CursorMoved(self))
+
+    def _show_cursor(self) -> None:
+        """Scroll so the cursor is visible (at the bottom when following)."""
+        height = max(1, self.scrollable_content_region.height)
+        if self.following:
+            self.scroll_to(y=max(0, self._total - height), animate=False, immediate=True)
+        elif not self.scroll_y <= self.cursor < self.scroll_y + height:
+            self.scroll_to(y=max(0, self.cursor - height // 2), animate=False, immediate=True)
+
+    def on_resize(self) -> None:
+        self._show_cursor()
+
+    def sync(self, appended: int = 0) -> None:
+        """The source grew (lines appended and/or prepended by the background index)."""
+        src = self.source
+        if src is None:
+            return
+        shift = src.prepended - self._seen_prepended
+        self._seen_prepended = src.prepended
+        total = src.total
+        self._total = total
+        self.virtual_size = Size(WIDTH, total)
+        if self.following:
+            self.cursor = max(0, total - 1)
+            self.scroll_to(
+                y=max(0, total - self.scrollable_content_region.height),
+                animate=False,
+                immediate=True,
+            )
+            self.post_message(self.CursorMoved(self))
+        else:
+            if shift:
+                self.cursor += shift
+                self.scroll_to(y=self.scroll_y + shift, animate=False, immediate=True)
+            self.new_lines += appended
+        self.refresh()
+
+    # --- movement ------------------------------------------------------------------------
+
+    def _set_cursor(self, i: int) -> None:
+        total = self._total
+        if total == 0:
+            return
+        i = max(0, min(total - 1, i))
+        self.cursor = i
+        height = self.scrollable_content_region.height
+        if i < self.scroll_y:
+            self.scroll_to(y=i, animate=False, immediate=True)
+        elif i >= self.scroll_y + height:
+            self.scroll_to(y=i - height + 1, animate=False, immediate=True)
+        at_end = i >= total - 1
+        if at_end and not self.following:
+            self.following = True
+            self.new_lines = 0
+        elif not at_end and self.following:
+            self.following = False
+        self.refresh()
+        self.post_message(self.CursorMoved(self))
+
+    def goto(self, i: int) -> None:
+        self._set_cursor(i)
+
+    def action_move(self, delta: int) -> None:
+        self._set_cursor(self.cursor + delta)
+
+    def action_page(self, direction: int) -> None:
+        self._set_cursor(
+            self.cursor + direction * max(1, self.scrollable_content_region.height - 1)
+        )
+
+    def action_top(self) -> None:
+        self._set_cursor(0)
+
+    def action_follow(self) -> None:
+        self._set_cursor(self._total - 1)
+        self.following = True
+        self.new_lines = 0
+
+    def on_mouse_scroll_up(self) -> None:
+        if self.following and self._total:
+            self.following = False
+
+    def current_text(self) -> str | None:
+        if self.source is None or not self._total:
+            return None
+        try:
+            return self.source.line(self.cursor)
+        except (IndexError, OSError):
+            return None
+
+    # --- drawing -------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        i = scroll_y + y
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if self.source is None or i >= self._total:
+            return Strip.blank(width, base)
+        try:
+            raw = self.source.line(i)
+            day = self.source.day_of(i)
+        except (IndexError, OSError, ValueError):
+            return Strip([Segment("(line not readable)", Style(dim=True))]).crop_extend(
+                0, width, base
+            )
+        ln = parse_line(raw, day)
+        text = Text(safe_text(raw, MAX_DRAW), style=line_style(ln), no_wrap=True, end="")
+        if self.highlight:
+            text.highlight_words([self.highlight], style=Style(reverse=True), case_sensitive=False)
+        if i == self.cursor:
+            text.stylize(
+                Style(bgcolor="grey23", bold=True)
+                if not self.has_focus
+                else Style(bgcolor="blue", bold=True)
+            )
+        segments = list(text.render(self.app.console))
+        return Strip(segments).crop_extend(scroll_x, scroll_x + width, base)
