@@ -12,6 +12,9 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import DataTable
+
+from iwtui.tui.screens.logs import LogsArea
 
 from .tui_helpers import make_app, wait_for
 
@@ -48,6 +51,50 @@ def test_help_screen(snap_compare: Any, fixed_root: Path, isolated_config: Path)
     )
 
 
-def test_read_only_logs_pending(snap_compare: Any, fixed_root: Path, isolated_config: Path) -> None:
+def test_read_only_pending_area(snap_compare: Any, fixed_root: Path, isolated_config: Path) -> None:
     app = make_app(fixed_root, isolated_config, "read_only: true\n")
-    assert snap_compare(app, press=["4"], terminal_size=SIZE, run_before=_loaded)
+    assert snap_compare(app, press=["3"], terminal_size=SIZE, run_before=_loaded)
+
+
+async def _logs_ready(pilot: Pilot[Any]) -> None:
+    await _loaded(pilot)
+    await pilot.press("4")
+    area = pilot.app.query_one(LogsArea)
+    await wait_for(pilot, lambda: area.day_source is not None and area.day_source.complete)
+    await pilot.press("k", "k", "k")  # a reply line with its explanation in the detail panel
+    await pilot.pause(0.3)
+
+
+def test_logs_area(snap_compare: Any, fixed_root: Path, isolated_config: Path) -> None:
+    assert snap_compare(
+        make_app(fixed_root, isolated_config), terminal_size=SIZE, run_before=_logs_ready
+    )
+
+
+async def _logs_filtered(pilot: Pilot[Any]) -> None:
+    await _logs_ready(pilot)
+    await pilot.press("f", *">>> 5;!Client", "enter")
+    area = pilot.app.query_one(LogsArea)
+    await wait_for(pilot, lambda: area.filter_source is not None and area.filter_source.done)
+    await pilot.press("g")
+    await pilot.pause(0.3)
+
+
+def test_logs_area_filtered(snap_compare: Any, fixed_root: Path, isolated_config: Path) -> None:
+    assert snap_compare(
+        make_app(fixed_root, isolated_config), terminal_size=SIZE, run_before=_logs_filtered
+    )
+
+
+async def _sessions_ready(pilot: Pilot[Any]) -> None:
+    await _loaded(pilot)
+    await pilot.press("7")
+    table = pilot.app.query_one("#sessions-history", DataTable)
+    await wait_for(pilot, lambda: table.row_count > 0)
+    await pilot.pause(0.3)
+
+
+def test_sessions_area(snap_compare: Any, fixed_root: Path, isolated_config: Path) -> None:
+    assert snap_compare(
+        make_app(fixed_root, isolated_config), terminal_size=SIZE, run_before=_sessions_ready
+    )

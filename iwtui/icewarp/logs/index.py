@@ -111,7 +111,8 @@ class LineIndex:
             if start == 0:
                 lo = 0
                 break
-            nl = data.find(b"\n")
+            # a line start before ``pos``: a newline other than the one ending the window
+            nl = data.find(b"\n", 0, len(data) - 1)
             if nl >= 0:
                 lo = nl + 1
                 break

@@ -42,7 +42,7 @@ _REPLY = re.compile(
 )
 _LOGIN = re.compile(r"^User (?P<account>\S+) logged in")
 _LOGIN_FAILED = re.compile(r"^Authentication failed for (?P<account>\S+)")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 
 # Summary results other than OK (spec 5.3, the Log Analyzer classes).
 RESULTS = {"OK", "TARP", "ANA", "UNK", "SDME", "SCAN", "AV", "DNSBL", "DBF", "WDNR", "ERROR",

@@ -219,7 +219,8 @@ class LogView(ScrollView, can_focus=True):
                 0, width, base
             )
         ln = parse_line(raw, day)
-        text = Text(safe_text(raw, MAX_DRAW), style=line_style(ln), no_wrap=True, end="")
+        text = Text(safe_text(raw, MAX_DRAW), no_wrap=True, end="")
+        text.stylize(line_style(ln))  # a span: Text.render ignores a Text's own style
         if self.highlight:
             text.highlight_words([self.highlight], style=Style(reverse=True), case_sensitive=False)
         if i == self.cursor:
@@ -228,5 +229,5 @@ class LogView(ScrollView, can_focus=True):
                 if not self.has_focus
                 else Style(bgcolor="blue", bold=True)
             )
-        segments = list(text.render(self.app.console))
-        return Strip(segments).crop_extend(scroll_x, scroll_x + width, base)
+        segments = Segment.apply_style(text.render(self.app.console), style=base)
+        return Strip(list(segments)).crop_extend(scroll_x, scroll_x + width, base)

@@ -1,0 +1,148 @@
+"""Pilot tests of the Logs and Sessions areas."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Input
+
+from iwtui.icewarp.logs.catalog import scan
+from iwtui.icewarp.logs.view import FilterSource
+from iwtui.tui.screens.logs import LogsArea
+from iwtui.tui.screens.session_log import SessionLogScreen
+from iwtui.tui.screens.sessions import SessionsArea
+from iwtui.tui.widgets.log_view import LogView
+from iwtui.tui.widgets.status_strip import StatusStrip
+
+from .tui_helpers import make_app, wait_for
+
+SIZE = (160, 48)
+
+
+def _smtp_path(root: Path) -> Path:
+    d = scan(root / "logs").get("smtp")
+    assert d is not None
+    return d.current.path
+
+
+def _screen_text(view: LogView) -> str:
+    return "\n".join(view.render_line(y).text for y in range(view.scrollable_content_region.height))
+
+
+async def test_logs_follow_pause_counter_and_resume(sim_root: Path, isolated_config: Path) -> None:
+    app = make_app(sim_root, isolated_config)
+    path = _smtp_path(sim_root)
+    last = path.read_text().rstrip("\n").rsplit("\n", 1)[1]
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        view = app.query_one("#logs-view", LogView)
+        assert view.has_focus
+        await wait_for(pilot, lambda: view.source is not None and last in _screen_text(view))
+        assert view.following
+        with path.open("a") as fh:
+            fh.write("9.9.9.9 [ABCD] 23:59:58 <<< FIRST NEW\n")
+        await wait_for(pilot, lambda: "FIRST NEW" in _screen_text(view))
+        await pilot.press("k", "k")
+        assert not view.following
+        with path.open("a") as fh:
+            fh.write("9.9.9.9 [ABCD] 23:59:59 <<< SECOND NEW\n9.9.9.9 [ABCD] 23:59:59 <<< half")
+        await wait_for(pilot, lambda: view.new_lines == 1)
+        assert "SECOND NEW" not in _screen_text(view)
+        state = str(app.query_one("#logs-state").render())
+        assert "not following" in state and "+1 new" in state
+        await pilot.press("G")
+        await pilot.pause(0.1)
+        assert (
+            view.following
+            and "SECOND NEW" in _screen_text(view)
+            and "half" not in _screen_text(view)
+        )
+
+
+async def test_hostile_lines_render_inert(sim_root: Path, isolated_config: Path) -> None:
+    path = _smtp_path(sim_root)
+    with path.open("a") as fh:
+        fh.write(
+            "6.6.6.6 [EEEE] 23:59:59 <<< MAIL From:<\x1b[2J\x1b]0;pwned\x07[bold red]x[/]@y>\n"
+        )
+    app = make_app(sim_root, isolated_config)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        view = app.query_one("#logs-view", LogView)
+        await wait_for(pilot, lambda: "EEEE" in _screen_text(view))
+        text = _screen_text(view)
+        assert "\\x1b[2J" in text and "[bold red]x[/]" in text and "\x1b" not in text
+        detail = str(app.query_one("#logs-detail").render())
+        assert "\x1b" not in detail
+
+
+async def test_filter_find_and_session(sim_root: Path, isolated_config: Path) -> None:
+    app = make_app(sim_root, isolated_config)
+    path = _smtp_path(sim_root)
+    want = sum(1 for ln in path.read_text().splitlines() if "<<< RCPT" in ln and "To:" in ln)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        area = app.query_one(LogsArea)
+        await pilot.press("f")
+        box = app.query_one("#logs-filter", Input)
+        assert box.has_focus
+        await pilot.press(*"<<< RCPT;To:", "enter")
+        await wait_for(
+            pilot, lambda: isinstance(area.filter_source, FilterSource) and area.filter_source.done
+        )
+        assert area.filter_source is not None and area.filter_source.total == want
+        view = app.query_one("#logs-view", LogView)
+        assert view.has_focus and all(
+            "RCPT" in ln for ln in _screen_text(view).splitlines() if ln.strip()
+        )
+        # clear, then find a rejection and open its session
+        await pilot.press("c")
+        await wait_for(pilot, lambda: area.filter_source is None)
+        await pilot.press("g", "slash", *"We do not relay", "enter")
+        await wait_for(pilot, lambda: "We do not relay" in (view.current_text() or ""))
+        detail = str(app.query_one("#logs-detail").render())
+        assert "cause:" in detail and "remedy:" in detail
+        thread = (view.current_text() or "").split("[", 1)[1][:4]
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, SessionLogScreen))
+        assert isinstance(app.screen, SessionLogScreen) and app.screen.session.thread.startswith(
+            thread
+        )
+        assert app.screen.session.state == "failed"
+        await pilot.press("escape")
+
+
+async def test_delete_is_refused_in_read_only_mode(sim_root: Path, isolated_config: Path) -> None:
+    app = make_app(sim_root, isolated_config, "read_only: true\n")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        await pilot.click("#logs-btn-delete")
+        await pilot.pause(0.2)
+        assert any("read-only" in n.message for n in app._notifications)
+        assert _smtp_path(sim_root).exists()
+
+
+async def test_sessions_area_lists_opens_and_explains_kill(
+    sim_root: Path, isolated_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the protocol log is saved in the working folder
+    app = make_app(sim_root, isolated_config)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("7")
+        area = app.query_one(SessionsArea)
+        history = app.query_one("#sessions-history", DataTable)
+        await wait_for(pilot, lambda: history.row_count > 0)
+        assert history.row_count == sum(len(s.history) for s in area.sets.values())
+        assert app.query_one(StatusStrip).sessions == 0  # the fixed past day has no active session
+        history.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, SessionLogScreen))
+        await pilot.press("K")
+        await pilot.pause(0.1)
+        assert any("not available" in n.message for n in app._notifications)
+        await pilot.press("w", "enter")
+        await pilot.pause(0.2)
+        assert any("saved to" in n.message for n in app._notifications)
+        saved = list(tmp_path.glob("session-smtp-*.log"))
+        assert len(saved) == 1 and saved[0].read_text().startswith(app.screen.lines[0])
