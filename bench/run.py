@@ -12,6 +12,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_demo_start
+import bench_logs
 import bench_simulator
 import bench_status
 
@@ -20,3 +21,4 @@ if __name__ == "__main__":
     bench_simulator.main()
     bench_status.main()
     bench_demo_start.main()
+    bench_logs.main()

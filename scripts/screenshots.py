@@ -22,6 +22,9 @@ SIZE = (160, 48)
 SHOTS = [
     ("shell-message-queue", []),
     ("shell-spam-queues", ["2"]),
+    ("logs", ["4", "k", "k", "k"]),
+    ("logs-filtered", ["4", "f", *">>> 5;!Client", "enter", "g"]),
+    ("sessions", ["7"]),
     ("help", ["?"]),
 ]
 
@@ -34,7 +37,8 @@ async def shoot(name: str, keys: list[str], cfg: Path) -> None:
             await pilot.pause(0.05)
         for key in keys:
             await pilot.press(key)
-        await pilot.pause(0.2)
+            await pilot.pause(0.05)
+        await pilot.pause(1.0)  # background index, filter and session workers
         app.save_screenshot(filename=f"{name}.svg", path=str(OUT))
     print(f"screenshots/{name}.svg")
 

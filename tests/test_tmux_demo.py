@@ -80,7 +80,7 @@ def test_demo_runs_live_in_tmux_and_cleans_up(isolated_config: Path, tmp_path: P
         else:
             raise AssertionError(f"counts never moved from {first_counts}")
         _tmux("send-keys", "-t", session, "7")
-        _wait(session, r"Sessions\s+│?\s*$|7  Sessions", timeout=5)
+        _wait(session, r"History \(last 100 per service", timeout=10)
         _tmux("send-keys", "-t", session, "q")
         deadline = time.monotonic() + 15
         while not done.exists() and time.monotonic() < deadline:
