@@ -143,7 +143,7 @@ def test_index_serves_lines_while_scanning_backwards_and_after(tmp_path: Path) -
     seen_prepended = ix.prepended
     ix.scan()
     assert ix.total == len(lines) and ix.prepended > seen_prepended
-    for i in rng.sample(range(len(lines)), 300) + [500, 700]:
+    for i in [*rng.sample(range(len(lines)), 300), 500, 700]:
         assert ix.line(i) == lines[i].decode("utf-8", errors="replace")
     assert ix.line(700) == "y" * (1024 * 1024)
     # the half-written line arrives whole, then counts
