@@ -17,6 +17,7 @@ from iwtui.errors import BadInput
 from iwtui.icewarp.logs import catalog as catalog_mod
 from iwtui.icewarp.logs import search, sessions
 from iwtui.icewarp.logs.catalog import Catalog, LogDay
+from iwtui.icewarp.logs.index import plain_path
 from iwtui.icewarp.logs.lines import parse_line, safe_text
 from iwtui.icewarp.logs.names import parse_name
 from iwtui.icewarp.logs.tail import Follower
@@ -51,6 +52,13 @@ def _log_day(cat: Catalog, service: str, day: date | None) -> LogDay:
         have = ", ".join(d.day.isoformat() for d in cat.days_of(service)[:7])
         raise BadInput(f"no {service} log for {day} (newest days: {have})")
     return found
+
+
+def _readable(args: argparse.Namespace, path: Path) -> Path:
+    """A ``.gz`` archive is decompressed once into iwtui's cache; other files as they are."""
+    from iwtui.cli import context
+
+    return plain_path(path, context(args).config.state_path() / "cache")
 
 
 def _out(line: str) -> None:
@@ -95,12 +103,12 @@ def cmd_logs_show(args: argparse.Namespace) -> int:
     flt = search.parse_filter(args.filter or "", ignore_case=args.ignore_case)
     start = search.parse_clock(args.from_) if args.from_ else None
     stop = search.parse_clock(args.to) if args.to else None
+    paths = [_readable(args, f.path) for f in d.files]
     if args.count:
-        total = sum(search.count(f.path, flt, start=start, stop=stop) for f in d.files)
-        print(total)
+        print(sum(search.count(p, flt, start=start, stop=stop) for p in paths))
         return 0
-    for f in d.files:
-        with search.Search(f.path, flt, start=start, stop=stop) as s:
+    for path in paths:
+        with search.Search(path, flt, start=start, stop=stop) as s:
             for matches in s.chunks():
                 for m in matches:
                     text = m.line.rstrip(b"\r").decode("utf-8", errors="replace")

@@ -324,3 +324,32 @@ def test_gz_archives_are_readable(tmp_path: Path) -> None:
     src = DaySource(logs, [f.name for f in d.files], tmp_path / "cache")
     src.scan(__import__("threading").Event())
     assert src.line(0).endswith("old") and not src.live
+
+
+def test_sparse_and_dense_paths_agree_with_a_naive_reading(tmp_path: Path) -> None:
+    """Rare and common anchors, a change from sparse to dense within a chunk, exclusions,
+    a regex and a time range: the same lines as a plain loop."""
+    rng = random.Random(9)
+    lines = []
+    for i in range(60000):
+        t = i // 2
+        word = "common" if (i > 30000 or rng.random() < 0.01) else "other"
+        extra = "RARE" if rng.random() < 0.002 else ""
+        lines.append(
+            f"1.2.3.4 [{i % 65536:04X}] {t // 3600:02d}:{t // 60 % 60:02d}:{t % 60:02d} {word} {extra} n{i}".encode()
+        )
+    p = tmp_path / "s20190913.log"
+    _write(p, lines)
+    for text, lo, hi in (("common", None, None), ("common;!n1", None, None), ("RARE;common", None, None),
+                         ("common;re:n\\d*7$", time(4, 0), time(6, 0)), ("RARE", time(1, 0), None)):  # fmt: skip
+        flt = search.parse_filter(text)
+        lo_s = None if lo is None else lo.hour * 3600 + lo.minute * 60
+        hi_s = None if hi is None else hi.hour * 3600 + hi.minute * 60
+        want = [ln for ln in _naive(lines, text) if (s := search.line_seconds(ln)) is not None
+                and (lo_s is None or s >= lo_s) and (hi_s is None or s <= hi_s)]  # fmt: skip
+        with search.Search(p, flt, start=lo, stop=hi) as s:
+            got = [(m.offset, m.line) for chunk in s.chunks() for m in chunk]
+        assert [g[1] for g in got] == want, text
+        raw = p.read_bytes()
+        assert all(raw[off : off + len(line) + 1] == line + b"\n" for off, line in got)
+        assert search.count(p, flt, start=lo, stop=hi) == len(want)

@@ -154,3 +154,35 @@ def test_states_kinds_thread_reuse_and_related_lines(tmp_path: Path) -> None:
         cat, "smtp", date(2019, 9, 13), "0001", datetime(2019, 9, 13, 10, 5, 0).time()
     )
     assert later is not None and later.peer == "10.0.0.3" and later.state == "disconnected"
+
+
+def test_tracker_reads_increments_and_agrees_with_a_full_read(tmp_path: Path) -> None:
+    from iwtui.icewarp.logs.sessions import SessionTracker
+
+    logs = tmp_path / "logs"
+    path = logs / "smtp" / "s20190913.log"
+    lines = []
+    for i in range(300):
+        tid = f"{i % 50:04X}"
+        lines += [f"10.0.0.{i % 200} [{tid}] 10:{i // 60:02d}:{i % 60:02d} Connected",
+                  f"10.0.0.{i % 200} [{tid}] 10:{i // 60:02d}:{i % 60:02d} <<< EHLO x"]  # fmt: skip
+        if i % 3:
+            lines.append(f"SYSTEM [{tid}] 10:{i // 60:02d}:{i % 60:02d} Disconnected")
+    _log(path, lines[:200])
+    tracker = SessionTracker(logs, "smtp", history=40)
+    tracker.update(today=date(2019, 9, 13))
+    with path.open("a") as fh:
+        for ln in lines[200:]:
+            fh.write(ln + "\n")
+        fh.write("10.9.9.9 [FFFF] 11:00:00 Conn")  # half a line: not yet
+    got = tracker.update(today=date(2019, 9, 13))
+    full = sessions_of_file("smtp", date(2019, 9, 13), path, still_open=True)
+    assert [s.key for s in got.active] == [s.key for s in full if s.state == "active"]
+    finished = sorted((s for s in full if s.state != "active"), key=lambda s: s.last_offset)
+    assert [s.key for s in got.history] == [s.key for s in reversed(finished)][:40]
+    assert len(tracker.history) == 40  # bounded
+    # rotation: the new file is read, the old one's open sessions are cut, not lost
+    _log(logs / "smtp" / "s20190913-01.log", ["10.1.1.1 [AAAA] 12:00:00 Connected"])
+    after = tracker.update(today=date(2019, 9, 13))
+    assert [s.thread for s in after.active] == ["AAAA"]
+    assert {s.thread for s in after.history[:5]} <= {s.thread for s in got.active}

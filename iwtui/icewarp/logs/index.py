@@ -49,6 +49,7 @@ class LineIndex:
         self.prepended = 0  # lines added before line 0 so far (for viewers keeping place)
         self._cache: OrderedDict[int, list[str]] = OrderedDict()
         self._lock = threading.RLock()
+        self._scan_lock = threading.Lock()
 
     # --- building ----------------------------------------------------------------------
 
@@ -100,7 +101,12 @@ class LineIndex:
         return out
 
     def scan_step(self) -> bool:
-        """Index one chunk further back; True when the whole file is indexed."""
+        """Index one chunk further back; True when the whole file is indexed. Safe to call
+        from several threads (the background index and a find that needs a region now)."""
+        with self._scan_lock:
+            return self._scan_step()
+
+    def _scan_step(self) -> bool:
         pos = self.scan_pos
         if pos == 0:
             return True

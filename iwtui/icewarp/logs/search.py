@@ -198,6 +198,7 @@ class Search:
         )
         self.pos = self.lo
         self.scanned = 0
+        self._anchor_term: bytes | None = None
         self.lo_t = None if start is None else start.hour * 3600 + start.minute * 60 + start.second
         self.hi_t = None if stop is None else stop.hour * 3600 + stop.minute * 60 + stop.second
 
@@ -258,54 +259,114 @@ class Search:
 
     def chunks(self, cancel: threading.Event | None = None) -> Iterator[list[Match]]:
         """Matches per chunk (possibly empty lists, so a caller can show progress)."""
-        flt = self.flt
-        anchor = max(flt.include, key=len) if flt.include else None
         while True:
             if cancel is not None and cancel.is_set():
                 return
             got = self._chunk()
             if got is None:
                 return
-            data, base = got
-            yield list(self._matches(data, base, anchor))
+            out: list[Match] = []
+            self._scan(got[0], got[1], out)
+            yield out
 
-    def _matches(self, data: bytes, base: int, anchor: bytes | None) -> Iterator[Match]:
-        flt = self.flt
-        timed = self.lo_t is not None or self.hi_t is not None
-        hay = data.lower() if flt.ignore_case else data
-        if anchor is None:
-            if flt.empty and not timed:
-                pos = 0
-                for line in data.split(b"\n")[:-1]:
-                    yield Match(base + pos, line)
-                    pos += len(line) + 1
+    def count_chunks(self, cancel: threading.Event | None = None) -> Iterator[int]:
+        """Like :meth:`chunks`, but only how many lines matched."""
+        while True:
+            if cancel is not None and cancel.is_set():
                 return
-            pos = 0
-            for line in data.split(b"\n")[:-1]:
-                if flt.matches(line) and self._in_time(line):
-                    yield Match(base + pos, line)
-                pos += len(line) + 1
-            return
-        hits = hay.count(anchor)
-        if hits == 0:
-            return
-        lines_in_chunk = data.count(b"\n")
-        if hits * 8 > lines_in_chunk:
-            # common anchor: one split, C-speed `in` tests
-            pos = 0
-            for line in data.split(b"\n")[:-1]:
-                if flt.matches(line) and self._in_time(line):
-                    yield Match(base + pos, line)
-                pos += len(line) + 1
-            return
-        i = hay.find(anchor)
-        while i >= 0:
-            start = hay.rfind(b"\n", 0, i) + 1
-            end = hay.find(b"\n", i)
-            line = data[start:end]
-            if flt.matches(line) and self._in_time(line):
-                yield Match(base + start, line)
-            i = hay.find(anchor, end + 1)
+            got = self._chunk()
+            if got is None:
+                return
+            yield self._scan(got[0], got[1], None)
+
+    def _anchor(self, hay: bytes) -> bytes | None:
+        """The rarest include term, judged once on the first chunk (a day's log is much the
+        same all through); later chunks reuse it, so each is searched once."""
+        if not self.flt.include:
+            return None
+        if self._anchor_term is None:
+            terms = sorted(self.flt.include, key=len, reverse=True)
+            self._anchor_term = terms[0] if len(terms) == 1 else min(terms, key=hay.count)
+        return self._anchor_term
+
+    def _literal_lines(self, lines: list[bytes]) -> list[bytes]:
+        """Lines passing the literal terms: one list comprehension per term (C speed)."""
+        for t in self.flt.include:
+            lines = [ln for ln in lines if t in ln]
+        for t in self.flt.exclude:
+            lines = [ln for ln in lines if t not in ln]
+        return lines
+
+    def _accept(self, line: bytes) -> bool:
+        """The checks left after the literal ones: regexes and the time range."""
+        flt = self.flt
+        if (flt.regex or flt.not_regex) and not (
+            all(r.search(line) for r in flt.regex)
+            and not any(r.search(line) for r in flt.not_regex)
+        ):
+            return False
+        return self._in_time(line)
+
+    def _scan(self, data: bytes, base: int, out: list[Match] | None) -> int:
+        """Matches of one newline-aligned chunk: appended to ``out`` (when given), counted.
+
+        A rare anchor term is followed from hit to hit (one search pass, the chunk never
+        split); when hits turn out dense, the rest of the chunk is split once and filtered
+        with list comprehensions."""
+        flt = self.flt
+        hay = data.lower() if flt.ignore_case else data  # same length: ASCII folding only
+        simple = not (flt.regex or flt.not_regex or self.lo_t is not None or self.hi_t is not None)
+        anchor = self._anchor(hay)
+        n = 0
+        rest = 0  # where the dense pass starts
+        if anchor is not None:
+            others = [t for t in flt.include if t is not anchor]
+            excl = flt.exclude
+            i = hay.find(anchor)
+            hits = 0
+            while i >= 0:
+                start = hay.rfind(b"\n", 0, i) + 1
+                hits += 1
+                if hits > 64 and hits * 1024 > i:
+                    rest = start  # dense: hand the rest of the chunk to the split pass
+                    break
+                end = hay.find(b"\n", i)
+                hl = hay[start:end]
+                if all(t in hl for t in others) and not any(t in hl for t in excl):
+                    if simple and out is None:
+                        n += 1
+                    else:
+                        line = data[start:end]
+                        if simple or self._accept(line):
+                            n += 1
+                            if out is not None:
+                                out.append(Match(base + start, line))
+                i = hay.find(anchor, end + 1)
+            else:
+                return n
+        kept = self._literal_lines(hay[rest:].split(b"\n")[:-1])
+        if simple and out is None:
+            return n + len(kept)
+        pos = rest
+        for hl in kept:
+            at = hay.find(hl + b"\n", pos)
+            while at > 0 and hay[at - 1] != 0x0A:  # inside a longer line ending with hl
+                at = hay.find(hl + b"\n", at + 1)
+            if at < 0:
+                break
+            line = data[at : at + len(hl)]
+            pos = at + len(hl) + 1
+            if simple or self._accept(line):
+                n += 1
+                if out is not None:
+                    out.append(Match(base + at, line))
+        return n
+
+
+def _sparse(hits: int, size: int) -> bool:
+    """Few enough hits that jumping between them beats splitting the chunk into lines
+    (about one hit per 1 KB: one line in ten or more)."""
+    return hits * 1024 <= size
 
 
 def count(
@@ -317,46 +378,14 @@ def count(
     cancel: threading.Event | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> int:
-    """How many lines of ``path`` match. The fast path counts without building lines when
-    the filter is one include term and no time range."""
+    """How many lines of ``path`` match (offsets are not built)."""
     with Search(path, flt, start=start, stop=stop) as s:
         total = 0
-        simple = (
-            len(flt.include) == 1
-            and not (flt.exclude or flt.regex or flt.not_regex)
-            and start is None
-            and stop is None
-        )
-        if simple:
-            anchor = flt.include[0]
-            while (got := s._chunk()) is not None:
-                if cancel is not None and cancel.is_set():
-                    break
-                data = got[0].lower() if flt.ignore_case else got[0]
-                total += _count_lines_with(data, anchor)
-                if progress:
-                    progress(s.progress)
-            return total
-        for matches in s.chunks(cancel):
-            total += len(matches)
+        for n in s.count_chunks(cancel):
+            total += n
             if progress:
                 progress(s.progress)
         return total
-
-
-def _count_lines_with(data: bytes, term: bytes) -> int:
-    """Lines of ``data`` containing ``term`` (a line counts once)."""
-    if b"\n" in term:
-        return 0
-    n = 0
-    i = data.find(term)
-    while i >= 0:
-        n += 1
-        end = data.find(b"\n", i + len(term))
-        if end < 0:
-            break
-        i = data.find(term, end + 1)
-    return n
 
 
 def find_offset(

@@ -15,6 +15,7 @@ before that window begins at its first line seen.
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
@@ -24,7 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from iwtui.icewarp.logs.catalog import Catalog, LogDay
+from iwtui.icewarp.logs.index import plain_path
 from iwtui.icewarp.logs.lines import LogLine, parse_line
+from iwtui.icewarp.logs.names import parse_name
 from iwtui.icewarp.logs.search import Search, parse_filter
 
 HISTORY = 100
@@ -54,6 +57,7 @@ class Session:
     lines: list[LogLine] = field(default_factory=list)
     line_count: int = 0
     first_offset: int = 0
+    last_offset: int = 0  # where it ended (history is ordered by this: last finished first)
 
     @property
     def key(self) -> str:
@@ -69,6 +73,7 @@ class Session:
     def add(self, line: LogLine, offset: int) -> None:
         if not self.lines:
             self.first_offset = offset
+        self.last_offset = offset
         if line.time is not None:
             self.start = self.start or line.time
             self.end = line.time
@@ -166,19 +171,90 @@ class SessionSet:
     errors: list[str] = field(default_factory=list)
 
 
-def _read_region(path: Path, start: int) -> tuple[bytes, int]:
+def _part(path: Path) -> int:
+    n = parse_name(path)
+    return -1 if n is None or n.part is None else n.part
+
+
+def _plain(path: Path) -> Path:
+    """A ``.gz`` archive decompressed once into a cache under the temp folder."""
+    if path.suffix != ".gz":
+        return path
+    return plain_path(path, Path(tempfile.gettempdir()) / f"iwtui-cache-{os.getuid()}")
+
+
+def _read_region(path: Path, start: int, *, aligned: bool = False) -> tuple[bytes, int]:
+    """Complete lines from ``start`` (skipping a partial first line unless ``aligned``)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         size = os.fstat(fd).st_size
         data = os.pread(fd, size - start, start) if size > start else b""
     finally:
         os.close(fd)
-    if start > 0:
+    if start > 0 and not aligned:
         nl = data.find(b"\n")
         data = data[nl + 1 :] if nl >= 0 else b""
         start = start + nl + 1 if nl >= 0 else start
     cut = data.rfind(b"\n")
     return data[: cut + 1], start  # a half-written last line waits
+
+
+class Grouper:
+    """Cuts (offset, line) pairs of one file into sessions as they come.
+
+    A ``Connected`` line on a thread that is still open starts a new session (thread ids
+    are reused); lines of a thread with no ``Connected`` seen start one too (the session
+    began before the window, or before midnight)."""
+
+    def __init__(self, service: str, day: date, path: Path) -> None:
+        self.service, self.day, self.path = service, day, path
+        self.open: dict[str, Session] = {}
+        self.done: list[Session] = []
+        self.newest: datetime | None = None
+
+    def feed(self, offset: int, line: LogLine) -> None:
+        if line.time is not None and (self.newest is None or line.time > self.newest):
+            self.newest = line.time
+        if not line.thread:
+            return
+        tid = line.thread
+        cur = self.open.get(tid)
+        if line.kind == "connect":
+            if cur is not None:
+                cur.finish_unclosed(still_open=False)
+                self.done.append(cur)
+            cur = Session(
+                self.service, self.day, self.path, tid, "C" if line.client else "S", connected=True
+            )
+            self.open[tid] = cur
+        elif cur is None:
+            if line.who == "SYSTEM" and line.kind != "disconnect":
+                return  # a system line of a thread with no session here
+            cur = Session(self.service, self.day, self.path, tid, "C" if line.client else "S")
+            self.open[tid] = cur
+        cur.add(line, offset)
+        if cur.disconnected:
+            self.done.append(cur)
+            del self.open[tid]
+
+    def retire_stale(self) -> None:
+        """Open sessions silent for longer than IDLE are over (not active any more)."""
+        if self.newest is None:
+            return
+        for tid, sess in list(self.open.items()):
+            if sess.end is not None and self.newest - sess.end > IDLE:
+                sess.finish_unclosed(still_open=False)
+                self.done.append(sess)
+                del self.open[tid]
+
+    def finish(self, *, still_open: bool) -> list[Session]:
+        """Every session, in order of its first line (open ones active or cut)."""
+        out = list(self.done)
+        for sess in self.open.values():
+            sess.finish_unclosed(still_open=still_open, newest=self.newest)
+            out.append(sess)
+        out.sort(key=lambda x: x.first_offset)
+        return out
 
 
 def group_sessions(
@@ -189,40 +265,11 @@ def group_sessions(
     *,
     still_open: bool,
 ) -> list[Session]:
-    """Cut (offset, line) pairs of one file into sessions, in order of their first line.
-    A ``Connected`` line on a thread that is still open starts a new session (thread ids
-    are reused); lines of a thread with no ``Connected`` seen start one too (the session
-    began before the window, or before midnight)."""
-    open_: dict[str, Session] = {}
-    done: list[Session] = []
-    newest: datetime | None = None
+    """Cut (offset, line) pairs of one file into sessions (see :class:`Grouper`)."""
+    g = Grouper(service, day, path)
     for offset, line in lines:
-        if line.time is not None and (newest is None or line.time > newest):
-            newest = line.time
-        if not line.thread:
-            continue
-        tid = line.thread
-        cur = open_.get(tid)
-        if line.kind == "connect":
-            if cur is not None:
-                cur.finish_unclosed(still_open=False)
-                done.append(cur)
-            cur = Session(service, day, path, tid, "C" if line.client else "S", connected=True)
-            open_[tid] = cur
-        elif cur is None:
-            if line.who == "SYSTEM" and line.kind != "disconnect":
-                continue  # a system line of a thread with no session here
-            cur = Session(service, day, path, tid, "C" if line.client else "S")
-            open_[tid] = cur
-        cur.add(line, offset)
-        if cur.disconnected:
-            done.append(cur)
-            del open_[tid]
-    for s in open_.values():
-        s.finish_unclosed(still_open=still_open, newest=newest)
-        done.append(s)
-    done.sort(key=lambda s: s.first_offset)
-    return done
+        g.feed(offset, line)
+    return g.finish(still_open=still_open)
 
 
 def sessions_of_file(
@@ -285,6 +332,9 @@ def service_sessions(
             collected = found + collected
     out.active = [s for s in collected if s.state == "active"]
     finished = [s for s in collected if s.state != "active"]
+    # collected runs oldest file first; within a file, by where each session ended
+    order = {id(x): i for i, x in enumerate(collected)}
+    finished.sort(key=lambda x: (x.day, _part(x.path), x.last_offset, order[id(x)]))
     out.history = list(reversed(finished))[:history]
     return out
 
@@ -307,7 +357,7 @@ def find_session(
     for f in log_day.files:
         lines: OrderedDict[int, str] = OrderedDict()
         try:
-            with Search(f.path, flt) as grep:
+            with Search(_plain(f.path), flt) as grep:
                 for matches in grep.chunks():
                     for m in matches:
                         lines[m.offset] = m.line.decode("utf-8", errors="replace").rstrip("\r")
@@ -362,3 +412,80 @@ def related_lines(
         if found:
             out[svc] = found
     return out
+
+
+class SessionTracker:
+    """Live sessions of one service, read incrementally: the first update reads the tail
+    window of the current file, later ones only the bytes added since. A new current file
+    (rotation, midnight) or a truncated one starts over; the old file's open sessions are
+    cut there, as the seed counts them. History keeps the last ``history`` finished ones."""
+
+    def __init__(
+        self, log_root: Path, service: str, *, tail_bytes: int = TAIL_BYTES, history: int = HISTORY
+    ) -> None:
+        self.log_root, self.service = log_root, service
+        self.tail_bytes, self.history_size = tail_bytes, history
+        self.grouper: Grouper | None = None
+        self.offset = 0
+        self.inode = 0
+        self.history: list[Session] = []  # oldest first, bounded
+        self.errors: list[str] = []
+
+    def _retire(self, sessions: list[Session]) -> None:
+        self.history.extend(sorted(sessions, key=lambda x: x.last_offset))
+        if len(self.history) > self.history_size:
+            del self.history[: len(self.history) - self.history_size]
+
+    def update(self, *, today: date | None = None) -> SessionSet:
+        from iwtui.icewarp.logs.tail import newest_file
+
+        self.errors = []
+        name = newest_file(self.log_root, self.service)
+        if name is None:
+            return SessionSet(self.service, None)
+        try:
+            st = os.stat(name.path)
+        except OSError as exc:
+            self.errors.append(f"{name.path.name}: {exc.strerror or exc}")
+            return self._set(today)
+        g = self.grouper
+        if g is None or g.path != name.path or st.st_ino != self.inode or st.st_size < self.offset:
+            if g is not None:
+                self._retire(g.finish(still_open=False))
+            g = self.grouper = Grouper(self.service, name.day, name.path)
+            self.inode = st.st_ino
+            self.offset = max(0, st.st_size - self.tail_bytes)
+            first = True
+        else:
+            first = False
+        try:
+            if first or st.st_size > self.offset:
+                data, base = _read_region(name.path, self.offset, aligned=not first)
+            else:
+                data, base = b"", self.offset
+        except OSError as exc:
+            self.errors.append(f"{name.path.name}: {exc.strerror or exc}")
+            return self._set(today)
+        pos = base
+        for raw in data.split(b"\n")[:-1]:
+            g.feed(pos, parse_line(raw.decode("utf-8", errors="replace").rstrip("\r"), g.day))
+            pos += len(raw) + 1
+        self.offset = pos
+        g.retire_stale()
+        if g.done:
+            self._retire(g.done)
+            g.done = []
+        return self._set(today)
+
+    def _set(self, today: date | None) -> SessionSet:
+        g = self.grouper
+        out = SessionSet(self.service, g.day if g else None, errors=list(self.errors))
+        if g is not None:
+            today = today or date.today()
+            live = g.day >= today - timedelta(days=1)
+            for sess in g.open.values():
+                sess.state = "active" if live else "disconnected"
+            if live:
+                out.active = sorted(g.open.values(), key=lambda x: x.first_offset)
+        out.history = list(reversed(self.history))
+        return out

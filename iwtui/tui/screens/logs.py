@@ -28,8 +28,9 @@ from iwtui.icewarp.logs.view import DaySource, FilterSource
 from iwtui.tui.gate import run_plan
 from iwtui.tui.screens.session_log import SessionLogScreen
 from iwtui.tui.widgets.log_view import LogView
+from iwtui.tui.widgets.panel import Panel
 
-POLL_S = 0.2
+POLL_S = 0.1
 
 
 def human(n: float) -> str:
@@ -160,9 +161,9 @@ class LogsArea(Vertical):
                                ("Delete", "delete"), ("Save To File", "save"), ("Find", "find"),
                                ("Explore", "explore")):  # fmt: skip
                 yield Button(label, id=f"logs-btn-{bid}", compact=True)
-        yield Static(id="logs-state")
+        yield Panel(id="logs-state")
         yield LogView(id="logs-view")
-        yield Static(id="logs-detail")
+        yield Panel(id="logs-detail")
         yield Input(placeholder="Find (Enter: next, n/N later; Esc closes)", id="logs-find")
 
     def focus(self, scroll_visible: bool = True) -> LogsArea:
@@ -328,7 +329,7 @@ class LogsArea(Vertical):
     # --- state line and detail -----------------------------------------------------------
 
     def _state(self, text: Text) -> None:
-        self.query_one("#logs-state", Static).update(text)
+        self.query_one("#logs-state", Panel).update(text)
 
     def show_state(self) -> None:
         src = self.day_source
@@ -369,7 +370,7 @@ class LogsArea(Vertical):
         if view.id != "logs-view":
             return
         raw = view.current_text()
-        detail = self.query_one("#logs-detail", Static)
+        detail = self.query_one("#logs-detail", Panel)
         if raw is None or view.source is None:
             detail.update("")
         else:
@@ -578,6 +579,9 @@ def _find_in_day(src: DaySource, term: str, start: int, direction: int) -> int |
         )
         if off is not None:
             line = ix.line_at(off)
+            if line is None:  # in the part not indexed yet: index it now
+                ix.scan()
+                line = ix.line_at(off)
             if line is not None:
                 return sum(x.total for x in src.indexes[:kk]) + line
         if direction > 0:

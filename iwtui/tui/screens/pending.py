@@ -25,6 +25,11 @@ class PendingArea(VerticalScroll):
         super().__init__(id=area.id, classes="area pending")
         self.area, self.install = area, install
 
+    def on_show(self) -> None:
+        latest: Snapshot | None = getattr(self, "_latest", None)
+        if latest is not None:
+            self.show_snapshot(latest)
+
     def compose(self) -> ComposeResult:
         a = self.area
         yield Static(Text(f"{a.key}  {a.title}", style="bold"), classes="area-title")
@@ -38,8 +43,24 @@ class PendingArea(VerticalScroll):
             yield Static(Text("reading…", style="dim"), id=f"{a.id}-counts", classes="live-counts")
 
     def show_snapshot(self, snap: Snapshot) -> None:
+        """Redraw the counts, only when shown and only when they changed: an update asks
+        for a layout pass of the whole screen."""
         if self.area.id not in ("queue", "spam"):
             return
+        self._latest = snap
+        if not self.display:
+            return
+        key = (
+            snap.queues,
+            snap.spam_lists,
+            snap.spam_error,
+            snap.tarpit_active,
+            snap.tarpit_total,
+            snap.tarpit_note,
+        )
+        if key == getattr(self, "_shown_key", None):
+            return
+        self._shown_key = key
         table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
         inst = self.install
         if self.area.id == "queue":

@@ -20,13 +20,12 @@ from iwtui.icewarp.install import Install
 from iwtui.icewarp.logs import catalog as catalog_mod
 from iwtui.icewarp.logs import sessions
 from iwtui.icewarp.logs.lines import safe_text
-from iwtui.icewarp.logs.sessions import Session, SessionSet
+from iwtui.icewarp.logs.sessions import Session, SessionSet, SessionTracker
 from iwtui.tui.screens.session_log import STATE_STYLE, SessionLogScreen
 
 SERVICES = ("smtp", "pop3", "imap")
 REFRESH_S = 2.0
-LIVE_TAIL = 4 * 1024 * 1024  # bytes read per refresh and service while on screen
-HIDDEN_TAIL = 1024 * 1024  # ... and while another area is shown (for the header count)
+LIVE_TAIL = 4 * 1024 * 1024  # read at start per service; then only what is appended
 
 
 def _row(s: Session) -> tuple[Text, ...]:
@@ -79,8 +78,11 @@ class SessionsArea(Vertical):
         self.sets: dict[str, SessionSet] = {}
         self._busy = False
         self._cancel = threading.Event()
+        self._rows: dict[str, dict[str, Session]] = {}
         self.active_total: int | None = None
-        self._ticks = 0
+        self.trackers = {
+            s: SessionTracker(install.log_dir, s, tail_bytes=LIVE_TAIL) for s in SERVICES
+        }
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="sessions-controls"):
@@ -111,27 +113,20 @@ class SessionsArea(Vertical):
             self.set_interval(REFRESH_S, self.refresh_sessions, name="sessions-refresh")
 
     def refresh_sessions(self) -> None:
-        """Every tick while on screen; every fifth, with a smaller window, while hidden
-        (the header's session count still moves)."""
+        """Every tick, on screen or not (the header's session count moves too): the
+        trackers read only what was appended since the last tick."""
         if self._busy or getattr(self.app, "paused", False):
             return
-        self._ticks += 1
-        visible = self.display and self.is_on_screen
-        if not visible and self.sets and self._ticks % 5:
-            return
         self._busy = True
-        self.compute(self._cancel, LIVE_TAIL if visible else HIDDEN_TAIL)
+        self.compute()
 
     @work(thread=True, group="sessions", exit_on_error=False)
-    def compute(self, cancel: threading.Event, tail: int) -> None:
+    def compute(self) -> None:
         try:
-            cat = catalog_mod.scan(self.install.log_dir)
-            out = {
-                s: sessions.service_sessions(cat, s, tail_bytes=tail, cancel=cancel)
-                for s in SERVICES
-                if s in cat.services()
-            }
-            self.app.call_from_thread(self.show, out)
+            out = {name: t.update() for name, t in self.trackers.items()}
+            self.app.call_from_thread(
+                self.show, {k: v for k, v in out.items() if v.day is not None}
+            )
         finally:
             self._busy = False
 
@@ -166,14 +161,21 @@ class SessionsArea(Vertical):
         if t.row_count and t.cursor_row < t.row_count:
             selected = t.coordinate_to_cell_key(t.cursor_coordinate).row_key.value
         t.clear()
-        self._by_key = getattr(self, "_by_key", {})
+        shown: dict[str, Session] = {}
+        self._rows[wid] = shown  # only what is on screen is kept (no growth over hours)
         for s in rows:
             key = s.key
-            self._by_key[key] = s
+            shown[key] = s
             t.add_row(*_row(s), key=key)
         if selected is not None:
             with contextlib.suppress(RowDoesNotExist):  # the row is gone: stay put
                 t.move_cursor(row=t.get_row_index(selected), animate=False)
+
+    def _session(self, key: str) -> Session | None:
+        for rows in self._rows.values():
+            if key in rows:
+                return rows[key]
+        return None
 
     @on(Select.Changed, "#sessions-service")
     def service_changed(self) -> None:
@@ -187,7 +189,7 @@ class SessionsArea(Vertical):
 
     @on(DataTable.RowSelected)
     def row_selected(self, event: DataTable.RowSelected) -> None:
-        s = getattr(self, "_by_key", {}).get(str(event.row_key.value))
+        s = self._session(str(event.row_key.value))
         if s is not None:
             self.open_session(s)
 
@@ -195,7 +197,7 @@ class SessionsArea(Vertical):
         for t in self.query(DataTable):
             if t.has_focus and t.row_count:
                 key = t.coordinate_to_cell_key(t.cursor_coordinate).row_key.value
-                s = getattr(self, "_by_key", {}).get(str(key))
+                s = self._session(str(key))
                 if s is not None:
                     self.open_session(s)
 

@@ -133,7 +133,7 @@ class LogView(ScrollView, can_focus=True):
         self._seen_prepended = src.prepended
         total = src.total
         self._total = total
-        self.virtual_size = Size(WIDTH, total)
+        self._grow_to(total)
         if self.following:
             self.cursor = max(0, total - 1)
             self.scroll_to(
@@ -147,6 +147,17 @@ class LogView(ScrollView, can_focus=True):
                 self.cursor += shift
                 self.scroll_to(y=self.scroll_y + shift, animate=False, immediate=True)
             self.new_lines += appended
+        self.refresh()
+
+    def _grow_to(self, total: int) -> None:
+        """New virtual height without a layout pass: assigning ``virtual_size`` asks the
+        whole screen to reflow, which at 10 updates a second costs a core. Only this
+        widget's scrollbar and lines change, so only they are refreshed."""
+        size = Size(WIDTH, total)
+        if size == self.virtual_size:
+            return
+        self.set_reactive(LogView.virtual_size, size)
+        self._scroll_update(size)
         self.refresh()
 
     # --- movement ------------------------------------------------------------------------
