@@ -12,7 +12,6 @@ from pathlib import Path
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Footer, Input, Select, Static
@@ -25,6 +24,7 @@ from iwtui.icewarp.logs.catalog import Catalog, LogDay
 from iwtui.icewarp.logs.lines import Interpretation, parse_line, safe_text
 from iwtui.icewarp.logs.manage import delete_plan, save_lines
 from iwtui.icewarp.logs.view import DaySource, FilterSource
+from iwtui.tui.bindings import bindings
 from iwtui.tui.gate import run_plan
 from iwtui.tui.screens.session_log import SessionLogScreen
 from iwtui.tui.widgets.log_view import LogView
@@ -75,7 +75,7 @@ def detail_text(raw: str, day: date | None) -> Text:
 class ExploreScreen(ModalScreen[tuple[str, date] | None]):
     """The log folder's files with sizes and dates; Enter loads that service and day."""
 
-    BINDINGS = [Binding("escape,q", "dismiss_none", "Close")]
+    BINDINGS = bindings("explore")
     DEFAULT_CSS = """
     ExploreScreen { align: center middle; }
     ExploreScreen > Vertical { width: 90%; height: 85%; border: round $accent; background: $surface; }
@@ -124,18 +124,7 @@ class LogsArea(Vertical):
     """The Logs area of the shell."""
 
     can_focus = False
-    BINDINGS = [
-        Binding("slash", "find", "Find"),
-        Binding("n", "find_next(1)", "Next", show=False),
-        Binding("N", "find_next(-1)", "Previous", show=False),
-        Binding("f", "focus_filter", "Filter"),
-        Binding("s", "open_session", "Session"),
-        Binding("w", "save", "Save"),
-        Binding("x", "explore", "Explore"),
-        Binding("c", "clear", "Clear", show=False),
-        Binding("delete", "delete_day", "Delete", show=False),
-        Binding("escape", "back_to_view", "View", show=False),
-    ]
+    BINDINGS = bindings("logs")
 
     def __init__(self, install: Install, state_dir: Path, *, live: bool = True) -> None:
         super().__init__(id="logs", classes="area")
@@ -274,6 +263,7 @@ class LogsArea(Vertical):
         while not src.complete and not cancel.is_set():
             src.scan_step()
             steps += 1
+            time_mod.sleep(0.002)  # let the UI thread have the GIL between chunks
             if steps % 8 == 0:
                 self.app.call_from_thread(self._indexed, src)
         if not cancel.is_set():

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
@@ -15,6 +14,7 @@ from textual.widgets import Footer, Input, Static
 from iwtui.icewarp.logs.lines import safe_text
 from iwtui.icewarp.logs.manage import save_lines
 from iwtui.icewarp.logs.sessions import Session
+from iwtui.tui.bindings import bindings
 from iwtui.tui.widgets.log_view import LogView
 
 STATE_STYLE = {
@@ -69,11 +69,7 @@ def session_lines(s: Session, related: dict[str, list[str]]) -> list[str]:
 
 
 class SessionLogScreen(ModalScreen[None]):
-    BINDINGS = [
-        Binding("escape,q", "close", "Close"),
-        Binding("w", "save", "Save to file"),
-        Binding("K", "kill", "Kill session"),
-    ]
+    BINDINGS = bindings("session_log")
     DEFAULT_CSS = """
     SessionLogScreen { align: center middle; }
     SessionLogScreen > Vertical { width: 95%; height: 90%; border: round $accent; background: $surface; }

@@ -11,7 +11,6 @@ from pathlib import Path
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Select, Static
 from textual.widgets.data_table import RowDoesNotExist
@@ -21,11 +20,15 @@ from iwtui.icewarp.logs import catalog as catalog_mod
 from iwtui.icewarp.logs import sessions
 from iwtui.icewarp.logs.lines import safe_text
 from iwtui.icewarp.logs.sessions import Session, SessionSet, SessionTracker
+from iwtui.tui.bindings import bindings
 from iwtui.tui.screens.session_log import STATE_STYLE, SessionLogScreen
 
 SERVICES = ("smtp", "pop3", "imap")
 REFRESH_S = 2.0
-LIVE_TAIL = 4 * 1024 * 1024  # read at start per service; then only what is appended
+# Read at start per service, then only what is appended. 1 MB of SMTP log holds some 500
+# sessions: the active ones and far more than the 100 of history.
+LIVE_TAIL = 1024 * 1024
+FIRST_DELAY_S = 1.0  # let the first screens paint before parsing starts
 
 
 def _row(s: Session) -> tuple[Text, ...]:
@@ -65,11 +68,7 @@ COLUMNS = (
 
 class SessionsArea(Vertical):
     can_focus = False
-    BINDINGS = [
-        Binding("enter", "open", "Protocol log", show=False),
-        Binding("tab", "switch_table", "Active/History", show=False),
-        Binding("K", "kill", "Kill"),
-    ]
+    BINDINGS = bindings("sessions")
 
     def __init__(self, install: Install, *, live: bool = True) -> None:
         super().__init__(id="sessions", classes="area")
@@ -108,7 +107,7 @@ class SessionsArea(Vertical):
     def on_mount(self) -> None:
         for t in self.query(DataTable):
             t.add_columns(*COLUMNS)
-        self.refresh_sessions()
+        self.set_timer(FIRST_DELAY_S, self.refresh_sessions)
         if self.live:
             self.set_interval(REFRESH_S, self.refresh_sessions, name="sessions-refresh")
 

@@ -13,7 +13,6 @@ from typing import Protocol
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -21,6 +20,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from iwtui.icewarp.logs.lines import LogLine, parse_line, safe_text
+from iwtui.tui.bindings import bindings
 
 MAX_DRAW = 2000  # characters of one line drawn in the list (the detail panel shows more)
 WIDTH = 400  # horizontal room; long lines scroll with left/right
@@ -73,14 +73,7 @@ def line_style(ln: LogLine) -> Style:
 
 
 class LogView(ScrollView, can_focus=True):
-    BINDINGS = [
-        Binding("up,k", "move(-1)", "Up", show=False),
-        Binding("down,j", "move(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home,g", "top", "Top", show=False),
-        Binding("end,G", "follow", "Follow", show=True),
-    ]
+    BINDINGS = bindings("logview")
     DEFAULT_CSS = "LogView { height: 1fr; scrollbar-size-horizontal: 0; }"
 
     cursor: reactive[int] = reactive(0)
