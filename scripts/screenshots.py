@@ -16,6 +16,7 @@ from iwtui import config
 from iwtui.icewarp.install import discover
 from iwtui.simulator.tree import SimOptions, build
 from iwtui.tui.app import IwtuiApp
+from iwtui.tui.widgets.status_strip import StatusStrip
 
 OUT = Path(__file__).resolve().parent.parent / "screenshots"
 SIZE = (160, 48)
@@ -33,7 +34,8 @@ async def shoot(name: str, keys: list[str], cfg: Path) -> None:
     loaded = config.load({"IWTUI_CONFIG": str(cfg)})
     app = IwtuiApp(discover(Path("icewarp"), use_tool_sh=False), loaded)
     async with app.run_test(size=SIZE) as pilot:
-        while app.snapshot is None:
+        strip = app.query_one(StatusStrip)
+        while app.snapshot is None or strip.sessions is None:
             await pilot.pause(0.05)
         for key in keys:
             await pilot.press(key)

@@ -15,6 +15,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from iwtui.tui.screens.logs import LogsArea
+from iwtui.tui.widgets.status_strip import StatusStrip
 
 from .tui_helpers import make_app, wait_for
 
@@ -29,7 +30,10 @@ def fixed_root(sim_tree_master: Path, tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 async def _loaded(pilot: Pilot[Any]) -> None:
+    """The header complete: counts and the session count (its tracker starts after 1 s)."""
     await wait_for(pilot, lambda: pilot.app.snapshot is not None)  # type: ignore[attr-defined]
+    strip = pilot.app.query_one(StatusStrip)
+    await wait_for(pilot, lambda: strip.sessions is not None)
     await pilot.pause()
 
 
