@@ -353,3 +353,24 @@ def test_sparse_and_dense_paths_agree_with_a_naive_reading(tmp_path: Path) -> No
         raw = p.read_bytes()
         assert all(raw[off : off + len(line) + 1] == line + b"\n" for off, line in got)
         assert search.count(p, flt, start=lo, stop=hi) == len(want)
+
+
+def test_filter_source_keeps_its_time_range_for_new_lines(tmp_path: Path) -> None:
+    import threading
+
+    logs = tmp_path / "logs" / "smtp"
+    logs.mkdir(parents=True)
+    path = logs / "s20190913.log"
+    _write(path, [f"1.1.1.1 [0001] {h:02d}:00:00 x{h}".encode() for h in range(12)])
+    cat = scan(tmp_path / "logs")
+    d = cat.get("smtp", DAY)
+    assert d is not None
+    src = DaySource(tmp_path / "logs", [f.name for f in d.files], tmp_path / "cache")
+    src.scan(threading.Event())
+    fs = FilterSource(src, search.parse_filter("x"), time(10, 0), time(12, 30))
+    assert fs.run(threading.Event())
+    assert [fs.line(i).split()[-1] for i in range(fs.total)] == ["x10", "x11"]
+    with path.open("ab") as fh:
+        fh.write(b"1.1.1.1 [0001] 12:10:00 x12\n1.1.1.1 [0001] 13:00:00 x13\n")
+    src.poll()
+    assert fs.poll() == 1 and fs.line(fs.total - 1).endswith("x12")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from iwtui.icewarp.logs.index import LineIndex, plain_path
 from iwtui.icewarp.logs.names import LogName
-from iwtui.icewarp.logs.search import Filter, Search, line_seconds
+from iwtui.icewarp.logs.search import Filter, Search
 from iwtui.icewarp.logs.tail import next_file
 
 
@@ -212,37 +212,17 @@ class FilterSource:
             if ix.end <= self.searched[k]:
                 continue
             try:
-                s = Search(ix.path, self.flt, end=ix.end)
+                s = Search(ix.path, self.flt, start=self.start, stop=self.stop, end=ix.end)
             except OSError:
                 continue
             with s:
-                s.pos = s.lo = self.searched[k]
+                s.pos = s.lo = max(s.lo, self.searched[k])  # only what was not searched yet
                 for matches in s.chunks():
                     with self._lock:
-                        before = len(self.offsets[k])
-                        self.offsets[k].extend(m.offset for m in matches if self._time_ok(m.line))
-                        added += len(self.offsets[k]) - before
+                        self.offsets[k].extend(m.offset for m in matches)
+                    added += len(matches)
             self.searched[k] = ix.end
         return added
-
-    def _time_ok(self, line: bytes) -> bool:
-        if self.start is None and self.stop is None:
-            return True
-
-        secs = line_seconds(line)
-        if secs is None:
-            return True
-        lo = (
-            None
-            if self.start is None
-            else self.start.hour * 3600 + self.start.minute * 60 + self.start.second
-        )
-        hi = (
-            None
-            if self.stop is None
-            else self.stop.hour * 3600 + self.stop.minute * 60 + self.stop.second
-        )
-        return (lo is None or secs >= lo) and (hi is None or secs <= hi)
 
     def _fd(self, k: int) -> int:
         fd = self._fds.get(k)
