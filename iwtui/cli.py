@@ -433,6 +433,9 @@ def build_parser() -> argparse.ArgumentParser:
     from iwtui import cli_logs
 
     cli_logs.register(add, _lists)
+    from iwtui import cli_queue
+
+    cli_queue.register(add, _lists, _writes)
     return parser
 
 

@@ -1,0 +1,229 @@
+"""``iwtui queue ...`` and ``iwtui mailbox list``: the headless Message Queue (issue 4).
+
+The same core as the Message Queue screen: ``iwtui.icewarp.messages`` (scan),
+``deferrals`` (last error, reasons) and ``queue_actions`` (plans through the gate).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from iwtui.errors import BadInput
+from iwtui.icewarp import deferrals, messages, queue_actions
+from iwtui.icewarp.actions import Plan
+from iwtui.icewarp.install import Install
+from iwtui.icewarp.logs.lines import safe_text
+from iwtui.icewarp.messages import QueueItem
+from iwtui.icewarp.queues import QUEUE_NAMES
+
+Add = Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser]
+
+
+def _install(args: argparse.Namespace) -> Install:
+    from iwtui.cli import context
+
+    return context(args).install()
+
+
+def _out(text: str) -> None:
+    sys.stdout.write((safe_text(text) if sys.stdout.isatty() else text) + "\n")
+
+
+def _items(inst: Install, ids: Sequence[str]) -> list[QueueItem]:
+    """The items named on the command line, frozen now; unknown ids are bad input."""
+    wanted = list(dict.fromkeys(ids))
+    found = {i.id: i for i in messages.scan(inst).values() if i.id in wanted}
+    missing = [i for i in wanted if i not in found]
+    if missing and not found:
+        raise BadInput(f"no queued message with id {', '.join(missing)} (already delivered?)")
+    for m in missing:
+        print(f"iwtui: {m}: not in any queue (already delivered?)", file=sys.stderr)
+    return [found[i] for i in wanted if i in found]
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    inst = _install(args)
+    queues = QUEUE_NAMES if args.queue == "all" else (args.queue,)
+    items = sorted(messages.scan(inst, queues).values(), key=lambda i: i.queued_at)
+    if any(i.queue == "retry" for i in items):
+        deferrals.attach([i for i in items if i.queue == "retry"], deferrals.scan(inst.log_dir))
+    query = messages.parse_query(args.filter or "")
+    items = [i for i in items if messages.matches(i, query)]
+    if args.max:
+        items = items[: args.max]
+    if args.json:
+        json.dump([i.as_json() for i in items], sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    for i in items:
+        when = datetime.fromtimestamp(i.queued_at).strftime("%m-%d %H:%M")
+        pri = "" if i.priority is None else str(i.priority)
+        err = f"  [{i.last_error}]" if i.last_error else ""
+        _out(f"{i.id:<14} {i.queue:<8} {pri:<1} {when} {i.size:>9,} {i.sender:<32} {', '.join(i.recipients)[:40]:<40} {i.subject[:50]}{err}")
+    print(f"{len(items)} message(s)", file=sys.stderr)
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    inst = _install(args)
+    item = messages.find(inst, args.id)
+    if item is None:
+        raise BadInput(f"no queued message with id {args.id} (already delivered?)")
+    if item.queue == "retry":
+        deferrals.attach([item], deferrals.scan(inst.log_dir))
+    if args.json:
+        json.dump(item.as_json(), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    for key, value in item.as_json().items():
+        _out(f"{key + ':':<12} {value}")
+    print()
+    try:
+        with open(item.path, "rb") as fh:
+            sys.stdout.write(safe_text(fh.read(256 * 1024).decode("utf-8", "replace")).replace("\\x0a", "\n"))
+    except FileNotFoundError:
+        print("iwtui: the file is gone (delivered)", file=sys.stderr)
+    return 0
+
+
+def _run(args: argparse.Namespace, plan: Plan) -> int:
+    from iwtui.cli import confirm, context
+
+    gate = context(args).gate()
+    gate.check(plan.action)
+    for t in plan.targets:
+        print(f"  {t}")
+    if not confirm(args, plan.summary):
+        return 0
+    outcome = gate.execute(plan)
+    print(outcome.message(gone_word=queue_actions.GONE_WORD))
+    return 0 if outcome.complete else 1
+
+
+def _root(args: argparse.Namespace) -> Path | None:
+    r = getattr(args, "root", None)
+    return Path(r) if r else None
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    from iwtui.cli import context
+
+    inst = _install(args)
+    return _run(args, queue_actions.delete_plan(context(args).gate(), _items(inst, args.ids), _root(args)))
+
+
+def cmd_send_now(args: argparse.Namespace) -> int:
+    inst = _install(args)
+    return _run(args, queue_actions.send_now_plan(inst, _items(inst, args.ids), _root(args)))
+
+
+def cmd_bounce(args: argparse.Namespace) -> int:
+    from iwtui.cli import context
+
+    inst = _install(args)
+    items = _items(inst, args.ids)
+    deferrals.attach(items, deferrals.scan(inst.log_dir))
+    mta = args.hostname or "localhost"
+    return _run(args, queue_actions.bounce_plan(context(args).gate(), inst, items, mta, _root(args)))
+
+
+def cmd_list_sender(which: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        inst = _install(args)
+        return _run(args, queue_actions.sender_list_plan(inst, _items(inst, args.ids), which, args.owner, _root(args)))
+
+    return run
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    from iwtui.cli import cmd_undo as undo
+
+    return undo(args)
+
+
+def cmd_reasons(args: argparse.Namespace) -> int:
+    inst = _install(args)
+    items = list(messages.scan(inst, ("retry",)).values())
+    deferrals.attach(items, deferrals.scan(inst.log_dir))
+    groups = deferrals.group(items)
+    if args.json:
+        json.dump([g.as_json() for g in groups], sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    now = datetime.now().timestamp()
+    for g in groups:
+        age_h = (now - g.oldest) / 3600
+        _out(f"{g.count:>6}  oldest {age_h:6.1f} h  {g.reason}")
+    return 0
+
+
+def cmd_mailbox(args: argparse.Namespace) -> int:
+    inst = _install(args)
+    where, items = messages.mailbox(inst, args.account, args.folder)
+    if not where.is_dir():
+        raise BadInput(f"no such mailbox folder: {where}")
+    if args.json:
+        json.dump([i.as_json() for i in items], sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    for i in items:
+        when = datetime.fromtimestamp(i.queued_at).strftime("%Y-%m-%d %H:%M")
+        _out(f"{i.id:<20} {when} {i.size:>9,} {i.sender:<32} {i.subject[:60]}")
+    return 0
+
+
+def register(add: Add, lists: Callable[[argparse.ArgumentParser], None], writes: Callable[[argparse.ArgumentParser], None]) -> None:
+    p = add("queue", lambda a: a.queue_func(a), "queued messages: list, show, delete, send now, bounce, whitelist, blacklist, reasons")
+    sub = p.add_subparsers(title="queue commands", metavar="WHAT", required=True)
+
+    def sp(name: str, func: Callable[[argparse.Namespace], int], help_: str) -> argparse.ArgumentParser:
+        q = sub.add_parser(name, help=help_, description=help_)
+        q.set_defaults(queue_func=func)
+        for flag in ("--root", "--config"):
+            q.add_argument(flag, default=argparse.SUPPRESS)
+        q.add_argument("--read-only", action="store_true", default=argparse.SUPPRESS)
+        q.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
+        return q
+
+    q = sp("list", cmd_list, "queued messages with envelope, subject, size, age and last error")
+    q.add_argument("--queue", choices=(*QUEUE_NAMES, "all"), default="all")
+    q.add_argument("--filter", metavar="'from:x;to:y;subject:z'")
+    q.add_argument("--max", type=int, default=0, metavar="N", help="at most N (0 = all)")
+    lists(q)
+    q = sp("show", cmd_show, "one message: fields, then the message itself (made inert)")
+    q.add_argument("id", metavar="ID")
+    lists(q)
+    for name, func, help_ in (
+        ("delete", cmd_delete, "move messages to iwtui's trash (undoable)"),
+        ("send-now", cmd_send_now, "move messages back to the top of the outgoing queue"),
+        ("bounce", cmd_bounce, "return messages to their senders with a DSN (RFC 3464)"),
+        ("whitelist", cmd_list_sender("whitelist"), "add the messages' senders to the whitelist"),
+        ("blacklist", cmd_list_sender("blacklist"), "add the messages' senders to the blacklist"),
+    ):
+        q = sp(name, func, help_)
+        q.add_argument("ids", nargs="+", metavar="ID")
+        writes(q)
+        if name in ("whitelist", "blacklist"):
+            q.add_argument("--owner", default="*", help="* (everyone), a domain or a user")
+        if name == "bounce":
+            q.add_argument("--hostname", help="the reporting MTA name in the DSN (default: localhost)")
+    q = sp("undo", cmd_undo, "undo a journaled queue action (default: the newest undoable)")
+    q.add_argument("journal_id", nargs="?", metavar="JOURNAL-ID")
+    writes(q)
+    q = sp("reasons", cmd_reasons, "the retry queue grouped by deferral reason, with count and oldest age")
+    lists(q)
+
+    p = add("mailbox", lambda a: a.mailbox_func(a), "a user's inbox or spam folder")
+    msub = p.add_subparsers(title="mailbox commands", metavar="WHAT", required=True)
+    q = msub.add_parser("list", help="messages of a user's inbox or spam folder")
+    q.set_defaults(mailbox_func=cmd_mailbox)
+    q.add_argument("--root", default=argparse.SUPPRESS)
+    q.add_argument("--config", default=argparse.SUPPRESS)
+    q.add_argument("--account", required=True, metavar="USER@DOMAIN")
+    q.add_argument("--folder", choices=("inbox", "spam"), default="inbox")
+    lists(q)

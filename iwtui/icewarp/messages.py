@@ -1,0 +1,286 @@
+"""Queued messages (spec section 2): envelope and headers from the head of each file.
+
+Only the first 64 KiB of a file are read. Header values are decoded (RFC 2047) and kept as
+plain strings: the screens make them inert. A file that is not a message (binary, empty,
+no headers, a header block larger than the limit) is listed with a ``problem`` rather
+than dropped. A file that vanishes while we read it was delivered: it is skipped.
+
+Scans are keyed by path, and a rescan reuses every item whose (inode, size, mtime) did
+not change, so a watcher event costs a directory listing plus the changed files.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from email.header import decode_header, make_header
+from email.utils import getaddresses, parseaddr
+from pathlib import Path
+from typing import Any
+
+from iwtui.icewarp.install import Install
+from iwtui.icewarp.queues import QUEUE_NAMES, QueueSpot, iter_items, spots
+
+HEAD_LIMIT = 64 * 1024
+_HEADER = re.compile(rb"^([!-9;-~]+):[ \t]*(.*)$")  # a field name is printable ASCII but ':'
+WANTED = {"x-envelope-from", "return-path", "x-envelope-to", "from", "to", "subject", "date", "message-id"}
+
+
+@dataclass
+class QueueItem:
+    id: str
+    queue: str
+    priority: int | None
+    path: Path
+    size: int
+    queued_at: float  # mtime: IceWarp keeps no retry state in the file (spec 2)
+    sender: str = ""
+    recipients: list[str] = field(default_factory=list)
+    from_: str = ""
+    to: str = ""
+    subject: str = ""
+    date: str | None = None
+    message_id: str | None = None
+    problem: str | None = None
+    last_error: str | None = None
+    key: tuple[int, int, int] = (0, 0, 0)  # inode, size, mtime_ns: unchanged means reusable
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "queue": self.queue,
+            "priority": self.priority,
+            "path": str(self.path),
+            "sender": self.sender,
+            "recipients": self.recipients,
+            "from": self.from_,
+            "to": self.to,
+            "subject": self.subject,
+            "date": self.date,
+            "message_id": self.message_id,
+            "size": self.size,
+            "queued_at": _iso(self.queued_at),
+            "last_error": self.last_error,
+            "problem": self.problem,
+        }
+
+
+def _iso(ts: float) -> str:
+    from datetime import datetime
+
+    return datetime.fromtimestamp(ts).isoformat(timespec="seconds")
+
+
+def decode_value(raw: str) -> str:
+    """RFC 2047 encoded words decoded; anything undecodable kept as written."""
+    if "=?" not in raw:
+        return raw
+    try:
+        return str(make_header(decode_header(raw)))
+    except (ValueError, LookupError, UnicodeError, TypeError):
+        return raw
+
+
+def read_head(path: Path, limit: int = HEAD_LIMIT) -> tuple[dict[str, list[str]], str | None, int]:
+    """(headers by lower-case name, a problem or None, size). Raises FileNotFoundError
+    when the file is gone."""
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        data = fh.read(limit)
+    if not data:
+        return {}, "empty file", size
+    if b"\x00" in data[:4096]:
+        return {}, "not a message: binary data", size
+    end = -1
+    for sep in (b"\r\n\r\n", b"\n\n"):
+        i = data.find(sep)
+        if i >= 0 and (end < 0 or i < end):
+            end = i
+    problem = None
+    if end < 0:
+        problem = "header block larger than 64 KiB, read in part" if len(data) >= limit else None
+        block = data
+    else:
+        block = data[:end]
+    headers: dict[str, list[str]] = {}
+    name: str | None = None
+    for raw in block.replace(b"\r\n", b"\n").split(b"\n"):
+        if raw[:1] in (b" ", b"\t") and name is not None:
+            headers[name][-1] += " " + raw.strip().decode("utf-8", "replace")
+            continue
+        m = _HEADER.match(raw)
+        if m is None:
+            name = None
+            continue
+        name = m.group(1).decode("ascii").lower()
+        headers.setdefault(name, []).append(m.group(2).decode("utf-8", "replace").strip())
+    if not headers:
+        return {}, problem or "not a message: no headers", size
+    if not any(h in headers for h in ("from", "to", "subject", "x-envelope-from", "return-path")):
+        problem = problem or "no From, To or Subject header"
+    return headers, problem, size
+
+
+def _addr(value: str) -> str:
+    return parseaddr(value)[1] or value.strip("<> ")
+
+
+def read_sms(path: Path) -> tuple[dict[str, list[str]], str | None, int]:
+    """An SMS item: line 3 the recipient, line 4 the sender (spec 2), then the text."""
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        lines = fh.read(HEAD_LIMIT).decode("utf-8", "replace").splitlines()
+    if len(lines) < 4:
+        return {}, "not an SMS item: fewer than 4 lines", size
+    return {"to": [lines[2]], "from": [lines[3]], "subject": [" ".join(lines[4:])[:200]]}, None, size
+
+
+def make_item(spot: QueueSpot, path: Path, st: os.stat_result) -> QueueItem | None:
+    """The item for ``path``; None when it vanished while read."""
+    try:
+        headers, problem, size = (read_sms if spot.queue == "sms" else read_head)(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        headers, problem, size = {}, f"unreadable: {exc.strerror or exc}", st.st_size
+
+    def first(name: str) -> str:
+        vals = headers.get(name)
+        return decode_value(vals[0]) if vals else ""
+
+    sender = _addr(first("x-envelope-from") or first("return-path") or first("from"))
+    env_to = [a for v in headers.get("x-envelope-to", []) for _n, a in getaddresses([v]) if a]
+    to_hdr = first("to")
+    recipients = env_to or [a for _n, a in getaddresses([to_hdr]) if a] or ([to_hdr] if to_hdr else [])
+    name = path.name
+    item_id = name.split(".", 1)[0]
+    return QueueItem(
+        id=item_id,
+        queue=spot.queue,
+        priority=spot.priority,
+        path=path,
+        size=size,
+        queued_at=st.st_mtime,
+        sender=sender,
+        recipients=recipients,
+        from_=first("from"),
+        to=to_hdr,
+        subject=first("subject"),
+        date=first("date") or None,
+        message_id=first("message-id") or None,
+        problem=problem,
+        key=(st.st_ino, st.st_size, st.st_mtime_ns),
+    )
+
+
+def scan(
+    install: Install,
+    queues: Iterable[str] = QUEUE_NAMES,
+    *,
+    previous: dict[Path, QueueItem] | None = None,
+    cancel: threading.Event | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[Path, QueueItem]:
+    """Every item of ``queues``, keyed by path. Items of ``previous`` whose file did not
+    change are reused without reading the file again."""
+    wanted = set(queues)
+    out: dict[Path, QueueItem] = {}
+    prev = previous or {}
+    n = 0
+    for spot in spots(install):
+        if spot.queue not in wanted:
+            continue
+        for entry in iter_items(spot):
+            if cancel is not None and cancel.is_set():
+                return out
+            path = Path(entry.path)
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            old = prev.get(path)
+            if old is not None and old.key == (st.st_ino, st.st_size, st.st_mtime_ns):
+                out[path] = old
+            else:
+                item = make_item(spot, path, st)
+                if item is not None:
+                    out[path] = item
+            n += 1
+            if progress is not None and n % 1000 == 0:
+                progress(n)
+    return out
+
+
+def find(install: Install, item_id: str) -> QueueItem | None:
+    """The queued item with this id (file name up to the first dot), in any queue."""
+    for spot in spots(install):
+        for entry in iter_items(spot):
+            if entry.name.split(".", 1)[0] == item_id:
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                return make_item(spot, Path(entry.path), st)
+    return None
+
+
+def parse_query(text: str) -> dict[str, str]:
+    """``from:x;to:y;subject:z`` (a bare term matches any of the three)."""
+    out: dict[str, str] = {}
+    for part in text.split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        key, sep, value = part.partition(":")
+        if sep and key.strip().lower() in ("from", "to", "subject"):
+            out[key.strip().lower()] = value.strip().casefold()
+        else:
+            out["any"] = part.casefold()
+    return out
+
+
+def matches(item: QueueItem, query: dict[str, str]) -> bool:
+    fields = {
+        "from": f"{item.sender} {item.from_}".casefold(),
+        "to": f"{' '.join(item.recipients)} {item.to}".casefold(),
+        "subject": item.subject.casefold(),
+    }
+    for key, value in query.items():
+        if key == "any":
+            if not any(value in v for v in fields.values()):
+                return False
+        elif value not in fields[key]:
+            return False
+    return True
+
+
+MAILBOX_FOLDERS = {"inbox": "inbox", "spam": "~spam"}
+
+
+def mailbox(install: Install, account: str, folder: str = "inbox") -> tuple[Path, list[QueueItem]]:
+    """A user's inbox or spam folder (``<mail>/<domain>/<user>/inbox|~spam``), listed
+    like a queue (queue name ``mailbox``). Raises BadInput for a malformed account."""
+    from iwtui.errors import BadInput
+
+    user, sep, domain = account.strip().lower().partition("@")
+    if not sep or not user or not domain or "/" in account or ".." in account:
+        raise BadInput(f"bad account {account!r}: use user@domain")
+    if folder not in MAILBOX_FOLDERS:
+        raise BadInput(f"bad folder {folder!r}: inbox or spam")
+    where = install.mail_dir / domain / user / MAILBOX_FOLDERS[folder]
+    spot = QueueSpot("mailbox", where)
+    items: list[QueueItem] = []
+    for entry in iter_items(spot):
+        if not entry.name.endswith(".imap"):
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        item = make_item(spot, Path(entry.path), st)
+        if item is not None:
+            items.append(item)
+    return where, sorted(items, key=lambda i: i.queued_at, reverse=True)
