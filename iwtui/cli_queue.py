@@ -64,7 +64,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         when = datetime.fromtimestamp(i.queued_at).strftime("%m-%d %H:%M")
         pri = "" if i.priority is None else str(i.priority)
         err = f"  [{i.last_error}]" if i.last_error else ""
-        _out(f"{i.id:<14} {i.queue:<8} {pri:<1} {when} {i.size:>9,} {i.sender:<32} {', '.join(i.recipients)[:40]:<40} {i.subject[:50]}{err}")
+        _out(
+            f"{i.id:<14} {i.queue:<8} {pri:<1} {when} {i.size:>9,} {i.sender:<32} {', '.join(i.recipients)[:40]:<40} {i.subject[:50]}{err}"
+        )
     print(f"{len(items)} message(s)", file=sys.stderr)
     return 0
 
@@ -85,7 +87,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     print()
     try:
         with open(item.path, "rb") as fh:
-            sys.stdout.write(safe_text(fh.read(256 * 1024).decode("utf-8", "replace")).replace("\\x0a", "\n"))
+            sys.stdout.write(
+                safe_text(fh.read(256 * 1024).decode("utf-8", "replace")).replace("\\x0a", "\n")
+            )
     except FileNotFoundError:
         print("iwtui: the file is gone (delivered)", file=sys.stderr)
     return 0
@@ -114,7 +118,9 @@ def cmd_delete(args: argparse.Namespace) -> int:
     from iwtui.cli import context
 
     inst = _install(args)
-    return _run(args, queue_actions.delete_plan(context(args).gate(), _items(inst, args.ids), _root(args)))
+    return _run(
+        args, queue_actions.delete_plan(context(args).gate(), _items(inst, args.ids), _root(args))
+    )
 
 
 def cmd_send_now(args: argparse.Namespace) -> int:
@@ -129,13 +135,20 @@ def cmd_bounce(args: argparse.Namespace) -> int:
     items = _items(inst, args.ids)
     deferrals.attach(items, deferrals.scan(inst.log_dir))
     mta = args.hostname or "localhost"
-    return _run(args, queue_actions.bounce_plan(context(args).gate(), inst, items, mta, _root(args)))
+    return _run(
+        args, queue_actions.bounce_plan(context(args).gate(), inst, items, mta, _root(args))
+    )
 
 
 def cmd_list_sender(which: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         inst = _install(args)
-        return _run(args, queue_actions.sender_list_plan(inst, _items(inst, args.ids), which, args.owner, _root(args)))
+        return _run(
+            args,
+            queue_actions.sender_list_plan(
+                inst, _items(inst, args.ids), which, args.owner, _root(args)
+            ),
+        )
 
     return run
 
@@ -177,11 +190,21 @@ def cmd_mailbox(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(add: Add, lists: Callable[[argparse.ArgumentParser], None], writes: Callable[[argparse.ArgumentParser], None]) -> None:
-    p = add("queue", lambda a: a.queue_func(a), "queued messages: list, show, delete, send now, bounce, whitelist, blacklist, reasons")
+def register(
+    add: Add,
+    lists: Callable[[argparse.ArgumentParser], None],
+    writes: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    p = add(
+        "queue",
+        lambda a: a.queue_func(a),
+        "queued messages: list, show, delete, send now, bounce, whitelist, blacklist, reasons",
+    )
     sub = p.add_subparsers(title="queue commands", metavar="WHAT", required=True)
 
-    def sp(name: str, func: Callable[[argparse.Namespace], int], help_: str) -> argparse.ArgumentParser:
+    def sp(
+        name: str, func: Callable[[argparse.Namespace], int], help_: str
+    ) -> argparse.ArgumentParser:
         q = sub.add_parser(name, help=help_, description=help_)
         q.set_defaults(queue_func=func)
         for flag in ("--root", "--config"):
@@ -211,11 +234,17 @@ def register(add: Add, lists: Callable[[argparse.ArgumentParser], None], writes:
         if name in ("whitelist", "blacklist"):
             q.add_argument("--owner", default="*", help="* (everyone), a domain or a user")
         if name == "bounce":
-            q.add_argument("--hostname", help="the reporting MTA name in the DSN (default: localhost)")
+            q.add_argument(
+                "--hostname", help="the reporting MTA name in the DSN (default: localhost)"
+            )
     q = sp("undo", cmd_undo, "undo a journaled queue action (default: the newest undoable)")
     q.add_argument("journal_id", nargs="?", metavar="JOURNAL-ID")
     writes(q)
-    q = sp("reasons", cmd_reasons, "the retry queue grouped by deferral reason, with count and oldest age")
+    q = sp(
+        "reasons",
+        cmd_reasons,
+        "the retry queue grouped by deferral reason, with count and oldest age",
+    )
     lists(q)
 
     p = add("mailbox", lambda a: a.mailbox_func(a), "a user's inbox or spam folder")

@@ -21,7 +21,9 @@ from iwtui.icewarp.logs.lines import interpret, parse_line
 from iwtui.icewarp.logs.search import Search, parse_filter
 from iwtui.icewarp.messages import QueueItem
 
-FILTER = r"Client session;re:Client session (?:\*\*\* |<<< [45]\d\d|Could not|\.\.\. while|Connecting)"
+FILTER = (
+    r"Client session;re:Client session (?:\*\*\* |<<< [45]\d\d|Could not|\.\.\. while|Connecting)"
+)
 _ADDR = re.compile(r"<?[\w.+-]+@[\w.-]+>?")
 _QUOTED = re.compile(r"'[^']*'")
 _NUM = re.compile(r"\b\d{4,}\b|\b\d+\.\d+\.\d+\.\d+\b")
@@ -53,7 +55,9 @@ def normalise(reason: str) -> str:
     return _NUM.sub("#", text).strip()
 
 
-def scan(log_dir: Path, *, days: int = 2, cancel: threading.Event | None = None) -> dict[tuple[str, str], Deferral]:
+def scan(
+    log_dir: Path, *, days: int = 2, cancel: threading.Event | None = None
+) -> dict[tuple[str, str], Deferral]:
     """The newest failed attempt per (sender, recipient), lower-cased, from the last
     ``days`` days of SMTP log."""
     cat = catalog_mod.scan(log_dir)
@@ -66,7 +70,11 @@ def scan(log_dir: Path, *, days: int = 2, cancel: threading.Event | None = None)
                 with Search(f.path, flt) as s:
                     for chunk in s.chunks(cancel):
                         for m in chunk:
-                            _feed(parse_line(m.line.decode("utf-8", "replace").rstrip("\r"), d.day), last_fail, out)
+                            _feed(
+                                parse_line(m.line.decode("utf-8", "replace").rstrip("\r"), d.day),
+                                last_fail,
+                                out,
+                            )
             except OSError:
                 continue
     return out
@@ -103,7 +111,9 @@ def attach(items: Iterable[QueueItem], deferrals: dict[tuple[str, str], Deferral
         best: Deferral | None = None
         for r in item.recipients:
             d = deferrals.get((item.sender.lower(), r.lower()))
-            if d is not None and (best is None or (d.at or datetime.min) > (best.at or datetime.min)):
+            if d is not None and (
+                best is None or (d.at or datetime.min) > (best.at or datetime.min)
+            ):
                 best = d
         item.last_error = best.reason if best else None
 
@@ -118,7 +128,12 @@ class ReasonGroup:
     def as_json(self) -> dict[str, object]:
         from iwtui.icewarp.messages import _iso
 
-        return {"reason": self.reason, "count": self.count, "oldest_queued_at": _iso(self.oldest), "ids": self.ids}
+        return {
+            "reason": self.reason,
+            "count": self.count,
+            "oldest_queued_at": _iso(self.oldest),
+            "ids": self.ids,
+        }
 
 
 def group(items: Iterable[QueueItem]) -> list[ReasonGroup]:

@@ -26,7 +26,16 @@ from iwtui.icewarp.queues import QUEUE_NAMES, QueueSpot, iter_items, spots
 
 HEAD_LIMIT = 64 * 1024
 _HEADER = re.compile(rb"^([!-9;-~]+):[ \t]*(.*)$")  # a field name is printable ASCII but ':'
-WANTED = {"x-envelope-from", "return-path", "x-envelope-to", "from", "to", "subject", "date", "message-id"}
+WANTED = {
+    "x-envelope-from",
+    "return-path",
+    "x-envelope-to",
+    "from",
+    "to",
+    "subject",
+    "date",
+    "message-id",
+}
 
 
 @dataclass
@@ -135,7 +144,11 @@ def read_sms(path: Path) -> tuple[dict[str, list[str]], str | None, int]:
         lines = fh.read(HEAD_LIMIT).decode("utf-8", "replace").splitlines()
     if len(lines) < 4:
         return {}, "not an SMS item: fewer than 4 lines", size
-    return {"to": [lines[2]], "from": [lines[3]], "subject": [" ".join(lines[4:])[:200]]}, None, size
+    return (
+        {"to": [lines[2]], "from": [lines[3]], "subject": [" ".join(lines[4:])[:200]]},
+        None,
+        size,
+    )
 
 
 def make_item(spot: QueueSpot, path: Path, st: os.stat_result) -> QueueItem | None:
@@ -154,7 +167,9 @@ def make_item(spot: QueueSpot, path: Path, st: os.stat_result) -> QueueItem | No
     sender = _addr(first("x-envelope-from") or first("return-path") or first("from"))
     env_to = [a for v in headers.get("x-envelope-to", []) for _n, a in getaddresses([v]) if a]
     to_hdr = first("to")
-    recipients = env_to or [a for _n, a in getaddresses([to_hdr]) if a] or ([to_hdr] if to_hdr else [])
+    recipients = (
+        env_to or [a for _n, a in getaddresses([to_hdr]) if a] or ([to_hdr] if to_hdr else [])
+    )
     name = path.name
     item_id = name.split(".", 1)[0]
     return QueueItem(

@@ -61,7 +61,9 @@ def send_now_plan(install: Install, items: Sequence[QueueItem], root: Path | Non
         if item.path.parent == install.outgoing_dir:
             return StepResult(target, "done", "already at the top of the outgoing queue")
         move_file(item.path, dst)
-        return StepResult(target, "done", str(dst), [{"op": "move", "from": str(dst), "to": str(item.path)}])
+        return StepResult(
+            target, "done", str(dst), [{"op": "move", "from": str(dst), "to": str(item.path)}]
+        )
 
     return Plan(
         action="queue send-now",
@@ -77,16 +79,22 @@ def dsn(item: QueueItem, reporting_mta: str, original_head: bytes, reason: str) 
     """An RFC 3464 delivery-status notification to the envelope sender: a
     multipart/report with a human-readable part, the message/delivery-status part and the
     original headers (text/rfc822-headers)."""
+    from email.header import Header
     from email.message import Message
     from email.mime.base import MIMEBase
     from email.mime.multipart import MIMEMultipart
     from email.mime.text import MIMEText
-    from email.policy import SMTP
+    from email.policy import compat32
 
     report = MIMEMultipart("report", report_type="delivery-status")
     report["From"] = f"Mail Delivery System <postmaster@{reporting_mta}>"
     report["To"] = item.sender
-    report["Subject"] = (f"Undelivered: {item.subject}"[:200]) if item.subject else "Undelivered mail returned to sender"
+    subject = (
+        (f"Undelivered: {item.subject}"[:200])
+        if item.subject
+        else "Undelivered mail returned to sender"
+    )
+    report["Subject"] = Header(subject, "utf-8")  # encoded words when not ASCII
     report["Date"] = format_datetime(datetime.now(UTC))
     report["Message-ID"] = make_msgid(domain=reporting_mta)
     report["Auto-Submitted"] = "auto-replied"
@@ -112,12 +120,19 @@ def dsn(item: QueueItem, reporting_mta: str, original_head: bytes, reason: str) 
     status.set_payload(blocks)
     report.attach(status)
     headers = MIMEBase("text", "rfc822-headers")
-    headers.set_payload(original_head.decode("utf-8", "replace"))
+    # 8-bit header bytes (IceWarp keeps them as received) travel base64-encoded
+    headers.set_payload(original_head.decode("utf-8", "replace"), charset="utf-8")
     report.attach(headers)
-    return report.as_bytes(policy=SMTP)
+    return report.as_bytes(policy=compat32.clone(linesep="\r\n"))
 
 
-def bounce_plan(gate: ActionGate, install: Install, items: Sequence[QueueItem], reporting_mta: str, root: Path | None = None) -> Plan:
+def bounce_plan(
+    gate: ActionGate,
+    install: Install,
+    items: Sequence[QueueItem],
+    reporting_mta: str,
+    root: Path | None = None,
+) -> Plan:
     """Write a DSN to each sender into outgoing (atomically), then trash the original."""
     by_id = {i.id: i for i in items}
     trash = trash_step(gate, "queue", {i.id: i.path for i in items})
@@ -125,18 +140,36 @@ def bounce_plan(gate: ActionGate, install: Install, items: Sequence[QueueItem], 
     def step(target: str) -> StepResult:
         item = by_id[target]
         if not item.sender or item.sender == "<>":
-            return StepResult(target, "failed", "no envelope sender to bounce to (a bounce itself?)")
+            return StepResult(
+                target, "failed", "no envelope sender to bounce to (a bounce itself?)"
+            )
         try:
             with open(item.path, "rb") as fh:
                 head = fh.read(HEAD_LIMIT)
         except FileNotFoundError:
             raise Gone(target) from None
-        cut = min((i for i in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if i >= 0), default=len(head))
-        body = dsn(item, reporting_mta, head[:cut] + b"\r\n", item.last_error or "returned by the administrator")
-        out = install.outgoing_dir / f"{install.server_id}{int(time.time() * 1000) % 10**10:010d}{target[-4:]}.tmp"
+        cut = min(
+            (i for i in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if i >= 0), default=len(head)
+        )
+        body = dsn(
+            item,
+            reporting_mta,
+            head[:cut] + b"\r\n",
+            item.last_error or "returned by the administrator",
+        )
+        out = (
+            install.outgoing_dir
+            / f"{install.server_id}{int(time.time() * 1000) % 10**10:010d}{target[-4:]}.tmp"
+        )
         atomic_write(out, body)
         result = trash(target)
-        result.undo.append({"op": "move", "from": str(out), "to": str(gate.trash_dir("queue") / ("dsn-" + out.name))})
+        result.undo.append(
+            {
+                "op": "move",
+                "from": str(out),
+                "to": str(gate.trash_dir("queue") / ("dsn-" + out.name)),
+            }
+        )
         result.detail = f"DSN {out.name}; original in the trash"
         return result
 
@@ -160,7 +193,9 @@ def validate_owner(owner: str) -> str:
             return owner.lower()
     elif "." in owner and " " not in owner and not owner.startswith("."):
         return owner.lower()
-    raise BadInput(f"bad owner {owner!r}: use *, a domain (example.com) or a user (user@example.com)")
+    raise BadInput(
+        f"bad owner {owner!r}: use *, a domain (example.com) or a user (user@example.com)"
+    )
 
 
 def connect_rw(db: Path) -> sqlite3.Connection:
@@ -177,7 +212,9 @@ def _undo_sender_row(record: UndoRecord) -> None:
         con.execute("DELETE FROM Senders WHERE SndID = ?", (int(record["rowid"]),))
 
 
-def sender_list_plan(install: Install, items: Sequence[QueueItem], which: str, owner: str, root: Path | None = None) -> Plan:
+def sender_list_plan(
+    install: Install, items: Sequence[QueueItem], which: str, owner: str, root: Path | None = None
+) -> Plan:
     """Add each item's envelope sender to the whitelist or blacklist (one row per sender)."""
     if which not in ("whitelist", "blacklist"):
         raise BadInput(f"unknown list {which!r}")
@@ -198,9 +235,17 @@ def sender_list_plan(install: Install, items: Sequence[QueueItem], which: str, o
             )
             if cur.fetchone() is not None:
                 return StepResult(sender, "done", f"already on the {which} of {owner}")
-            cur = con.execute(spam.INSERT_SENDER, (owner, sender, authorized, None, sender.split("@")[-1], None, on, at))
+            cur = con.execute(
+                spam.INSERT_SENDER,
+                (owner, sender, authorized, None, sender.split("@")[-1], None, on, at),
+            )
             rowid = cur.lastrowid
-        return StepResult(sender, "done", f"{which} row {rowid}", [{"op": "senders-delete", "db": str(db), "rowid": rowid}])
+        return StepResult(
+            sender,
+            "done",
+            f"{which} row {rowid}",
+            [{"op": "senders-delete", "db": str(db), "rowid": rowid}],
+        )
 
     extra = f" --owner {shlex.quote(owner)}"
     return Plan(

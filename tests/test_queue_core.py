@@ -1,0 +1,220 @@
+"""Message Queue core and CLI: scan, odd files, deferral reasons, actions through the gate."""
+
+from __future__ import annotations
+
+import email
+import json
+import sqlite3
+from contextlib import closing
+from email import policy
+from pathlib import Path
+
+import pytest
+
+from iwtui.cli import main
+from iwtui.icewarp import deferrals, messages, queue_actions
+from iwtui.icewarp.actions import ActionGate
+from iwtui.icewarp.install import Install, discover
+from iwtui.icewarp.logs.lines import safe_text
+from iwtui.simulator.tree import write_path_dat
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_scan_reads_envelope_and_headers_and_reuses_unchanged_items(sim_install: Install) -> None:
+    items = messages.scan(sim_install)
+    assert len(items) == sum(1 for _ in items)  # keyed by path
+    queues = {i.queue for i in items.values()}
+    assert {"outgoing", "priority", "retry", "incoming"} <= queues
+    one = next(i for i in items.values() if i.queue == "outgoing")
+    assert one.sender and one.recipients and one.subject and one.size > 0 and one.problem is None
+    again = messages.scan(sim_install, previous=items)
+    assert all(again[p] is items[p] for p in items)  # nothing re-read
+    one.path.write_bytes(one.path.read_bytes() + b"x")
+    third = messages.scan(sim_install, previous=again)
+    assert third[one.path] is not one and third[one.path].size == one.size + 1
+
+
+def test_files_that_are_not_messages_are_listed_with_a_problem(sim_install: Install) -> None:
+    out = sim_install.outgoing_dir
+    (out / "BIN0000001.tmp").write_bytes(b"\x00\x01\x02garbage" * 100)
+    (out / "EMP0000001.tmp").write_bytes(b"")
+    (out / "NOH0000001.tmp").write_bytes(b"just some text\nwithout headers\n")
+    (out / "BIG0000001.tmp").write_bytes(
+        b"Subject: big\r\n" + b"X-Pad: " + b"a" * (10 * 1024 * 1024) + b"\r\n\r\nbody"
+    )
+    (out / "ENC0000001.tmp").write_bytes(
+        b"From: =?UTF-8?B?xb1sdcWlb3XEjWvDvQ==?= <k@x.cz>\r\nTo: a@b.c\r\n"
+        b"Subject: =?ISO-8859-2?Q?Faktura_=E8._1?= \x1b[31m[bold]x[/bold]\r\n\r\nbody"
+    )
+    items = {i.id: i for i in messages.scan(sim_install, ("outgoing",)).values()}
+    assert items["BIN0000001"].problem == "not a message: binary data"
+    assert items["EMP0000001"].problem == "empty file"
+    assert items["NOH0000001"].problem == "not a message: no headers"
+    big = items["BIG0000001"]
+    assert big.subject == "big" and big.size > 10 * 1024 * 1024 and "64 KiB" in (big.problem or "")
+    enc = items["ENC0000001"]
+    assert enc.from_.startswith("Žluťoučký") and enc.subject.startswith("Faktura č. 1")
+    assert "\x1b" in enc.subject and "\x1b" not in safe_text(enc.subject)  # kept, shown inert
+
+
+def test_relocated_queues_from_a_crlf_path_dat(sim_root: Path, tmp_path: Path) -> None:
+    moved = tmp_path / "elsewhere" / "queue"
+    moved.mkdir(parents=True)
+    (moved / "MOVED00001.tmp").write_bytes(b"From: a@b.c\r\nTo: d@e.f\r\nSubject: moved\r\n\r\nx")
+    write_path_dat(sim_root)
+    lines = (sim_root / "path.dat").read_bytes().split(b"\r\n")
+    lines[7] = str(moved).encode()  # line 8: the outgoing queue
+    (sim_root / "path.dat").write_bytes(b"\r\n".join(lines))
+    inst = discover(sim_root, use_tool_sh=False)
+    assert inst.outgoing_dir == moved
+    ids = {i.id for i in messages.scan(inst, ("outgoing",)).values()}
+    assert ids == {"MOVED00001"}
+
+
+def test_deferral_reasons_come_from_failed_client_sessions(sim_install: Install) -> None:
+    retry = list(messages.scan(sim_install, ("retry",)).values())
+    found = deferrals.scan(sim_install.log_dir)
+    deferrals.attach(retry, found)
+    assert retry and all(i.last_error for i in retry)
+    groups = deferrals.group(retry)
+    assert sum(g.count for g in groups) == len(retry)
+    assert all("@" not in g.reason for g in groups)  # addresses are blanked in the group text
+    assert (
+        deferrals.normalise("<<< 452 4.2.2 Mailbox has exceeded the limit for bob")
+        == "452 4.2.2 Mailbox has exceeded the limit"
+    )
+    assert (
+        deferrals.normalise("Could not connect to 'mx.a.com(0.0.0.0)'")
+        == "Could not connect to '…'"
+    )
+
+
+def test_delete_undo_restores_byte_identical_files_and_gone_is_delivered(
+    sim_install: Install, tmp_path: Path
+) -> None:
+    gate = ActionGate(tmp_path / "state", read_only=False)
+    items = sorted(messages.scan(sim_install, ("outgoing",)).values(), key=lambda i: i.id)[:3]
+    before = {i.path: i.path.read_bytes() for i in items}
+    items[2].path.unlink()  # delivered between listing and acting
+    del before[items[2].path]
+    outcome = gate.execute(queue_actions.delete_plan(gate, items))
+    assert outcome.done == 2 and outcome.gone == 1 and outcome.complete
+    assert "1 already delivered" in outcome.message(gone_word=queue_actions.GONE_WORD)
+    assert not any(p.exists() for p in before)
+    gate.undo()
+    assert {p: p.read_bytes() for p in before} == before
+
+
+def test_bounce_writes_a_valid_dsn_and_trashes_the_original(
+    sim_install: Install, tmp_path: Path
+) -> None:
+    gate = ActionGate(tmp_path / "state", read_only=False)
+    item = next(i for i in messages.scan(sim_install, ("retry",)).values())
+    original = item.path.read_bytes()
+    deferrals.attach([item], deferrals.scan(sim_install.log_dir))
+    before = set(sim_install.outgoing_dir.iterdir())
+    outcome = gate.execute(
+        queue_actions.bounce_plan(gate, sim_install, [item], "mail.example.test")
+    )
+    assert outcome.done == 1 and not item.path.exists()
+    new = [p for p in set(sim_install.outgoing_dir.iterdir()) - before if p.is_file()]
+    assert len(new) == 1
+    msg = email.message_from_bytes(new[0].read_bytes(), policy=policy.default)
+    assert (
+        msg.get_content_type() == "multipart/report"
+        and msg.get_param("report-type") == "delivery-status"
+    )
+    assert msg["To"] == item.sender and msg["X-Envelope-From"] == "<>"
+    parts = [p.get_content_type() for p in msg.iter_parts()]
+    assert parts == ["text/plain", "message/delivery-status", "text/rfc822-headers"]
+    status = list(msg.iter_parts())[1]
+    blocks = status.get_payload()
+    assert blocks[0]["Reporting-MTA"] == "dns; mail.example.test"
+    assert [b["Final-Recipient"] for b in blocks[1:]] == [f"rfc822; {r}" for r in item.recipients]
+    assert all(b["Action"] == "failed" and b["Status"] == "5.0.0" for b in blocks[1:])
+    assert item.last_error and item.last_error.split()[0] in blocks[1]["Diagnostic-Code"]
+    gate.undo()
+    assert item.path.read_bytes() == original and not new[0].exists()
+
+
+def test_whitelist_adds_a_row_validates_owner_and_undoes(
+    sim_install: Install, tmp_path: Path
+) -> None:
+    gate = ActionGate(tmp_path / "state", read_only=False)
+    item = next(iter(messages.scan(sim_install, ("outgoing",)).values()))
+    with pytest.raises(Exception, match="bad owner"):
+        queue_actions.sender_list_plan(sim_install, [item], "whitelist", "not an owner")
+    plan = queue_actions.sender_list_plan(sim_install, [item], "whitelist", "Example.COM")
+    gate.execute(plan)
+    q = "SELECT SndOwner, SndAuthorized FROM Senders WHERE lower(SndEmail) = ?"
+    with closing(sqlite3.connect(sim_install.antispam_db)) as con:
+        assert con.execute(q, (item.sender.lower(),)).fetchall() == [("example.com", 1)]
+    gate.execute(plan)  # twice: no duplicate row
+    gate.undo()
+    with closing(sqlite3.connect(sim_install.antispam_db)) as con:
+        assert con.execute(q, (item.sender.lower(),)).fetchall() == []
+
+
+def test_cli_list_json_fields_filter_and_read_only(
+    sim_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _run(capsys, "queue", "list", "--root", str(sim_root), "--json")
+    rows = json.loads(out)
+    assert code == 0 and rows
+    assert {
+        "id",
+        "queue",
+        "priority",
+        "path",
+        "sender",
+        "recipients",
+        "subject",
+        "size",
+        "queued_at",
+        "last_error",
+    } <= set(rows[0])
+    retry = [r for r in rows if r["queue"] == "retry"]
+    assert retry and all(r["last_error"] for r in retry)
+    target = rows[0]
+    word = target["subject"].split()[0]
+    code, out, _ = _run(
+        capsys, "queue", "list", "--root", str(sim_root), "--filter", f"subject:{word}", "--json"
+    )
+    assert all(word.casefold() in r["subject"].casefold() for r in json.loads(out))
+    for verb in ("delete", "send-now", "bounce", "whitelist", "blacklist"):
+        code, _out, err = _run(
+            capsys, "queue", verb, "--root", str(sim_root), "--read-only", target["id"], "--yes"
+        )
+        assert code == 1 and "read-only" in err, verb
+    assert Path(target["path"]).exists()
+    code, _out, err = _run(capsys, "queue", "delete", "--root", str(sim_root), target["id"])
+    assert code == 1 and "--yes" in err  # no terminal: refused
+    code, out, _ = _run(capsys, "queue", "delete", "--root", str(sim_root), target["id"], "--yes")
+    assert code == 0 and not Path(target["path"]).exists()
+    code, out, _ = _run(capsys, "journal", "--json")
+    assert f"iwtui queue delete --root {sim_root} {target['id']} --yes" in out
+    code, out, _ = _run(capsys, "queue", "undo", "--root", str(sim_root), "--yes")
+    assert code == 0 and Path(target["path"]).exists()
+    code, out, err = _run(capsys, "queue", "delete", "--root", str(sim_root), "NOSUCHID", "--yes")
+    assert code == 2 and "already delivered" in err
+
+
+def test_cli_reasons_and_mailbox(sim_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "queue", "reasons", "--root", str(sim_root), "--json")
+    groups = json.loads(out)
+    assert code == 0 and groups and {"reason", "count", "oldest_queued_at", "ids"} <= set(groups[0])
+    box = next(p for p in (sim_root / "mail").glob("*/*/inbox") if any(p.glob("*.imap")))
+    account = f"{box.parent.name}@{box.parent.parent.name}"
+    code, out, _ = _run(
+        capsys, "mailbox", "list", "--root", str(sim_root), "--account", account, "--json"
+    )
+    assert code == 0 and len(json.loads(out)) == len(list(box.glob("*.imap")))
+    code, _out, err = _run(
+        capsys, "mailbox", "list", "--root", str(sim_root), "--account", "../etc"
+    )
+    assert code == 2 and "bad account" in err
