@@ -94,7 +94,7 @@ def dsn(item: QueueItem, reporting_mta: str, original_head: bytes, reason: str) 
         if item.subject
         else "Undelivered mail returned to sender"
     )
-    report["Subject"] = Header(subject, "utf-8")  # encoded words when not ASCII
+    report["Subject"] = Header(subject, "utf-8").encode()  # encoded words when not ASCII
     report["Date"] = format_datetime(datetime.now(UTC))
     report["Message-ID"] = make_msgid(domain=reporting_mta)
     report["Auto-Submitted"] = "auto-replied"
