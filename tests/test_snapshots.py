@@ -7,6 +7,7 @@ every machine; its seed and fixed "now" make every count the same on every run.
 from __future__ import annotations
 
 import shutil
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,10 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from iwtui.tui.screens.logs import LogsArea
+from iwtui.tui.widgets.item_table import ItemTable
 from iwtui.tui.widgets.status_strip import StatusStrip
 
+from .conftest import FIXED_START
 from .tui_helpers import make_app, wait_for
 
 SIZE = (160, 48)
@@ -24,16 +27,24 @@ SIZE = (160, 48)
 
 @pytest.fixture
 def fixed_root(sim_tree_master: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    shutil.copytree(sim_tree_master, tmp_path / "icewarp", symlinks=True)
+    shutil.copytree(
+        sim_tree_master, tmp_path / "icewarp", symlinks=True, copy_function=shutil.copy2
+    )
     monkeypatch.chdir(tmp_path)
+    # queue ages against the simulated "now", not the wall clock
+    now = datetime.fromisoformat(FIXED_START).timestamp()
+    monkeypatch.setattr("iwtui.tui.screens.queue._now", lambda: now)
     return Path("icewarp")
 
 
 async def _loaded(pilot: Pilot[Any]) -> None:
-    """The header complete: counts and the session count (its tracker starts after 1 s)."""
+    """The header complete (counts, session count: its tracker starts after 1 s) and the
+    Message Queue listed."""
     await wait_for(pilot, lambda: pilot.app.snapshot is not None)  # type: ignore[attr-defined]
     strip = pilot.app.query_one(StatusStrip)
     await wait_for(pilot, lambda: strip.sessions is not None)
+    table = pilot.app.query_one(ItemTable)
+    await wait_for(pilot, lambda: len(table.rows) > 0)
     await pilot.pause()
 
 

@@ -65,11 +65,12 @@ def test_demo_runs_live_in_tmux_and_cleans_up(isolated_config: Path, tmp_path: P
         header = _wait(session, r"Outgoing (\d+)\s+Priority (\d+)\s+Retry (\d+)", timeout=30)
         first_counts = header.groups()
         startup = time.monotonic() - started
+        _wait(session, r"\d+ shown", timeout=15)  # the Message Queue listed its items
         screen = _screen(session)
         demo_root = _demo_root(tmp_path)
         assert demo_root.is_dir()
         assert demo_root.name in screen, screen
-        assert "1 Message Queue" in screen and "9 Volume" in screen and "not built yet" in screen
+        assert "1 Message Queue" in screen and "9 Volume" in screen and " shown" in screen
         # Live: the simulator delivers and queues mail; the header follows.
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

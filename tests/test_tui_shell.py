@@ -46,10 +46,10 @@ async def test_keys_1_to_9_and_vim_motions_navigate(sim_root: Path, isolated_con
 async def test_pending_screens_say_so_plainly(sim_root: Path, isolated_config: Path) -> None:
     app = make_app(sim_root, isolated_config)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("1")
-        pane = app.query_one("#queue")
+        await pilot.press("2")
+        pane = app.query_one("#spam")
         texts = " ".join(str(s.render()) for s in pane.query("Static"))
-        assert "not built yet" in texts and "issue #4" in texts
+        assert "not built yet" in texts and "issue #5" in texts
 
 
 async def test_help_lists_every_binding_with_its_id(sim_root: Path, isolated_config: Path) -> None:

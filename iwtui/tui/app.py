@@ -34,6 +34,7 @@ from iwtui.tui.bindings import bindings
 from iwtui.tui.screens.help import HelpScreen
 from iwtui.tui.screens.logs import LogsArea
 from iwtui.tui.screens.pending import PendingArea
+from iwtui.tui.screens.queue import QueueArea
 from iwtui.tui.screens.sessions import SessionsArea
 from iwtui.tui.widgets.nav import NavList
 from iwtui.tui.widgets.status_strip import StatusStrip
@@ -90,7 +91,9 @@ class IwtuiApp(App[int]):
             yield NavList(*(Option(f"{a.key} {a.title}", id=a.id) for a in AREAS), id="nav")
             with ContentSwitcher(initial=AREAS[0].id, id="areas"):
                 for area in AREAS:
-                    if area.id == "logs":
+                    if area.id == "queue":
+                        yield QueueArea(self.install)
+                    elif area.id == "logs":
                         yield LogsArea(self.install, self.cfg.state_path())
                     elif area.id == "sessions":
                         yield SessionsArea(self.install)

@@ -1,0 +1,464 @@
+"""Status > Message Queue: every queue and user mailboxes in one virtual table, live, with
+safe bulk actions through the gate."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from datetime import datetime
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, DataTable, Footer, Input, Select, Static
+
+from iwtui.errors import IwtuiError
+from iwtui.icewarp import deferrals, messages, queue_actions
+from iwtui.icewarp.install import Install
+from iwtui.icewarp.logs import catalog as catalog_mod
+from iwtui.icewarp.logs.lines import safe_text
+from iwtui.icewarp.logs.search import Search, parse_filter
+from iwtui.icewarp.messages import QueueItem
+from iwtui.icewarp.queues import QUEUE_NAMES, QUEUE_TITLES
+from iwtui.tui.bindings import bindings
+from iwtui.tui.gate import run_plan
+from iwtui.tui.screens.session_log import ListSource
+from iwtui.tui.widgets.item_table import Column, ItemTable
+from iwtui.tui.widgets.log_view import LogView
+from iwtui.tui.widgets.panel import Panel
+
+REFRESH_S = 2.0
+VIEW_BYTES = 256 * 1024
+
+
+def _now() -> float:
+    """The clock for ages (tests pin it)."""
+    return datetime.now().timestamp()
+
+
+def _age(ts: float) -> str:
+    s = max(0, int(_now() - ts))
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}"
+    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
+
+
+COLUMNS: list[Column[QueueItem]] = [
+    Column(
+        "Status",
+        7,
+        lambda i: i.queue[:4] + ("" if i.priority is None else f" {i.priority}"),
+        lambda i: (i.queue, i.priority or 0),
+    ),
+    Column("From", 28, lambda i: i.sender or i.from_, lambda i: i.sender),
+    Column("To", 28, lambda i: ", ".join(i.recipients) or i.to, lambda i: ",".join(i.recipients)),
+    Column(
+        "Subject",
+        0,
+        lambda i: (i.problem and f"[{i.problem}] {i.subject}") or i.subject,
+        lambda i: i.subject,
+        style=lambda i: "yellow" if i.problem else "",
+    ),
+    Column("Size", 9, lambda i: f"{i.size:,}", lambda i: i.size, justify="right"),
+    Column("Queued", 7, lambda i: _age(i.queued_at), lambda i: -i.queued_at, justify="right"),
+    Column(
+        "Last error",
+        0,
+        lambda i: i.last_error or "",
+        lambda i: i.last_error or "",
+        style=lambda i: "red",
+    ),
+]
+
+
+class TextScreen(ModalScreen[None]):
+    """Lines in a log view (a message, log lines), read-only, Esc closes."""
+
+    BINDINGS = bindings("explore")
+    DEFAULT_CSS = """
+    TextScreen { align: center middle; }
+    TextScreen > Vertical { width: 95%; height: 90%; border: round $accent; background: $surface; }
+    TextScreen #text-title { height: auto; padding: 0 1; }
+    """
+
+    def __init__(self, title: Text, lines: list[str]) -> None:
+        super().__init__()
+        self.title_text, self.lines = title, lines
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.title_text, id="text-title")
+            yield LogView(id="text-view")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        view = self.query_one(LogView)
+        view.set_source(ListSource(self.lines, datetime.now().date()), follow=False)
+        view.focus()
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)
+
+
+class ReasonsScreen(ModalScreen[list[str] | None]):
+    """The retry queue grouped by deferral reason; Enter shows that group's messages."""
+
+    BINDINGS = bindings("explore")
+    DEFAULT_CSS = """
+    ReasonsScreen { align: center middle; }
+    ReasonsScreen > Vertical { width: 90%; height: 80%; border: round $accent; background: $surface; }
+    """
+
+    def __init__(self, groups: list[deferrals.ReasonGroup]) -> None:
+        super().__init__()
+        self.groups = groups
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(
+                Text(" Retry queue by deferral reason (Enter: show those messages)", style="bold")
+            )
+            yield DataTable(id="reasons-table", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        t = self.query_one(DataTable)
+        t.add_columns("Messages", "Oldest", "Reason")
+        for n, g in enumerate(self.groups):
+            t.add_row(
+                Text(f"{g.count:,}", justify="right"),
+                _age(g.oldest),
+                Text(safe_text(g.reason)),
+                key=str(n),
+            )
+        t.focus()
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)
+
+    @on(DataTable.RowSelected)
+    def chosen(self, event: DataTable.RowSelected) -> None:
+        self.dismiss(self.groups[int(str(event.row_key.value))].ids)
+
+
+class QueueArea(Vertical):
+    can_focus = False
+    BINDINGS = bindings("queue")
+
+    def __init__(self, install: Install, *, live: bool = True) -> None:
+        super().__init__(id="queue", classes="area")
+        self.install = install
+        self.live = live
+        self.items: dict[Path, QueueItem] = {}
+        self.only_ids: set[str] | None = None
+        self.reason_label = ""
+        self._busy = False
+        self._cancel = threading.Event()
+        self._deferrals: dict[tuple[str, str], deferrals.Deferral] = {}
+        self._deferrals_at = 0.0
+        self._scanned_once = False
+        self.scan_s = 0.0
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="queue-controls"):
+            yield Select[str](
+                [("All queues", "all"), *((QUEUE_TITLES[q], q) for q in QUEUE_NAMES), ("Mailbox", "mailbox")],
+                value="all", allow_blank=False, id="queue-server",
+            )  # fmt: skip
+            yield Input(placeholder="Account user@domain (Mailbox)", id="queue-account")
+            yield Select[str](
+                [("Inbox", "inbox"), ("Spam", "spam")],
+                value="inbox",
+                allow_blank=False,
+                id="queue-folder",
+            )
+            yield Input(placeholder="Filter: from:x;to:y;subject:z", id="queue-filter")
+            yield Input(placeholder="Max (0 = all)", id="queue-max", max_length=7)
+        with Horizontal(id="queue-buttons"):
+            for label, bid in (("Refresh", "refresh"), ("Delete", "delete"), ("Send Now", "send-now"),
+                               ("Bounce Back", "bounce"), ("Whitelist", "whitelist"), ("Blacklist", "blacklist"),
+                               ("Reasons", "reasons")):  # fmt: skip
+                yield Button(label, id=f"queue-btn-{bid}", compact=True)
+        yield Panel(id="queue-state")
+        yield ItemTable(COLUMNS, key=lambda i: i.path, id="queue-table")
+        yield Panel(id="queue-detail")
+
+    def focus(self, scroll_visible: bool = True) -> QueueArea:
+        self.query_one(ItemTable).focus(scroll_visible)
+        return self
+
+    def on_mount(self) -> None:
+        self.rescan()
+        if self.live:
+            self.set_interval(REFRESH_S, self.rescan, name="queue-refresh")
+
+    # --- scanning ------------------------------------------------------------------------
+
+    def rescan(self) -> None:
+        if self._busy or getattr(self.app, "paused", False):
+            return
+        if self._scanned_once and not self.display:
+            return
+        server = self.query_one("#queue-server", Select).value
+        self._busy = True
+        self.scan_worker(str(server), self.query_one("#queue-account", Input).value.strip(),
+                         str(self.query_one("#queue-folder", Select).value), self._cancel)  # fmt: skip
+
+    @work(thread=True, group="queue-scan", exit_on_error=False)
+    def scan_worker(self, server: str, account: str, folder: str, cancel: threading.Event) -> None:
+        import time
+
+        t0 = time.perf_counter()
+        try:
+            if server == "mailbox":
+                if not account:
+                    self.app.call_from_thread(
+                        self._show_error, "Mailbox: type an account (user@domain) and press Enter"
+                    )
+                    return
+                _where, found = messages.mailbox(self.install, account, folder)
+                items = {i.path: i for i in found}
+            else:
+                queues = QUEUE_NAMES if server == "all" else (server,)
+                items = messages.scan(self.install, queues, previous=self.items, cancel=cancel)
+                if time.monotonic() - self._deferrals_at > 30 or not self._deferrals:
+                    self._deferrals = deferrals.scan(self.install.log_dir, cancel=cancel)
+                    self._deferrals_at = time.monotonic()
+                deferrals.attach([i for i in items.values() if i.queue == "retry"], self._deferrals)
+            self.scan_s = time.perf_counter() - t0
+            self.app.call_from_thread(self._apply, items)
+        except IwtuiError as exc:
+            self.app.call_from_thread(self._show_error, str(exc))
+        finally:
+            self._busy = False
+
+    def _show_error(self, text: str) -> None:
+        self.query_one("#queue-state", Panel).update(Text(text, style="yellow"))
+
+    def _apply(self, items: dict[Path, QueueItem]) -> None:
+        self.items = items
+        first = not self._scanned_once
+        self._scanned_once = True
+        self.show_rows(initial=first)
+
+    def show_rows(self, *, initial: bool = False) -> None:
+        query = messages.parse_query(self.query_one("#queue-filter", Input).value)
+        rows = [i for i in self.items.values() if messages.matches(i, query)]
+        if self.only_ids is not None:
+            rows = [i for i in rows if i.id in self.only_ids]
+        rows.sort(key=lambda i: i.queued_at)
+        text = self.query_one("#queue-max", Input).value.strip()
+        cap = int(text) if text.isdigit() else 0
+        shown = rows[:cap] if cap else rows
+        table = self.query_one(ItemTable)
+        table.set_rows(shown, initial=initial)
+        state = Text(f"{len(shown):,} shown", style="bold")
+        if len(shown) != len(self.items):
+            state.append(f" of {len(self.items):,}")
+        if table.marked:
+            state.append(f"  │  {len(table.marked):,} marked", style="bold yellow")
+        if self.only_ids is not None:
+            state.append(
+                f"  │  reason: {safe_text(self.reason_label, 60)} (c clears)", style="cyan"
+            )
+        if self.scan_s >= 1.0:
+            state.append(f"  │  scan took {self.scan_s:.1f} s", style="dim")
+        if getattr(self.app, "paused", False):
+            state.append("  │  ‖ paused", style="bold yellow")
+        self.query_one("#queue-state", Panel).update(state)
+
+    @on(ItemTable.CursorMoved)
+    def cursor_moved(self) -> None:
+        item = self.query_one(ItemTable).current()
+        detail = self.query_one("#queue-detail", Panel)
+        if item is None:
+            detail.update("")
+            return
+        t = Text()
+        t.append(f"{item.id}", style="bold")
+        t.append(f"  {item.queue}  {item.path}\n", style="dim")
+        for label, value in (("From", item.from_), ("To", item.to), ("Envelope", f"{item.sender} -> {', '.join(item.recipients)}"),
+                             ("Subject", item.subject), ("Date", item.date or ""), ("Last error", item.last_error or "")):  # fmt: skip
+            if value:
+                t.append(f"{label}: ", style="dim")
+                t.append(safe_text(value, 300) + "\n", style="red" if label == "Last error" else "")
+        detail.update(t)
+
+    # --- inputs --------------------------------------------------------------------------
+
+    @on(Input.Submitted)
+    def submitted(self) -> None:
+        self.items = {}
+        self.rescan()
+        self.query_one(ItemTable).focus()
+
+    @on(Select.Changed)
+    def selected(self) -> None:
+        self.items = {}
+        self.only_ids = None
+        self.rescan()
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#queue-filter", Input).focus()
+
+    def action_back_to_table(self) -> None:
+        self.query_one(ItemTable).focus()
+
+    def action_clear(self) -> None:
+        self.only_ids = None
+        self.query_one("#queue-filter", Input).value = ""
+        self.show_rows()
+
+    @on(Button.Pressed)
+    def pressed(self, event: Button.Pressed) -> None:
+        what = (event.button.id or "").removeprefix("queue-btn-")
+        if what == "refresh":
+            self.rescan()
+        elif what == "reasons":
+            self.action_reasons()
+        else:
+            self.action_act(what)
+
+    # --- actions -------------------------------------------------------------------------
+
+    def action_act(self, what: str) -> None:
+        table = self.query_one(ItemTable)
+        chosen = table.selection()  # frozen now: the plan acts on these, whatever moves later
+        if not chosen:
+            self.notify("nothing selected", title="Message Queue")
+            return
+        if any(i.queue == "mailbox" for i in chosen) and what in ("send-now", "bounce", "delete"):
+            self.notify(
+                "mailbox messages are not queue items: only whitelist/blacklist apply",
+                severity="warning",
+            )
+            return
+        gate = self.app.gate  # type: ignore[attr-defined]
+        root = self.install.root
+        try:
+            if what == "delete":
+                plan = queue_actions.delete_plan(gate, chosen, root)
+            elif what == "send-now":
+                plan = queue_actions.send_now_plan(self.install, chosen, root)
+            elif what == "bounce":
+                plan = queue_actions.bounce_plan(
+                    gate, self.install, chosen, os.uname().nodename, root
+                )
+            else:
+                plan = queue_actions.sender_list_plan(self.install, chosen, what, "*", root)
+        except IwtuiError as exc:
+            self.notify(str(exc), severity="error")
+            return
+
+        def done(_outcome: object) -> None:
+            table.marked.clear()
+            self.rescan()
+
+        run_plan(self.app, gate, plan, done)
+
+    def action_reasons(self) -> None:
+        retry = [i for i in self.items.values() if i.queue == "retry"]
+        if not retry:
+            self.notify(
+                "the retry queue is empty (or not shown: choose All or Retry)", title="Reasons"
+            )
+            return
+        groups = deferrals.group(retry)
+
+        def chosen(ids: list[str] | None) -> None:
+            if ids is None:
+                return
+            self.only_ids = set(ids)
+            self.reason_label = next((g.reason for g in groups if g.ids == ids), "")
+            self.show_rows()
+
+        self.app.push_screen(ReasonsScreen(groups), chosen)
+
+    @on(ItemTable.Chosen)
+    def open_item(self) -> None:
+        item = self.query_one(ItemTable).current()
+        if item is None:
+            return
+        try:
+            with open(item.path, "rb") as fh:
+                data = fh.read(VIEW_BYTES)
+        except FileNotFoundError:
+            self.notify(f"{item.id}: already delivered", title="Message Queue")
+            return
+        except OSError as exc:
+            self.notify(f"{item.id}: {exc.strerror or exc}", severity="error")
+            return
+        lines = data.decode("utf-8", "replace").replace("\r\n", "\n").split("\n")
+        if len(data) == VIEW_BYTES:
+            lines.append(
+                f"… the first {VIEW_BYTES // 1024} KiB of {item.size:,} bytes; e opens the whole file in $PAGER"
+            )
+        title = Text.assemble(
+            (f" {item.id} ", "reverse"),
+            f"  {item.queue}  {item.size:,} bytes  ",
+            (safe_text(item.subject, 120), "bold"),
+        )
+        self.app.push_screen(TextScreen(title, lines))
+
+    def action_pager(self) -> None:
+        """The whole message in $PAGER, from a private copy (the queue file may go)."""
+        item = self.query_one(ItemTable).current()
+        if item is None:
+            return
+        pager = os.environ.get("PAGER") or shutil.which("less") or "more"
+        fd, tmp = tempfile.mkstemp(prefix=f"iwtui-{item.id}-", suffix=".eml")
+        try:
+            with os.fdopen(fd, "wb") as out, open(item.path, "rb") as src:
+                shutil.copyfileobj(src, out)
+            os.chmod(tmp, 0o400)
+            with self.app.suspend():
+                subprocess.run([*pager.split(), tmp], check=False)
+        except FileNotFoundError:
+            self.notify(f"{item.id}: already delivered", title="Message Queue")
+        except OSError as exc:
+            self.notify(f"{pager}: {exc.strerror or exc}", severity="error")
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)  # our own temporary copy, never the queue file
+
+    def action_log_lines(self) -> None:
+        item = self.query_one(ItemTable).current()
+        if item is not None:
+            self.log_worker(item)
+
+    @work(thread=True, exclusive=True, group="queue-log", exit_on_error=False)
+    def log_worker(self, item: QueueItem) -> None:
+        """The SMTP log lines naming the message's sender and a recipient (its session
+        and the client attempts), from the last two days."""
+        cat = catalog_mod.scan(self.install.log_dir)
+        terms = [t for t in (item.sender, item.recipients[0] if item.recipients else "") if t]
+        lines: list[str] = []
+        if terms:
+            flt = parse_filter(";".join(terms), ignore_case=True)
+            for d in reversed(cat.days_of("smtp")[:2]):
+                for f in d.files:
+                    try:
+                        with Search(f.path, flt) as s:
+                            for chunk in s.chunks():
+                                lines.extend(m.line.decode("utf-8", "replace") for m in chunk)
+                    except OSError:
+                        continue
+        if not lines:
+            lines = ["(no SMTP log line names this sender and recipient in the last two days)"]
+        title = Text.assemble(
+            (f" {item.id} ", "reverse"),
+            f"  log lines of {safe_text(item.sender)} -> {safe_text(', '.join(item.recipients), 80)}",
+        )
+        self.app.call_from_thread(self.app.push_screen, TextScreen(title, lines[-5000:]))
+
+    def on_unmount(self) -> None:
+        self._cancel.set()

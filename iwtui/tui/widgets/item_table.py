@@ -1,0 +1,235 @@
+"""A virtual table for lists of 100,000 rows: only the visible rows are drawn.
+
+Rows are any objects with a stable ``key``; columns say how to show and sort them. The
+cursor sticks to its row's key when the rows change under it; marked keys survive too.
+Rows that appeared in the last few seconds are highlighted. All cell text is made inert
+(``safe_text``) and drawn as ``Text`` pieces, never markup.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from iwtui.icewarp.logs.lines import safe_text
+from iwtui.tui.bindings import bindings
+
+R = TypeVar("R")
+NEW_S = 4.0  # how long a new row stays highlighted
+
+
+@dataclass(frozen=True)
+class Column(Generic[R]):
+    title: str
+    width: int  # 0: takes the rest
+    text: Callable[[R], str]
+    sort: Callable[[R], Any]
+    justify: str = "left"
+    style: Callable[[R], str] | None = None
+
+
+class ItemTable(ScrollView, Generic[R], can_focus=True):
+    BINDINGS = bindings("table")
+    DEFAULT_CSS = "ItemTable { height: 1fr; scrollbar-size-horizontal: 0; }"
+
+    cursor: reactive[int] = reactive(0, repaint=False)
+
+    class CursorMoved(Message):
+        def __init__(self, table: ItemTable[Any]) -> None:
+            super().__init__()
+            self.table = table
+
+    class Chosen(Message):
+        def __init__(self, table: ItemTable[Any]) -> None:
+            super().__init__()
+            self.table = table
+
+    def __init__(
+        self, columns: Sequence[Column[R]], key: Callable[[R], object], *, id: str | None = None
+    ) -> None:
+        super().__init__(id=id)
+        self.columns = list(columns)
+        self.key = key
+        self.rows: list[R] = []
+        self.marked: set[object] = set()
+        self.sort_column = 0
+        self.sort_reverse = False
+        self._first_seen: dict[object, float] = {}
+        self._anchor: int | None = None
+
+    # --- data ----------------------------------------------------------------------------
+
+    def set_rows(self, rows: Sequence[R], *, initial: bool = False) -> None:
+        """New rows (already filtered); sorted here; the cursor follows its row."""
+        current = self.current_key()
+        now = time.monotonic()
+        keys = {self.key(r) for r in rows}
+        if not initial:
+            for k in keys - self._first_seen.keys():
+                self._first_seen[k] = now
+        else:
+            self._first_seen = dict.fromkeys(keys, 0.0)
+        for k in list(self._first_seen):
+            if k not in keys:
+                del self._first_seen[k]
+        self.marked &= keys
+        col = self.columns[self.sort_column]
+        self.rows = sorted(rows, key=lambda r: _sortable(col.sort(r)), reverse=self.sort_reverse)
+        self.set_reactive(ItemTable.virtual_size, Size(self.size.width, len(self.rows) + 1))
+        self._scroll_update(self.virtual_size)
+        if current is not None:
+            for i, r in enumerate(self.rows):
+                if self.key(r) == current:
+                    self.cursor = i
+                    break
+        self.cursor = max(0, min(self.cursor, len(self.rows) - 1))
+        self._keep_visible()
+        self.refresh()
+        self.post_message(self.CursorMoved(self))
+
+    def current(self) -> R | None:
+        return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
+
+    def current_key(self) -> object | None:
+        row = self.current()
+        return None if row is None else self.key(row)
+
+    def selection(self) -> list[R]:
+        """The marked rows, or the row under the cursor when nothing is marked."""
+        if self.marked:
+            return [r for r in self.rows if self.key(r) in self.marked]
+        row = self.current()
+        return [] if row is None else [row]
+
+    # --- keys ----------------------------------------------------------------------------
+
+    def _keep_visible(self) -> None:
+        height = max(1, self.scrollable_content_region.height - 1)  # row 0 is the header
+        if self.cursor < self.scroll_y:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= self.scroll_y + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+
+    def move_to(self, i: int) -> None:
+        if not self.rows:
+            return
+        self.cursor = max(0, min(len(self.rows) - 1, i))
+        self._keep_visible()
+        self.refresh()
+        self.post_message(self.CursorMoved(self))
+
+    def action_move(self, delta: int) -> None:
+        self.move_to(self.cursor + delta)
+
+    def action_page(self, direction: int) -> None:
+        self.move_to(self.cursor + direction * max(1, self.scrollable_content_region.height - 2))
+
+    def action_top(self) -> None:
+        self.move_to(0)
+
+    def action_bottom(self) -> None:
+        self.move_to(len(self.rows) - 1)
+
+    def action_mark(self) -> None:
+        k = self.current_key()
+        if k is None:
+            return
+        self.marked.symmetric_difference_update({k})
+        self._anchor = self.cursor
+        self.move_to(self.cursor + 1)
+
+    def action_mark_range(self) -> None:
+        """Mark from the last marked row to the cursor."""
+        if self._anchor is None or not self.rows:
+            self.action_mark()
+            return
+        lo, hi = sorted((self._anchor, self.cursor))
+        self.marked.update(self.key(r) for r in self.rows[lo : hi + 1])
+        self.refresh()
+        self.post_message(self.CursorMoved(self))
+
+    def action_mark_all(self) -> None:
+        """Mark every row shown; again: clear the marks."""
+        keys = {self.key(r) for r in self.rows}
+        self.marked = set() if keys and keys <= self.marked else keys
+        self.refresh()
+        self.post_message(self.CursorMoved(self))
+
+    def action_sort_next(self) -> None:
+        self.sort_column = (self.sort_column + 1) % len(self.columns)
+        self.set_rows(self.rows)
+
+    def action_sort_reverse(self) -> None:
+        self.sort_reverse = not self.sort_reverse
+        self.set_rows(self.rows)
+
+    def action_choose(self) -> None:
+        if self.current() is not None:
+            self.post_message(self.Chosen(self))
+
+    # --- drawing -------------------------------------------------------------------------
+
+    def _widths(self, total: int) -> list[int]:
+        fixed = sum(c.width + 1 for c in self.columns if c.width) + 2
+        rest = max(8, total - fixed)
+        flex = [c for c in self.columns if not c.width] or [self.columns[-1]]
+        return [c.width if c.width else max(8, rest // len(flex)) for c in self.columns]
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        widths = self._widths(width)
+        if y == 0:
+            text = Text("  ")
+            for i, (c, w) in enumerate(zip(self.columns, widths, strict=True)):
+                mark = ("▼" if self.sort_reverse else "▲") if i == self.sort_column else ""
+                text.append(
+                    (c.title + mark)[:w].ljust(w) + " ",
+                    style="bold underline" if i == self.sort_column else "bold",
+                )
+            return self._strip(text, width, base)
+        i = self.scroll_offset.y + y - 1
+        if i >= len(self.rows):
+            return Strip.blank(width, base)
+        row = self.rows[i]
+        k = self.key(row)
+        text = Text()
+        text.append("● " if k in self.marked else "  ", style="bold yellow")
+        for c, w in zip(self.columns, widths, strict=True):
+            cell = safe_text(c.text(row))
+            cell = (cell[: w - 1] + "…") if len(cell) > w else cell
+            cell = cell.rjust(w) if c.justify == "right" else cell.ljust(w)
+            text.append(cell + " ", style=c.style(row) if c.style else "")
+        if time.monotonic() - self._first_seen.get(k, 0.0) < NEW_S:
+            text.stylize(Style(bgcolor="dark_green"))
+        if k in self.marked:
+            text.stylize(Style(bgcolor="grey30"))
+        if i == self.cursor:
+            text.stylize(Style(bgcolor="blue" if self.has_focus else "grey23", bold=True))
+        return self._strip(text, width, base)
+
+    def _strip(self, text: Text, width: int, base: Style) -> Strip:
+        text.no_wrap = True
+        text.end = ""
+        segments = Segment.apply_style(text.render(self.app.console), style=base)
+        return Strip(list(segments)).crop_extend(0, width, base)
+
+
+def _sortable(value: Any) -> tuple[int, Any]:
+    """None sorts last; mixed types never raise."""
+    if value is None:
+        return (1, "")
+    if isinstance(value, str):
+        return (0, value.casefold())
+    return (0, value)

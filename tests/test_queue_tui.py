@@ -1,0 +1,117 @@
+"""Pilot tests of the Message Queue area."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from iwtui.icewarp import messages
+from iwtui.icewarp.install import discover
+from iwtui.tui.screens.queue import QueueArea, ReasonsScreen, TextScreen
+from iwtui.tui.widgets.confirm import ConfirmDialog
+from iwtui.tui.widgets.item_table import ItemTable
+from iwtui.tui.widgets.log_view import LogView
+
+from .tui_helpers import make_app, wait_for
+
+SIZE = (160, 48)
+
+
+def _table_text(table: ItemTable[object]) -> str:
+    return "\n".join(
+        table.render_line(y).text for y in range(table.scrollable_content_region.height)
+    )
+
+
+async def test_lists_every_item_and_the_cursor_sticks_while_the_queue_changes(
+    sim_root: Path, isolated_config: Path
+) -> None:
+    app = make_app(sim_root, isolated_config)
+    total = len(messages.scan(discover(sim_root, use_tool_sh=False)))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("1")
+        area = app.query_one(QueueArea)
+        table = app.query_one(ItemTable)
+        await wait_for(pilot, lambda: len(table.rows) == total)
+        assert table.has_focus
+        await pilot.press("j", "j", "j")
+        key = table.current_key()
+        # new files arrive and one delivered item vanishes: the cursor keeps its item
+        out = sim_root / "mail" / "_outgoing"
+        for n in range(3):
+            (out / f"NEWITEM00{n}.tmp").write_bytes(
+                b"From: a@b.c\r\nTo: d@e.f\r\nSubject: [bold]new[/bold] \x1b[2J\r\n\r\nx"
+            )
+        gone = next(r for r in table.rows if r.path != key)
+        gone.path.unlink()
+        area.rescan()
+        await wait_for(pilot, lambda: len(table.rows) == total + 2)
+        assert table.current_key() == key
+        table.move_to(next(n for n, r in enumerate(table.rows) if r.id == "NEWITEM000"))
+        await pilot.pause()
+        text = _table_text(table)
+        assert "[bold]new[/bold] \\x1b[" in text and "\x1b" not in text
+        key = table.current_key()
+        await pilot.press("o")  # sort by the next column
+        assert table.sort_column == 1 and table.current_key() == key
+
+
+async def test_delete_marked_confirms_with_the_count_and_journals(
+    sim_root: Path, isolated_config: Path
+) -> None:
+    app = make_app(sim_root, isolated_config)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("1")
+        table = app.query_one(ItemTable)
+        await wait_for(pilot, lambda: len(table.rows) > 5)
+        await pilot.press("space", "space")
+        chosen = [r.path for r in table.selection()]
+        assert len(chosen) == 2
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        dialog_text = " ".join(str(w.render()) for w in app.screen.query("Static"))
+        assert "2 item(s)" in dialog_text and "iwtui queue delete" in dialog_text
+        await pilot.press("y")
+        await wait_for(pilot, lambda: not any(p.exists() for p in chosen))
+        journal = (isolated_config.parent / "state" / "journal.jsonl").read_text().splitlines()
+        entry = json.loads(journal[-1])
+        assert entry["action"] == "queue delete" and "iwtui queue delete" in entry["cli"]
+
+
+async def test_read_only_refuses_and_changes_nothing(sim_root: Path, isolated_config: Path) -> None:
+    app = make_app(sim_root, isolated_config, "read_only: true\n")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("1")
+        table = app.query_one(ItemTable)
+        await wait_for(pilot, lambda: len(table.rows) > 0)
+        path = table.rows[0].path
+        for key in ("d", "S", "B", "W", "X"):
+            await pilot.press(key)
+            await pilot.pause(0.05)
+            assert not isinstance(app.screen, ConfirmDialog)
+        assert sum("read-only" in n.message for n in app._notifications) >= 1
+        assert path.exists()
+
+
+async def test_open_message_and_reasons(sim_root: Path, isolated_config: Path) -> None:
+    app = make_app(sim_root, isolated_config)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("1")
+        table = app.query_one(ItemTable)
+        await wait_for(pilot, lambda: any(r.queue == "retry" and r.last_error for r in table.rows))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TextScreen))
+        view = app.screen.query_one(LogView)
+        first = view.render_line(0).text
+        assert ":" in first  # a header line of the message
+        await pilot.press("escape")
+        await pilot.press("R")
+        await wait_for(pilot, lambda: isinstance(app.screen, ReasonsScreen))
+        groups = app.screen.groups
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ReasonsScreen))
+        await pilot.pause(0.1)
+        assert {r.id for r in table.rows} == set(groups[0].ids)
+        await pilot.press("c")
+        await pilot.pause(0.1)
+        assert len(table.rows) > len(groups[0].ids)
