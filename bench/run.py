@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_demo_start
 import bench_logs
+import bench_queue
 import bench_simulator
 import bench_status
 
@@ -22,3 +23,4 @@ if __name__ == "__main__":
     bench_status.main()
     bench_demo_start.main()
     bench_logs.main()
+    bench_queue.main()

@@ -17,7 +17,6 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.header import decode_header, make_header
-from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from iwtui.icewarp.install import Install
 from iwtui.icewarp.queues import QUEUE_NAMES, QueueSpot, iter_items, spots
 
 HEAD_LIMIT = 64 * 1024
-_HEADER = re.compile(rb"^([!-9;-~]+):[ \t]*(.*)$")  # a field name is printable ASCII but ':'
+FIRST_READ = 8 * 1024
 WANTED = {
     "x-envelope-from",
     "return-path",
@@ -36,9 +35,17 @@ WANTED = {
     "date",
     "message-id",
 }
+_FIELDS = re.compile(
+    rb"^("
+    + b"|".join(w.encode() for w in sorted(WANTED))
+    + rb"):[ \t]*([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)",
+    re.IGNORECASE | re.MULTILINE,
+)
+_ANY_HEADER = re.compile(rb"[!-9;-~]+:")  # the block starts with a header field
+_ADDRS = re.compile(r"<([^<>\s]*)>|([^\s<>,;\"()]+@[^\s<>,;\"()]+)")
 
 
-@dataclass
+@dataclass(slots=True)
 class QueueItem:
     id: str
     queue: str
@@ -93,48 +100,64 @@ def decode_value(raw: str) -> str:
         return raw
 
 
-def read_head(path: Path, limit: int = HEAD_LIMIT) -> tuple[dict[str, list[str]], str | None, int]:
-    """(headers by lower-case name, a problem or None, size). Raises FileNotFoundError
-    when the file is gone."""
-    with open(path, "rb") as fh:
-        size = os.fstat(fh.fileno()).st_size
-        data = fh.read(limit)
+def read_head(
+    path: Path | str, limit: int = HEAD_LIMIT, size: int | None = None
+) -> tuple[dict[str, list[str]], str | None, int]:
+    """(wanted headers by lower-case name, a problem or None, size). Reads 8 KiB, and up
+    to ``limit`` only when the header block is longer. Raises FileNotFoundError when the
+    file is gone. One regex pass finds the wanted fields (with folded lines)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if size is None:
+            size = os.fstat(fd).st_size
+        data = os.read(fd, FIRST_READ)
+        end = _header_end(data)
+        if end < 0 and len(data) == FIRST_READ:
+            data += os.read(fd, limit - FIRST_READ)
+            end = _header_end(data)
+    finally:
+        os.close(fd)
     if not data:
         return {}, "empty file", size
     if b"\x00" in data[:4096]:
         return {}, "not a message: binary data", size
-    end = -1
-    for sep in (b"\r\n\r\n", b"\n\n"):
-        i = data.find(sep)
-        if i >= 0 and (end < 0 or i < end):
-            end = i
     problem = None
     if end < 0:
         problem = "header block larger than 64 KiB, read in part" if len(data) >= limit else None
         block = data
     else:
         block = data[:end]
-    headers: dict[str, list[str]] = {}
-    name: str | None = None
-    for raw in block.replace(b"\r\n", b"\n").split(b"\n"):
-        if raw[:1] in (b" ", b"\t") and name is not None:
-            headers[name][-1] += " " + raw.strip().decode("utf-8", "replace")
-            continue
-        m = _HEADER.match(raw)
-        if m is None:
-            name = None
-            continue
-        name = m.group(1).decode("ascii").lower()
-        headers.setdefault(name, []).append(m.group(2).decode("utf-8", "replace").strip())
-    if not headers:
+    if _ANY_HEADER.match(block) is None:
         return {}, problem or "not a message: no headers", size
+    headers: dict[str, list[str]] = {}
+    for name, value in _FIELDS.findall(block):
+        text = value.decode("utf-8", "replace")
+        if "\n" in text:  # folded: unfold
+            text = " ".join(part.strip() for part in text.splitlines())
+        headers.setdefault(name.lower().decode("ascii"), []).append(text.strip())
     if not any(h in headers for h in ("from", "to", "subject", "x-envelope-from", "return-path")):
         problem = problem or "no From, To or Subject header"
     return headers, problem, size
 
 
+def _header_end(data: bytes) -> int:
+    """Where the header block ends (the first empty line), or -1."""
+    a, b = data.find(b"\r\n\r\n"), data.find(b"\n\n")
+    if a < 0:
+        return b
+    return a if b < 0 else min(a, b)
+
+
+def addresses(value: str) -> list[str]:
+    """The addresses of a header value: ``<a@b>`` forms, else bare ``a@b`` words. A fast
+    reading for listing 100,000 files (``email.utils.getaddresses`` is 10x slower)."""
+    found = [a or b for a, b in _ADDRS.findall(value)]
+    return [a for a in found if a]
+
+
 def _addr(value: str) -> str:
-    return parseaddr(value)[1] or value.strip("<> ")
+    found = addresses(value)
+    return found[0] if found else value.strip("<> ")
 
 
 def read_sms(path: Path) -> tuple[dict[str, list[str]], str | None, int]:
@@ -154,7 +177,10 @@ def read_sms(path: Path) -> tuple[dict[str, list[str]], str | None, int]:
 def make_item(spot: QueueSpot, path: Path, st: os.stat_result) -> QueueItem | None:
     """The item for ``path``; None when it vanished while read."""
     try:
-        headers, problem, size = (read_sms if spot.queue == "sms" else read_head)(path)
+        if spot.queue == "sms":
+            headers, problem, size = read_sms(path)
+        else:
+            headers, problem, size = read_head(path, size=st.st_size)
     except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
@@ -165,11 +191,9 @@ def make_item(spot: QueueSpot, path: Path, st: os.stat_result) -> QueueItem | No
         return decode_value(vals[0]) if vals else ""
 
     sender = _addr(first("x-envelope-from") or first("return-path") or first("from"))
-    env_to = [a for v in headers.get("x-envelope-to", []) for _n, a in getaddresses([v]) if a]
+    env_to = [a for v in headers.get("x-envelope-to", []) for a in addresses(v)]
     to_hdr = first("to")
-    recipients = (
-        env_to or [a for _n, a in getaddresses([to_hdr]) if a] or ([to_hdr] if to_hdr else [])
-    )
+    recipients = env_to or addresses(to_hdr) or ([to_hdr] if to_hdr else [])
     name = path.name
     item_id = name.split(".", 1)[0]
     return QueueItem(

@@ -153,6 +153,14 @@ class IwtuiApp(App[int]):
         finally:
             self.call_from_thread(self._refresh_done)
         self.call_from_thread(self.apply_snapshot, snap)
+        if Area.QUEUES in areas:
+            self.call_from_thread(self._queues_changed)
+
+    def _queues_changed(self) -> None:
+        """A watcher saw the queue folders change: the Message Queue lists them again
+        (only changed files are read)."""
+        for pane in self.query(QueueArea):
+            pane.rescan()
 
     def _refresh_done(self) -> None:
         self._refreshing = False

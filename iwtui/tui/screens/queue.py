@@ -34,7 +34,7 @@ from iwtui.tui.widgets.item_table import Column, ItemTable
 from iwtui.tui.widgets.log_view import LogView
 from iwtui.tui.widgets.panel import Panel
 
-REFRESH_S = 2.0
+SAFETY_S = 10.0  # a full relisting when no watcher event came (watchers off, or missed)
 VIEW_BYTES = 256 * 1024
 
 
@@ -199,7 +199,7 @@ class QueueArea(Vertical):
     def on_mount(self) -> None:
         self.rescan()
         if self.live:
-            self.set_interval(REFRESH_S, self.rescan, name="queue-refresh")
+            self.set_interval(SAFETY_S, self.rescan, name="queue-refresh")
 
     # --- scanning ------------------------------------------------------------------------
 

@@ -1,0 +1,85 @@
+"""Issue 4: the Message Queue scan on a simulated queue (IWTUI_BENCH_QUEUE, default 20000;
+the issue's figure is 100000).
+
+1. A full scan with headers against ``grep -m1 -r '^Subject:'`` on the same folders.
+2. After the scan: 1,000 new files and 1,000 deliveries, then the incremental rescan.
+3. Peak memory of a process holding every item.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from common import compare, shell
+
+PY = sys.executable
+
+SCAN = """
+import sys, time
+from pathlib import Path
+from iwtui.icewarp.install import discover
+from iwtui.icewarp import messages
+inst = discover(Path(sys.argv[1]), use_tool_sh=False)
+items = messages.scan(inst)
+out = inst.outgoing_dir
+victims = [p for p, i in items.items() if i.queue == "outgoing"][:1000]
+for p in victims:
+    p.unlink()
+for n in range(1000):
+    (out / f"BENCH{n:06d}.tmp").write_bytes(b"From: a@b.c\\r\\nTo: d@e.f\\r\\nSubject: new\\r\\n\\r\\nx")
+t0 = time.perf_counter()
+again = messages.scan(inst, previous=items)
+dt = time.perf_counter() - t0
+for n in range(1000):
+    (out / f"BENCH{n:06d}.tmp").unlink()
+hwm = next(int(x.split()[1]) for x in open("/proc/self/status") if x.startswith("VmHWM")) / 1024
+print(len(items), len(again), dt, hwm)
+"""
+
+
+def _tree(n: int) -> Path:
+    cache = Path(tempfile.gettempdir()) / f"iwtui-bench-queue-{n}"
+    if not (cache / ".done").exists():
+        subprocess.run([PY, "-m", "iwtui", "simulate", str(cache), "--once", "--fresh", "--seed", "4",
+                        "--queue", str(n), "--log-mb", "2"], check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+        (cache / ".done").touch()
+    return cache
+
+
+def main() -> None:
+    n = int(os.environ.get("IWTUI_BENCH_QUEUE", "20000"))
+    tree = _tree(n)
+    folders = " ".join(str(tree / "mail" / d) for d in ("_outgoing", "_incoming", "_sms"))
+    scan = f"{PY} -c \"from pathlib import Path; from iwtui.icewarp.install import discover; from iwtui.icewarp import messages; messages.scan(discover(Path('{tree}'), use_tool_sh=False))\""
+    compare(
+        f"queue scan with headers ({n:,} files)",
+        shell(scan),
+        shell(f"grep -m1 -r '^Subject:' {folders} > /dev/null"),
+        "grep -m1 -r '^Subject:'",
+    )
+    # the tree is restored by the script: deliveries are copied back first
+    backup = Path(tempfile.mkdtemp())
+    subprocess.run(["cp", "-a", str(tree / "mail" / "_outgoing"), str(backup)], check=True)
+    try:
+        out = subprocess.run(
+            [PY, "-c", SCAN, str(tree)], capture_output=True, text=True, check=True
+        ).stdout.split()
+    finally:
+        subprocess.run(["rm", "-rf", str(tree / "mail" / "_outgoing")], check=True)
+        subprocess.run(["cp", "-a", str(backup / "_outgoing"), str(tree / "mail")], check=True)
+        subprocess.run(["rm", "-rf", str(backup)], check=True)
+    before, after, dt, hwm = int(out[0]), int(out[1]), float(out[2]), float(out[3])
+    print(
+        f"{'1,000 new + 1,000 delivered, rescan':<44} {dt:8.3f} s   ({before:,} -> {after:,} items; only the new files read)"
+    )
+    print(
+        f"{'peak RSS holding every item':<44} {hwm:8.1f} MB  ({before:,} items; target < 200 MB at 100,000)"
+    )
+
+
+if __name__ == "__main__":
+    main()
