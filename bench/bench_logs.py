@@ -21,18 +21,15 @@ import threading
 import time
 from pathlib import Path
 
-from common import compare, shell
+from common import compare, shell, simulated_tree
 
 PY = sys.executable
 
 
 def _tree(mb: float) -> Path:
-    cache = Path(tempfile.gettempdir()) / f"iwtui-bench-logs-{int(mb)}"
-    if not (cache / ".done").exists():
-        subprocess.run([PY, "-m", "iwtui", "simulate", str(cache), "--once", "--fresh", "--seed", "11",
-                        "--log-mb", str(mb), "--rotate-mb", "0"], check=True, stdout=subprocess.DEVNULL)  # fmt: skip
-        (cache / ".done").touch()
-    return cache
+    return simulated_tree(
+        f"logs-{int(mb)}", "--seed", "11", "--log-mb", str(mb), "--rotate-mb", "0"
+    )
 
 
 FIRST_SCREEN = """

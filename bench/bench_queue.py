@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import compare, shell
+from common import compare, shell, simulated_tree
 
 PY = sys.executable
 
@@ -42,12 +42,7 @@ print(len(items), len(again), dt, hwm)
 
 
 def _tree(n: int) -> Path:
-    cache = Path(tempfile.gettempdir()) / f"iwtui-bench-queue-{n}"
-    if not (cache / ".done").exists():
-        subprocess.run([PY, "-m", "iwtui", "simulate", str(cache), "--once", "--fresh", "--seed", "4",
-                        "--queue", str(n), "--log-mb", "2"], check=True, stdout=subprocess.DEVNULL)  # fmt: skip
-        (cache / ".done").touch()
-    return cache
+    return simulated_tree(f"queue-{n}", "--seed", "4", "--queue", str(n), "--log-mb", "2")
 
 
 def main() -> None:

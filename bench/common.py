@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import statistics
 import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 
 def timed(fn: Callable[[], object]) -> float:
@@ -28,3 +31,14 @@ def compare(name: str, ours: Callable[[], object], base: Callable[[], object], b
     ma, mb = statistics.median(a), statistics.median(b)
     print(f"{name:<44} {ma:8.3f} s   {base_name:<34} {mb:8.3f} s   ratio {ma / mb:6.2f}x")
     return ma, mb
+
+
+def simulated_tree(name: str, *simulate_args: str) -> Path:
+    """A simulated install under the temp folder, built once and reused across runs
+    (``iwtui simulate --once --fresh`` with these arguments)."""
+    cache = Path(tempfile.gettempdir()) / f"iwtui-bench-{name}"
+    if not (cache / ".done").exists():
+        subprocess.run([sys.executable, "-m", "iwtui", "simulate", str(cache), "--once", "--fresh", *simulate_args],
+                       check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+        (cache / ".done").touch()
+    return cache
