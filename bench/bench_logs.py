@@ -167,6 +167,8 @@ def main() -> None:
     print(
         f"{'tail latency at 2,000 lines/s (p50 / p95)':<44} {p50 * 1000:6.1f} ms / {p95 * 1000:6.1f} ms  ({len(lat):,} lines; target p95 < 250 ms)"
     )
+    tui_latency()
+    tui_first_screen(tree)
 
 
 TUI = r"""

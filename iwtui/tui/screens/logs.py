@@ -161,9 +161,14 @@ class LogsArea(Vertical):
         return self
 
     def on_mount(self) -> None:
-        self.reload_catalog(select_newest=True)
         if self.live:
             self.set_interval(POLL_S, self.poll, name="logs-tail")
+
+    def on_show(self) -> None:
+        """The log is opened when the area is first shown, not at start-up: the start of
+        the console does not wait for, or compete with, indexing a big log."""
+        if self.catalog is None and self.day_source is None:
+            self.reload_catalog(select_newest=True)
 
     # --- catalog and loading -----------------------------------------------------------
 
