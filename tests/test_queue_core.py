@@ -218,3 +218,35 @@ def test_cli_reasons_and_mailbox(sim_root: Path, capsys: pytest.CaptureFixture[s
         capsys, "mailbox", "list", "--root", str(sim_root), "--account", "../etc"
     )
     assert code == 2 and "bad account" in err
+
+
+def test_scanner_skips_unchanged_folders_and_a_full_pass_sees_rewrites(
+    sim_install: Install, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    scanner = messages.Scanner(sim_install)
+    first = scanner.scan()
+    listed: list[Path] = []
+    real = messages.scan_spot
+
+    def counting(
+        spot: messages.QueueSpot, prev: dict[Path, messages.QueueItem], cancel: object = None
+    ) -> dict[Path, messages.QueueItem]:
+        listed.append(spot.folder)
+        return real(spot, prev)
+
+    monkeypatch.setattr(messages, "scan_spot", counting)
+    again = scanner.scan()
+    assert again == first and listed == []  # nothing changed: no folder listed, no file read
+    new = sim_install.retry_dir / "NEWRETRY01.tmp"
+    new.write_bytes(b"From: a@b.c\r\nTo: d@e.f\r\nSubject: late\r\n\r\nx")
+    third = scanner.scan()
+    assert listed == [sim_install.retry_dir] and new in third
+    # a file rewritten in place leaves its folder's mtime alone: only a full pass sees it
+    victim = next(p for p in third if p.parent == sim_install.outgoing_dir)
+    st = os.stat(sim_install.outgoing_dir)
+    victim.write_bytes(b"From: x@y.z\r\nSubject: rewritten\r\n\r\n")
+    os.utime(sim_install.outgoing_dir, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert scanner.scan()[victim].subject != "rewritten"
+    assert scanner.scan(full=True)[victim].subject == "rewritten"

@@ -228,28 +228,86 @@ def scan(
     wanted = set(queues)
     out: dict[Path, QueueItem] = {}
     prev = previous or {}
-    n = 0
     for spot in spots(install):
         if spot.queue not in wanted:
             continue
-        for entry in iter_items(spot):
+        out.update(scan_spot(spot, prev, cancel))
+        if cancel is not None and cancel.is_set():
+            break
+        if progress is not None:
+            progress(len(out))
+    return out
+
+
+class Scanner:
+    """Repeated scans of the same queues, for a live screen: a folder whose own mtime did
+    not change since the last scan (no file was added, removed or renamed in it) is not
+    listed again; its items are reused. ``full=True`` lists and checks every file (the
+    safety pass: a file rewritten in place does not change its folder's mtime).
+
+    Incoming and MDA share a folder: the folder is listed once per pass for each queue,
+    as ``spots`` describes them."""
+
+    def __init__(self, install: Install) -> None:
+        self.install = install
+        self.items: dict[Path, QueueItem] = {}
+        self._folders: dict[tuple[str, Path], tuple[int, list[Path]]] = {}
+
+    def scan(
+        self,
+        queues: Iterable[str] = QUEUE_NAMES,
+        *,
+        full: bool = False,
+        cancel: threading.Event | None = None,
+    ) -> dict[Path, QueueItem]:
+        wanted = set(queues)
+        out: dict[Path, QueueItem] = {}
+        seen: dict[tuple[str, Path], tuple[int, list[Path]]] = {}
+        for spot in spots(self.install):
+            if spot.queue not in wanted:
+                continue
+            key = (spot.queue, spot.folder)
+            try:
+                mtime = os.stat(spot.folder).st_mtime_ns
+            except OSError:
+                continue  # a queue folder that does not exist holds nothing
+            known = self._folders.get(key)
+            if not full and known is not None and known[0] == mtime:
+                for p in known[1]:
+                    item = self.items.get(p)
+                    if item is not None:
+                        out[p] = item
+                seen[key] = known
+                continue
+            part = scan_spot(spot, self.items, cancel)
             if cancel is not None and cancel.is_set():
                 return out
-            path = Path(entry.path)
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except OSError:
-                continue
-            old = prev.get(path)
-            if old is not None and old.key == (st.st_ino, st.st_size, st.st_mtime_ns):
-                out[path] = old
-            else:
-                item = make_item(spot, path, st)
-                if item is not None:
-                    out[path] = item
-            n += 1
-            if progress is not None and n % 1000 == 0:
-                progress(n)
+            out.update(part)
+            seen[key] = (mtime, list(part))
+        self.items, self._folders = out, seen
+        return out
+
+
+def scan_spot(
+    spot: QueueSpot, previous: dict[Path, QueueItem], cancel: threading.Event | None = None
+) -> dict[Path, QueueItem]:
+    """One queue folder, reusing unchanged items of ``previous``."""
+    out: dict[Path, QueueItem] = {}
+    for entry in iter_items(spot):
+        if cancel is not None and cancel.is_set():
+            return out
+        path = Path(entry.path)
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        old = previous.get(path)
+        if old is not None and old.key == (st.st_ino, st.st_size, st.st_mtime_ns):
+            out[path] = old
+        else:
+            item = make_item(spot, path, st)
+            if item is not None:
+                out[path] = item
     return out
 
 

@@ -34,7 +34,8 @@ from iwtui.tui.widgets.item_table import Column, ItemTable
 from iwtui.tui.widgets.log_view import LogView
 from iwtui.tui.widgets.panel import Panel
 
-SAFETY_S = 10.0  # a full relisting when no watcher event came (watchers off, or missed)
+SAFETY_S = 10.0  # a check of the queue folders when no watcher event came
+FULL_EVERY = 6  # every sixth safety pass lists and stats every file (rewrites in place)
 VIEW_BYTES = 256 * 1024
 
 
@@ -166,6 +167,8 @@ class QueueArea(Vertical):
         self._deferrals: dict[tuple[str, str], deferrals.Deferral] = {}
         self._deferrals_at = 0.0
         self._scanned_once = False
+        self._safety_runs = 0
+        self.scanner = messages.Scanner(install)
         self.scan_s = 0.0
 
     def compose(self) -> ComposeResult:
@@ -199,11 +202,17 @@ class QueueArea(Vertical):
     def on_mount(self) -> None:
         self.rescan()
         if self.live:
-            self.set_interval(SAFETY_S, self.rescan, name="queue-refresh")
+            self.set_interval(SAFETY_S, self._safety, name="queue-refresh")
+
+    def _safety(self) -> None:
+        self._safety_runs += 1
+        self.rescan(full=self._safety_runs % FULL_EVERY == 0)
 
     # --- scanning ------------------------------------------------------------------------
 
-    def rescan(self) -> None:
+    def rescan(self, *, full: bool = False) -> None:
+        """List the queues again: folders that did not change are not listed (unless
+        ``full``), files that did not change are not read."""
         if self._busy or getattr(self.app, "paused", False):
             return
         if self._scanned_once and not self.display:
@@ -211,10 +220,12 @@ class QueueArea(Vertical):
         server = self.query_one("#queue-server", Select).value
         self._busy = True
         self.scan_worker(str(server), self.query_one("#queue-account", Input).value.strip(),
-                         str(self.query_one("#queue-folder", Select).value), self._cancel)  # fmt: skip
+                         str(self.query_one("#queue-folder", Select).value), self._cancel, full)  # fmt: skip
 
     @work(thread=True, group="queue-scan", exit_on_error=False)
-    def scan_worker(self, server: str, account: str, folder: str, cancel: threading.Event) -> None:
+    def scan_worker(
+        self, server: str, account: str, folder: str, cancel: threading.Event, full: bool
+    ) -> None:
         import time
 
         t0 = time.perf_counter()
@@ -229,7 +240,7 @@ class QueueArea(Vertical):
                 items = {i.path: i for i in found}
             else:
                 queues = QUEUE_NAMES if server == "all" else (server,)
-                items = messages.scan(self.install, queues, previous=self.items, cancel=cancel)
+                items = self.scanner.scan(queues, full=full, cancel=cancel)
                 if time.monotonic() - self._deferrals_at > 30 or not self._deferrals:
                     self._deferrals = deferrals.scan(self.install.log_dir, cancel=cancel)
                     self._deferrals_at = time.monotonic()
