@@ -51,9 +51,16 @@ def main() -> None:
     tree = _tree(n)
     folders = " ".join(str(tree / "mail" / d) for d in ("_outgoing", "_incoming", "_sms"))
     scan = f"{PY} -c \"from pathlib import Path; from iwtui.icewarp.install import discover; from iwtui.icewarp import messages; messages.scan(discover(Path('{tree}'), use_tool_sh=False))\""
+    listing = f"{PY} -c \"from pathlib import Path; from iwtui.icewarp.install import discover; from iwtui.icewarp import messages; messages.Scanner(discover(Path('{tree}'), use_tool_sh=False), lazy=True).scan()\""
     compare(
         f"queue scan with headers ({n:,} files)",
         shell(scan),
+        shell(f"grep -m1 -r '^Subject:' {folders} > /dev/null"),
+        "grep -m1 -r '^Subject:'",
+    )
+    compare(
+        f"queue listing, header blocks read ({n:,})",
+        shell(listing),
         shell(f"grep -m1 -r '^Subject:' {folders} > /dev/null"),
         "grep -m1 -r '^Subject:'",
     )

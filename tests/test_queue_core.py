@@ -231,10 +231,14 @@ def test_scanner_skips_unchanged_folders_and_a_full_pass_sees_rewrites(
     real = messages.scan_spot
 
     def counting(
-        spot: messages.QueueSpot, prev: dict[Path, messages.QueueItem], cancel: object = None
+        spot: messages.QueueSpot,
+        prev: dict[Path, messages.QueueItem],
+        cancel: object = None,
+        *,
+        lazy: bool = False,
     ) -> dict[Path, messages.QueueItem]:
         listed.append(spot.folder)
-        return real(spot, prev)
+        return real(spot, prev, lazy=lazy)
 
     monkeypatch.setattr(messages, "scan_spot", counting)
     again = scanner.scan()

@@ -15,7 +15,6 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from email.header import decode_header, make_header
 from pathlib import Path
 from typing import Any
@@ -45,24 +44,97 @@ _ANY_HEADER = re.compile(rb"[!-9;-~]+:")  # the block starts with a header field
 _ADDRS = re.compile(r"<([^<>\s]*)>|([^\s<>,;\"()]+@[^\s<>,;\"()]+)")
 
 
-@dataclass(slots=True)
 class QueueItem:
-    id: str
-    queue: str
-    priority: int | None
-    path: Path
-    size: int
-    queued_at: float  # mtime: IceWarp keeps no retry state in the file (spec 2)
-    sender: str = ""
-    recipients: list[str] = field(default_factory=list)
-    from_: str = ""
-    to: str = ""
-    subject: str = ""
-    date: str | None = None
-    message_id: str | None = None
-    problem: str | None = None
-    last_error: str | None = None
-    key: tuple[int, int, int] = (0, 0, 0)  # inode, size, mtime_ns: unchanged means reusable
+    """One queued message. Envelope and header fields are parsed from the stored header
+    block on first use (a listing of 100,000 files reads the blocks; the fields are parsed
+    for the rows on screen first and for the rest in the background)."""
+
+    __slots__ = (
+        "_fields",
+        "_head",
+        "_problem",
+        "id",
+        "key",
+        "last_error",
+        "path",
+        "priority",
+        "queue",
+        "queued_at",
+        "size",
+    )
+
+    def __init__(
+        self,
+        id: str,
+        queue: str,
+        priority: int | None,
+        path: Path,
+        size: int,
+        queued_at: float,
+        *,
+        head: bytes | None = None,
+        headers: dict[str, list[str]] | None = None,
+        problem: str | None = None,
+        key: tuple[int, int, int] = (0, 0, 0),
+    ) -> None:
+        self.id, self.queue, self.priority, self.path = id, queue, priority, path
+        self.size, self.queued_at, self.key = size, queued_at, key  # key: inode, size, mtime_ns
+        self.last_error: str | None = None
+        self._problem = problem
+        self._head = head
+        self._fields: tuple[str, list[str], str, str, str, str | None, str | None] | None = None
+        if headers is not None:
+            self._fields = _fields_of(headers)
+
+    def _parsed(self) -> tuple[str, list[str], str, str, str, str | None, str | None]:
+        # The screen's thread and the background parser may both get here: read the head
+        # before the fields. The writer sets the fields before it drops the head, so a
+        # reader that finds the head gone finds the fields set.
+        head = self._head
+        fields = self._fields
+        if fields is None:
+            headers, problem = parse_block(head or b"")
+            self._problem = self._problem or problem
+            fields = self._fields = _fields_of(headers)
+            self._head = None
+        return fields
+
+    @property
+    def parsed(self) -> bool:
+        return self._fields is not None
+
+    @property
+    def sender(self) -> str:
+        return self._parsed()[0]
+
+    @property
+    def recipients(self) -> list[str]:
+        return self._parsed()[1]
+
+    @property
+    def from_(self) -> str:
+        return self._parsed()[2]
+
+    @property
+    def to(self) -> str:
+        return self._parsed()[3]
+
+    @property
+    def subject(self) -> str:
+        return self._parsed()[4]
+
+    @property
+    def date(self) -> str | None:
+        return self._parsed()[5]
+
+    @property
+    def message_id(self) -> str | None:
+        return self._parsed()[6]
+
+    @property
+    def problem(self) -> str | None:
+        self._parsed()
+        return self._problem
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -84,6 +156,21 @@ class QueueItem:
         }
 
 
+def _fields_of(
+    headers: dict[str, list[str]],
+) -> tuple[str, list[str], str, str, str, str | None, str | None]:
+    def first(name: str) -> str:
+        vals = headers.get(name)
+        return decode_value(vals[0]) if vals else ""
+
+    sender = _addr(first("x-envelope-from") or first("return-path") or first("from"))
+    env_to = [a for v in headers.get("x-envelope-to", []) for a in addresses(v)]
+    to_hdr = first("to")
+    recipients = env_to or addresses(to_hdr) or ([to_hdr] if to_hdr else [])
+    return (sender, recipients, first("from"), to_hdr, first("subject"),
+            first("date") or None, first("message-id") or None)  # fmt: skip
+
+
 def _iso(ts: float) -> str:
     from datetime import datetime
 
@@ -100,12 +187,11 @@ def decode_value(raw: str) -> str:
         return raw
 
 
-def read_head(
+def read_block(
     path: Path | str, limit: int = HEAD_LIMIT, size: int | None = None
-) -> tuple[dict[str, list[str]], str | None, int]:
-    """(wanted headers by lower-case name, a problem or None, size). Reads 8 KiB, and up
-    to ``limit`` only when the header block is longer. Raises FileNotFoundError when the
-    file is gone. One regex pass finds the wanted fields (with folded lines)."""
+) -> tuple[bytes, str | None, int]:
+    """(the header block, a problem or None, size). Reads 8 KiB, and up to ``limit`` only
+    when the header block is longer. Raises FileNotFoundError when the file is gone."""
     fd = os.open(path, os.O_RDONLY)
     try:
         if size is None:
@@ -118,17 +204,25 @@ def read_head(
     finally:
         os.close(fd)
     if not data:
-        return {}, "empty file", size
+        return b"", "empty file", size
     if b"\x00" in data[:4096]:
-        return {}, "not a message: binary data", size
-    problem = None
+        return b"", "not a message: binary data", size
     if end < 0:
-        problem = "header block larger than 64 KiB, read in part" if len(data) >= limit else None
-        block = data
-    else:
-        block = data[:end]
+        return (
+            data,
+            ("header block larger than 64 KiB, read in part" if len(data) >= limit else None),
+            size,
+        )
+    return data[:end], None, size
+
+
+def parse_block(block: bytes) -> tuple[dict[str, list[str]], str | None]:
+    """The wanted fields of a header block (folded lines joined) and a problem or None.
+    One regex pass."""
+    if not block:
+        return {}, None
     if _ANY_HEADER.match(block) is None:
-        return {}, problem or "not a message: no headers", size
+        return {}, "not a message: no headers"
     headers: dict[str, list[str]] = {}
     for name, value in _FIELDS.findall(block):
         text = value.decode("utf-8", "replace")
@@ -136,8 +230,17 @@ def read_head(
             text = " ".join(part.strip() for part in text.splitlines())
         headers.setdefault(name.lower().decode("ascii"), []).append(text.strip())
     if not any(h in headers for h in ("from", "to", "subject", "x-envelope-from", "return-path")):
-        problem = problem or "no From, To or Subject header"
-    return headers, problem, size
+        return headers, "no From, To or Subject header"
+    return headers, None
+
+
+def read_head(
+    path: Path | str, limit: int = HEAD_LIMIT, size: int | None = None
+) -> tuple[dict[str, list[str]], str | None, int]:
+    """(wanted headers by lower-case name, a problem or None, size)."""
+    block, problem, size = read_block(path, limit, size)
+    headers, problem2 = parse_block(block)
+    return headers, problem or problem2, size
 
 
 def _header_end(data: bytes) -> int:
@@ -174,45 +277,29 @@ def read_sms(path: Path) -> tuple[dict[str, list[str]], str | None, int]:
     )
 
 
-def make_item(spot: QueueSpot, path: Path, st: os.stat_result) -> QueueItem | None:
-    """The item for ``path``; None when it vanished while read."""
+def make_item(
+    spot: QueueSpot, path: Path, st: os.stat_result, *, lazy: bool = False
+) -> QueueItem | None:
+    """The item for ``path``; None when it vanished while read. ``lazy`` keeps the header
+    block and parses it on first use."""
+    name = path.name
+    common = {"key": (st.st_ino, st.st_size, st.st_mtime_ns)}
     try:
         if spot.queue == "sms":
             headers, problem, size = read_sms(path)
-        else:
-            headers, problem, size = read_head(path, size=st.st_size)
+            return QueueItem(name.split(".", 1)[0], spot.queue, spot.priority, path, size, st.st_mtime,
+                             headers=headers, problem=problem, **common)  # type: ignore[arg-type]  # fmt: skip
+        block, problem, size = read_block(path, size=st.st_size)
     except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
-        headers, problem, size = {}, f"unreadable: {exc.strerror or exc}", st.st_size
-
-    def first(name: str) -> str:
-        vals = headers.get(name)
-        return decode_value(vals[0]) if vals else ""
-
-    sender = _addr(first("x-envelope-from") or first("return-path") or first("from"))
-    env_to = [a for v in headers.get("x-envelope-to", []) for a in addresses(v)]
-    to_hdr = first("to")
-    recipients = env_to or addresses(to_hdr) or ([to_hdr] if to_hdr else [])
-    name = path.name
-    item_id = name.split(".", 1)[0]
-    return QueueItem(
-        id=item_id,
-        queue=spot.queue,
-        priority=spot.priority,
-        path=path,
-        size=size,
-        queued_at=st.st_mtime,
-        sender=sender,
-        recipients=recipients,
-        from_=first("from"),
-        to=to_hdr,
-        subject=first("subject"),
-        date=first("date") or None,
-        message_id=first("message-id") or None,
-        problem=problem,
-        key=(st.st_ino, st.st_size, st.st_mtime_ns),
-    )
+        return QueueItem(name.split(".", 1)[0], spot.queue, spot.priority, path, st.st_size, st.st_mtime,
+                         headers={}, problem=f"unreadable: {exc.strerror or exc}", **common)  # type: ignore[arg-type]  # fmt: skip
+    item = QueueItem(name.split(".", 1)[0], spot.queue, spot.priority, path, size, st.st_mtime,
+                     head=block, problem=problem, **common)  # type: ignore[arg-type]  # fmt: skip
+    if not lazy:
+        item._parsed()
+    return item
 
 
 def scan(
@@ -248,8 +335,9 @@ class Scanner:
     Incoming and MDA share a folder: the folder is listed once per pass for each queue,
     as ``spots`` describes them."""
 
-    def __init__(self, install: Install) -> None:
+    def __init__(self, install: Install, *, lazy: bool = False) -> None:
         self.install = install
+        self.lazy = lazy  # keep header blocks, parse on first use
         self.items: dict[Path, QueueItem] = {}
         self._folders: dict[tuple[str, Path], tuple[int, list[Path]]] = {}
 
@@ -279,7 +367,7 @@ class Scanner:
                         out[p] = item
                 seen[key] = known
                 continue
-            part = scan_spot(spot, self.items, cancel)
+            part = scan_spot(spot, self.items, cancel, lazy=self.lazy)
             if cancel is not None and cancel.is_set():
                 return out
             out.update(part)
@@ -289,7 +377,11 @@ class Scanner:
 
 
 def scan_spot(
-    spot: QueueSpot, previous: dict[Path, QueueItem], cancel: threading.Event | None = None
+    spot: QueueSpot,
+    previous: dict[Path, QueueItem],
+    cancel: threading.Event | None = None,
+    *,
+    lazy: bool = False,
 ) -> dict[Path, QueueItem]:
     """One queue folder, reusing unchanged items of ``previous``."""
     out: dict[Path, QueueItem] = {}
@@ -305,7 +397,7 @@ def scan_spot(
         if old is not None and old.key == (st.st_ino, st.st_size, st.st_mtime_ns):
             out[path] = old
         else:
-            item = make_item(spot, path, st)
+            item = make_item(spot, path, st, lazy=lazy)
             if item is not None:
                 out[path] = item
     return out

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 
@@ -79,6 +80,25 @@ COLUMNS: list[Column[QueueItem]] = [
         style=lambda i: "red",
     ),
 ]
+
+
+def _parse_all(
+    items: Iterable[QueueItem], cancel: threading.Event, progress: Callable[[int, int], None]
+) -> None:
+    """Parse every header block not parsed yet, reporting (done, total) now and then."""
+    import time
+
+    todo = [i for i in items if not i.parsed]
+    last = time.monotonic()
+    for n, item in enumerate(todo, 1):
+        if cancel.is_set():
+            return
+        _ = item.sender  # parses on first use
+        if time.monotonic() - last > 0.5:
+            progress(n, len(todo))
+            last = time.monotonic()
+    if todo:
+        progress(len(todo), len(todo))
 
 
 class TextScreen(ModalScreen[None]):
@@ -168,7 +188,8 @@ class QueueArea(Vertical):
         self._deferrals_at = 0.0
         self._scanned_once = False
         self._safety_runs = 0
-        self.scanner = messages.Scanner(install)
+        self.parse_progress = (0, 0)
+        self.scanner = messages.Scanner(install, lazy=True)
         self.scan_s = 0.0
 
     def compose(self) -> ComposeResult:
@@ -241,6 +262,14 @@ class QueueArea(Vertical):
             else:
                 queues = QUEUE_NAMES if server == "all" else (server,)
                 items = self.scanner.scan(queues, full=full, cancel=cancel)
+                # the listing first (rows on screen parse their own headers), then every
+                # header in the background so filters and sorts see all of them
+                self.app.call_from_thread(self._apply, items)
+                _parse_all(
+                    items.values(),
+                    cancel,
+                    lambda n, total: self.app.call_from_thread(self._parsing, n, total),
+                )
                 if time.monotonic() - self._deferrals_at > 30 or not self._deferrals:
                     self._deferrals = deferrals.scan(self.install.log_dir, cancel=cancel)
                     self._deferrals_at = time.monotonic()
@@ -251,6 +280,10 @@ class QueueArea(Vertical):
             self.app.call_from_thread(self._show_error, str(exc))
         finally:
             self._busy = False
+
+    def _parsing(self, done: int, total: int) -> None:
+        self.parse_progress = (done, total)
+        self.show_rows()
 
     def _show_error(self, text: str) -> None:
         self.query_one("#queue-state", Panel).update(Text(text, style="yellow"))
@@ -281,6 +314,9 @@ class QueueArea(Vertical):
             state.append(
                 f"  │  reason: {safe_text(self.reason_label, 60)} (c clears)", style="cyan"
             )
+        done, total = self.parse_progress
+        if done < total:
+            state.append(f"  │  reading headers {done * 100 // max(1, total)}%", style="cyan")
         if self.scan_s >= 1.0:
             state.append(f"  │  scan took {self.scan_s:.1f} s", style="dim")
         if getattr(self.app, "paused", False):
