@@ -24,12 +24,12 @@ from pathlib import Path
 from iwtui.icewarp.install import discover
 from iwtui.icewarp import messages
 inst = discover(Path(sys.argv[1]), use_tool_sh=False)
-scanner = messages.Scanner(inst)  # as the Message Queue screen keeps it
+scanner = messages.Scanner(inst, lazy=True)  # as the Message Queue screen keeps it
 items = scanner.scan()
 out = inst.outgoing_dir
 victims = [p for p, i in items.items() if i.queue == "outgoing"][:1000]
 for p in victims:
-    p.unlink()
+    Path(p).unlink()
 for n in range(1000):
     (out / f"BENCH{n:06d}.tmp").write_bytes(b"From: a@b.c\\r\\nTo: d@e.f\\r\\nSubject: new\\r\\n\\r\\nx")
 t0 = time.perf_counter()
@@ -38,7 +38,10 @@ dt = time.perf_counter() - t0
 for n in range(1000):
     (out / f"BENCH{n:06d}.tmp").unlink()
 hwm = next(int(x.split()[1]) for x in open("/proc/self/status") if x.startswith("VmHWM")) / 1024
-print(len(items), len(again), dt, hwm)
+for i in again.values():
+    i.sender  # every header parsed, as the screen's background pass does
+hwm2 = next(int(x.split()[1]) for x in open("/proc/self/status") if x.startswith("VmHWM")) / 1024
+print(len(items), len(again), dt, hwm, hwm2)
 """
 
 
@@ -75,12 +78,18 @@ def main() -> None:
         subprocess.run(["rm", "-rf", str(tree / "mail" / "_outgoing")], check=True)
         subprocess.run(["cp", "-a", str(backup / "_outgoing"), str(tree / "mail")], check=True)
         subprocess.run(["rm", "-rf", str(backup)], check=True)
-    before, after, dt, hwm = int(out[0]), int(out[1]), float(out[2]), float(out[3])
+    before, after, dt, hwm, hwm2 = (
+        int(out[0]),
+        int(out[1]),
+        float(out[2]),
+        float(out[3]),
+        float(out[4]),
+    )
     print(
         f"{'1,000 new + 1,000 delivered, rescan':<44} {dt:8.3f} s   ({before:,} -> {after:,} items; only changed folders listed, new files read)"
     )
     print(
-        f"{'peak RSS holding every item':<44} {hwm:8.1f} MB  ({before:,} items; target < 200 MB at 100,000)"
+        f"{'peak RSS holding every item':<44} {hwm:8.1f} MB  ({before:,} items listed; {hwm2:.1f} MB with every header parsed; target < 200 MB at 100,000)"
     )
 
 

@@ -36,7 +36,7 @@ def test_scan_reads_envelope_and_headers_and_reuses_unchanged_items(sim_install:
     assert all(again[p] is items[p] for p in items)  # nothing re-read
     one.path.write_bytes(one.path.read_bytes() + b"x")
     third = messages.scan(sim_install, previous=again)
-    assert third[one.path] is not one and third[one.path].size == one.size + 1
+    assert third[one.where] is not one and third[one.where].size == one.size + 1
 
 
 def test_files_that_are_not_messages_are_listed_with_a_problem(sim_install: Install) -> None:
@@ -232,11 +232,11 @@ def test_scanner_skips_unchanged_folders_and_a_full_pass_sees_rewrites(
 
     def counting(
         spot: messages.QueueSpot,
-        prev: dict[Path, messages.QueueItem],
+        prev: dict[str, messages.QueueItem],
         cancel: object = None,
         *,
         lazy: bool = False,
-    ) -> dict[Path, messages.QueueItem]:
+    ) -> dict[str, messages.QueueItem]:
         listed.append(spot.folder)
         return real(spot, prev, lazy=lazy)
 
@@ -246,11 +246,12 @@ def test_scanner_skips_unchanged_folders_and_a_full_pass_sees_rewrites(
     new = sim_install.retry_dir / "NEWRETRY01.tmp"
     new.write_bytes(b"From: a@b.c\r\nTo: d@e.f\r\nSubject: late\r\n\r\nx")
     third = scanner.scan()
-    assert listed == [sim_install.retry_dir] and new in third
+    assert listed == [sim_install.retry_dir] and str(new) in third
     # a file rewritten in place leaves its folder's mtime alone: only a full pass sees it
-    victim = next(p for p in third if p.parent == sim_install.outgoing_dir)
+    victim_item = next(i for i in third.values() if i.path.parent == sim_install.outgoing_dir)
+    victim, victim_file = victim_item.where, victim_item.path
     st = os.stat(sim_install.outgoing_dir)
-    victim.write_bytes(b"From: x@y.z\r\nSubject: rewritten\r\n\r\n")
+    victim_file.write_bytes(b"From: x@y.z\r\nSubject: rewritten\r\n\r\n")
     os.utime(sim_install.outgoing_dir, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert scanner.scan()[victim].subject != "rewritten"
     assert scanner.scan(full=True)[victim].subject == "rewritten"

@@ -42,7 +42,7 @@ async def test_lists_every_item_and_the_cursor_sticks_while_the_queue_changes(
             (out / f"NEWITEM00{n}.tmp").write_bytes(
                 b"From: a@b.c\r\nTo: d@e.f\r\nSubject: [bold]new[/bold] \x1b[2J\r\n\r\nx"
             )
-        gone = next(r for r in table.rows if r.path != key)
+        gone = next(r for r in table.rows if r.where != key)
         gone.path.unlink()
         area.rescan()
         await wait_for(pilot, lambda: len(table.rows) == total + 2)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from email.header import decode_header, make_header
@@ -40,6 +41,7 @@ _FIELDS = re.compile(
     + rb"):[ \t]*([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)",
     re.IGNORECASE | re.MULTILINE,
 )
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 _ANY_HEADER = re.compile(rb"[!-9;-~]+:")  # the block starts with a header field
 _ADDRS = re.compile(r"<([^<>\s]*)>|([^\s<>,;\"()]+@[^\s<>,;\"()]+)")
 
@@ -52,15 +54,16 @@ class QueueItem:
     __slots__ = (
         "_fields",
         "_head",
+        "_path",
         "_problem",
         "id",
         "key",
         "last_error",
-        "path",
         "priority",
         "queue",
         "queued_at",
         "size",
+        "where",
     )
 
     def __init__(
@@ -68,7 +71,7 @@ class QueueItem:
         id: str,
         queue: str,
         priority: int | None,
-        path: Path,
+        path: Path | str,
         size: int,
         queued_at: float,
         *,
@@ -77,7 +80,9 @@ class QueueItem:
         problem: str | None = None,
         key: tuple[int, int, int] = (0, 0, 0),
     ) -> None:
-        self.id, self.queue, self.priority, self.path = id, queue, priority, path
+        self.id, self.queue, self.priority = id, queue, priority
+        self.where = str(path)  # the file's path as text: the item's key in every listing
+        self._path: Path | None = path if isinstance(path, Path) else None
         self.size, self.queued_at, self.key = size, queued_at, key  # key: inode, size, mtime_ns
         self.last_error: str | None = None
         self._problem = problem
@@ -98,6 +103,13 @@ class QueueItem:
             fields = self._fields = _fields_of(headers)
             self._head = None
         return fields
+
+    @property
+    def path(self) -> Path:
+        """The file (a Path is made only when asked for: 100,000 of them cost seconds)."""
+        if self._path is None:
+            self._path = Path(self.where)
+        return self._path
 
     @property
     def parsed(self) -> bool:
@@ -141,7 +153,7 @@ class QueueItem:
             "id": self.id,
             "queue": self.queue,
             "priority": self.priority,
-            "path": str(self.path),
+            "path": self.where,
             "sender": self.sender,
             "recipients": self.recipients,
             "from": self.from_,
@@ -163,11 +175,14 @@ def _fields_of(
         vals = headers.get(name)
         return decode_value(vals[0]) if vals else ""
 
-    sender = _addr(first("x-envelope-from") or first("return-path") or first("from"))
+    # A queue repeats its senders, recipients and subjects (a newsletter, a bounce storm):
+    # interned, 100,000 items share them. The date and message id are unique: kept as is.
+    intern = sys.intern
+    sender = intern(_addr(first("x-envelope-from") or first("return-path") or first("from")))
     env_to = [a for v in headers.get("x-envelope-to", []) for a in addresses(v)]
-    to_hdr = first("to")
-    recipients = env_to or addresses(to_hdr) or ([to_hdr] if to_hdr else [])
-    return (sender, recipients, first("from"), to_hdr, first("subject"),
+    to_hdr = intern(first("to"))
+    recipients = [intern(r) for r in (env_to or addresses(to_hdr) or ([to_hdr] if to_hdr else []))]
+    return (sender, recipients, intern(first("from")), to_hdr, intern(first("subject")),
             first("date") or None, first("message-id") or None)  # fmt: skip
 
 
@@ -244,11 +259,9 @@ def read_head(
 
 
 def _header_end(data: bytes) -> int:
-    """Where the header block ends (the first empty line), or -1."""
-    a, b = data.find(b"\r\n\r\n"), data.find(b"\n\n")
-    if a < 0:
-        return b
-    return a if b < 0 else min(a, b)
+    """Where the header block ends (the first empty line), or -1. One pass."""
+    m = _BLANK_LINE.search(data)
+    return -1 if m is None else m.start()
 
 
 def addresses(value: str) -> list[str]:
@@ -263,7 +276,7 @@ def _addr(value: str) -> str:
     return found[0] if found else value.strip("<> ")
 
 
-def read_sms(path: Path) -> tuple[dict[str, list[str]], str | None, int]:
+def read_sms(path: Path | str) -> tuple[dict[str, list[str]], str | None, int]:
     """An SMS item: line 3 the recipient, line 4 the sender (spec 2), then the text."""
     with open(path, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
@@ -278,11 +291,11 @@ def read_sms(path: Path) -> tuple[dict[str, list[str]], str | None, int]:
 
 
 def make_item(
-    spot: QueueSpot, path: Path, st: os.stat_result, *, lazy: bool = False
+    spot: QueueSpot, path: Path | str, st: os.stat_result, *, lazy: bool = False
 ) -> QueueItem | None:
     """The item for ``path``; None when it vanished while read. ``lazy`` keeps the header
     block and parses it on first use."""
-    name = path.name
+    name = os.path.basename(path)
     common = {"key": (st.st_ino, st.st_size, st.st_mtime_ns)}
     try:
         if spot.queue == "sms":
@@ -306,14 +319,14 @@ def scan(
     install: Install,
     queues: Iterable[str] = QUEUE_NAMES,
     *,
-    previous: dict[Path, QueueItem] | None = None,
+    previous: dict[str, QueueItem] | None = None,
     cancel: threading.Event | None = None,
     progress: Callable[[int], None] | None = None,
-) -> dict[Path, QueueItem]:
-    """Every item of ``queues``, keyed by path. Items of ``previous`` whose file did not
+) -> dict[str, QueueItem]:
+    """Every item of ``queues``, keyed by the file's path (text). Items of ``previous`` whose file did not
     change are reused without reading the file again."""
     wanted = set(queues)
-    out: dict[Path, QueueItem] = {}
+    out: dict[str, QueueItem] = {}
     prev = previous or {}
     for spot in spots(install):
         if spot.queue not in wanted:
@@ -338,8 +351,8 @@ class Scanner:
     def __init__(self, install: Install, *, lazy: bool = False) -> None:
         self.install = install
         self.lazy = lazy  # keep header blocks, parse on first use
-        self.items: dict[Path, QueueItem] = {}
-        self._folders: dict[tuple[str, Path], tuple[int, list[Path]]] = {}
+        self.items: dict[str, QueueItem] = {}
+        self._folders: dict[tuple[str, Path], tuple[int, list[str]]] = {}
 
     def scan(
         self,
@@ -347,10 +360,10 @@ class Scanner:
         *,
         full: bool = False,
         cancel: threading.Event | None = None,
-    ) -> dict[Path, QueueItem]:
+    ) -> dict[str, QueueItem]:
         wanted = set(queues)
-        out: dict[Path, QueueItem] = {}
-        seen: dict[tuple[str, Path], tuple[int, list[Path]]] = {}
+        out: dict[str, QueueItem] = {}
+        seen: dict[tuple[str, Path], tuple[int, list[str]]] = {}
         for spot in spots(self.install):
             if spot.queue not in wanted:
                 continue
@@ -378,17 +391,17 @@ class Scanner:
 
 def scan_spot(
     spot: QueueSpot,
-    previous: dict[Path, QueueItem],
+    previous: dict[str, QueueItem],
     cancel: threading.Event | None = None,
     *,
     lazy: bool = False,
-) -> dict[Path, QueueItem]:
+) -> dict[str, QueueItem]:
     """One queue folder, reusing unchanged items of ``previous``."""
-    out: dict[Path, QueueItem] = {}
+    out: dict[str, QueueItem] = {}
     for entry in iter_items(spot):
         if cancel is not None and cancel.is_set():
             return out
-        path = Path(entry.path)
+        path = entry.path
         try:
             st = entry.stat(follow_symlinks=False)
         except OSError:

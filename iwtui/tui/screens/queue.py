@@ -11,7 +11,6 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from pathlib import Path
 
 from rich.text import Text
 from textual import on, work
@@ -179,7 +178,7 @@ class QueueArea(Vertical):
         super().__init__(id="queue", classes="area")
         self.install = install
         self.live = live
-        self.items: dict[Path, QueueItem] = {}
+        self.items: dict[str, QueueItem] = {}
         self.only_ids: set[str] | None = None
         self.reason_label = ""
         self._busy = False
@@ -213,7 +212,7 @@ class QueueArea(Vertical):
                                ("Reasons", "reasons")):  # fmt: skip
                 yield Button(label, id=f"queue-btn-{bid}", compact=True)
         yield Panel(id="queue-state")
-        yield ItemTable(COLUMNS, key=lambda i: i.path, id="queue-table")
+        yield ItemTable(COLUMNS, key=lambda i: i.where, id="queue-table")
         yield Panel(id="queue-detail")
 
     def focus(self, scroll_visible: bool = True) -> QueueArea:
@@ -258,7 +257,7 @@ class QueueArea(Vertical):
                     )
                     return
                 _where, found = messages.mailbox(self.install, account, folder)
-                items = {i.path: i for i in found}
+                items = {i.where: i for i in found}
             else:
                 queues = QUEUE_NAMES if server == "all" else (server,)
                 items = self.scanner.scan(queues, full=full, cancel=cancel)
@@ -288,7 +287,7 @@ class QueueArea(Vertical):
     def _show_error(self, text: str) -> None:
         self.query_one("#queue-state", Panel).update(Text(text, style="yellow"))
 
-    def _apply(self, items: dict[Path, QueueItem]) -> None:
+    def _apply(self, items: dict[str, QueueItem]) -> None:
         self.items = items
         first = not self._scanned_once
         self._scanned_once = True
