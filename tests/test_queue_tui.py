@@ -115,3 +115,43 @@ async def test_open_message_and_reasons(sim_root: Path, isolated_config: Path) -
         await pilot.press("c")
         await pilot.pause(0.1)
         assert len(table.rows) > len(groups[0].ids)
+
+
+async def test_whitelist_asks_whose_list_and_validates_it(
+    sim_root: Path, isolated_config: Path
+) -> None:
+    import sqlite3
+    from contextlib import closing
+
+    from textual.widgets import Input
+
+    from iwtui.tui.screens.queue import OwnerScreen
+
+    app = make_app(sim_root, isolated_config)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("1")
+        table = app.query_one(ItemTable)
+        await wait_for(pilot, lambda: any(r.queue == "outgoing" for r in table.rows))
+        table.move_to(next(n for n, r in enumerate(table.rows) if r.queue == "outgoing"))
+        sender = table.current().sender.lower()  # type: ignore[union-attr]
+        await pilot.press("W")
+        await wait_for(pilot, lambda: isinstance(app.screen, OwnerScreen))
+        box = app.screen.query_one(Input)
+        box.value = "not an owner"
+        await pilot.press("enter")
+        assert isinstance(app.screen, OwnerScreen)  # refused, still asking
+        assert "bad owner" in str(app.screen.query_one("#owner-error").render())
+        box.value = "Example.COM"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        db = sim_root / "spam" / "antispam.db"
+
+        def rows() -> list[tuple[str, int]]:
+            with closing(sqlite3.connect(db)) as con:
+                return con.execute(
+                    "SELECT SndOwner, SndAuthorized FROM Senders WHERE lower(SndEmail) = ?",
+                    (sender,),
+                ).fetchall()
+
+        await wait_for(pilot, lambda: ("example.com", 1) in rows())

@@ -11,6 +11,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -21,6 +22,7 @@ from textual.widgets import Button, DataTable, Footer, Input, Select, Static
 
 from iwtui.errors import IwtuiError
 from iwtui.icewarp import deferrals, messages, queue_actions
+from iwtui.icewarp.actions import ActionGate, Plan
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.logs import catalog as catalog_mod
 from iwtui.icewarp.logs.lines import safe_text
@@ -100,6 +102,26 @@ def _parse_all(
         progress(len(todo), len(todo))
 
 
+def _select(
+    items: dict[str, QueueItem],
+    query: dict[str, str],
+    only_ids: set[str] | None,
+    cap: int,
+    key: Callable[[QueueItem], Any],
+    reverse: bool,
+) -> list[QueueItem]:
+    """The rows to show: filtered, restricted to a reason's ids, capped (oldest first, as
+    IceWarp's Max Items), sorted by the table's column."""
+    rows = [i for i in items.values() if messages.matches(i, query)]
+    if only_ids is not None:
+        rows = [i for i in rows if i.id in only_ids]
+    rows.sort(key=lambda i: (i.queued_at, i.id))  # ties in the column keep this order
+    if cap:
+        rows = rows[:cap]
+    rows.sort(key=key, reverse=reverse)
+    return rows
+
+
 class TextScreen(ModalScreen[None]):
     """Lines in a log view (a message, log lines), read-only, Esc closes."""
 
@@ -124,6 +146,45 @@ class TextScreen(ModalScreen[None]):
         view = self.query_one(LogView)
         view.set_source(ListSource(self.lines, datetime.now().date()), follow=False)
         view.focus()
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)
+
+
+class OwnerScreen(ModalScreen[str | None]):
+    """Whose whitelist or blacklist: * (everyone), a domain or a user (validated)."""
+
+    BINDINGS = bindings("explore")
+    DEFAULT_CSS = """
+    OwnerScreen { align: center middle; }
+    OwnerScreen > Vertical { width: 70; height: auto; border: round $accent; background: $surface; padding: 1 2; }
+    OwnerScreen #owner-error { color: $error; height: auto; }
+    """
+
+    def __init__(self, which: str, count: int) -> None:
+        super().__init__()
+        self.which, self.count = which, count
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text(f"Add {self.count} sender(s) to the {self.which} of:", style="bold"))
+            yield Input(value="*", id="owner-input")
+            yield Static(
+                Text("* = everyone, example.com = a domain, user@example.com = a user", style="dim")
+            )
+            yield Static(id="owner-error")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def submitted(self, event: Input.Submitted) -> None:
+        try:
+            owner = queue_actions.validate_owner(event.value)
+        except IwtuiError as exc:
+            self.query_one("#owner-error", Static).update(Text(str(exc)))
+            return
+        self.dismiss(owner)
 
     def action_dismiss_none(self) -> None:
         self.dismiss(None)
@@ -188,6 +249,7 @@ class QueueArea(Vertical):
         self._scanned_once = False
         self._safety_runs = 0
         self.parse_progress = (0, 0)
+        self._shown = 0
         self.scanner = messages.Scanner(install, lazy=True)
         self.scan_s = 0.0
 
@@ -262,8 +324,10 @@ class QueueArea(Vertical):
                 queues = QUEUE_NAMES if server == "all" else (server,)
                 items = self.scanner.scan(queues, full=full, cancel=cancel)
                 # the listing first (rows on screen parse their own headers), then every
-                # header in the background so filters and sorts see all of them
-                self.app.call_from_thread(self._apply, items)
+                # header in the background so filters and sorts see all of them; rows are
+                # filtered and sorted here, off the UI thread
+                view = self.app.call_from_thread(self._view)
+                self.app.call_from_thread(self._apply, items, _select(items, *view))
                 _parse_all(
                     items.values(),
                     cancel,
@@ -274,38 +338,49 @@ class QueueArea(Vertical):
                     self._deferrals_at = time.monotonic()
                 deferrals.attach([i for i in items.values() if i.queue == "retry"], self._deferrals)
             self.scan_s = time.perf_counter() - t0
-            self.app.call_from_thread(self._apply, items)
+            view = self.app.call_from_thread(self._view)
+            self.app.call_from_thread(self._apply, items, _select(items, *view))
         except IwtuiError as exc:
             self.app.call_from_thread(self._show_error, str(exc))
         finally:
             self._busy = False
 
     def _parsing(self, done: int, total: int) -> None:
+        """Progress of the background header pass: only the state line moves; the rows
+        are filtered and sorted again once, by the worker, when the pass is over."""
         self.parse_progress = (done, total)
-        self.show_rows()
+        self._state_line()
 
     def _show_error(self, text: str) -> None:
         self.query_one("#queue-state", Panel).update(Text(text, style="yellow"))
 
-    def _apply(self, items: dict[str, QueueItem]) -> None:
+    def _apply(self, items: dict[str, QueueItem], rows: list[QueueItem] | None = None) -> None:
         self.items = items
         first = not self._scanned_once
         self._scanned_once = True
-        self.show_rows(initial=first)
+        self.show_rows(initial=first, rows=rows)
 
-    def show_rows(self, *, initial: bool = False) -> None:
+    def _view(
+        self,
+    ) -> tuple[dict[str, str], set[str] | None, int, Callable[[QueueItem], Any], bool]:
+        """What the rows depend on, read on the UI thread: filter, reason, Max Items, sort."""
         query = messages.parse_query(self.query_one("#queue-filter", Input).value)
-        rows = [i for i in self.items.values() if messages.matches(i, query)]
-        if self.only_ids is not None:
-            rows = [i for i in rows if i.id in self.only_ids]
-        rows.sort(key=lambda i: i.queued_at)
         text = self.query_one("#queue-max", Input).value.strip()
-        cap = int(text) if text.isdigit() else 0
-        shown = rows[:cap] if cap else rows
+        key, reverse = self.query_one(ItemTable).sorter()
+        return query, self.only_ids, int(text) if text.isdigit() else 0, key, reverse
+
+    def show_rows(self, *, initial: bool = False, rows: list[QueueItem] | None = None) -> None:
+        """Show the items: ``rows`` already filtered and sorted (by a worker), or done here."""
+        if rows is None:
+            rows = _select(self.items, *self._view())
+        self.query_one(ItemTable).set_rows(rows, initial=initial, presorted=True)
+        self._shown = len(rows)
+        self._state_line()
+
+    def _state_line(self) -> None:
         table = self.query_one(ItemTable)
-        table.set_rows(shown, initial=initial)
-        state = Text(f"{len(shown):,} shown", style="bold")
-        if len(shown) != len(self.items):
+        state = Text(f"{self._shown:,} shown", style="bold")
+        if self._shown != len(self.items):
             state.append(f" of {len(self.items):,}")
         if table.marked:
             state.append(f"  │  {len(table.marked):,} marked", style="bold yellow")
@@ -390,6 +465,22 @@ class QueueArea(Vertical):
             return
         gate = self.app.gate  # type: ignore[attr-defined]
         root = self.install.root
+        if what in ("whitelist", "blacklist"):
+
+            def with_owner(owner: str | None) -> None:
+                if owner is not None:
+                    self._run(
+                        gate,
+                        queue_actions.sender_list_plan(self.install, chosen, what, owner, root),
+                    )
+
+            try:
+                gate.check(f"queue {what}")  # refuse before asking anything
+            except IwtuiError as exc:
+                self.notify(str(exc), title="Refused", severity="error")
+                return
+            self.app.push_screen(OwnerScreen(what, len({i.sender for i in chosen})), with_owner)
+            return
         try:
             if what == "delete":
                 plan = queue_actions.delete_plan(gate, chosen, root)
@@ -400,13 +491,15 @@ class QueueArea(Vertical):
                     gate, self.install, chosen, os.uname().nodename, root
                 )
             else:
-                plan = queue_actions.sender_list_plan(self.install, chosen, what, "*", root)
+                return
         except IwtuiError as exc:
             self.notify(str(exc), severity="error")
             return
+        self._run(gate, plan)
 
+    def _run(self, gate: ActionGate, plan: Plan) -> None:
         def done(_outcome: object) -> None:
-            table.marked.clear()
+            self.query_one(ItemTable).marked.clear()
             self.rescan()
 
         run_plan(self.app, gate, plan, done)

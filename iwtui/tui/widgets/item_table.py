@@ -70,8 +70,16 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
 
     # --- data ----------------------------------------------------------------------------
 
-    def set_rows(self, rows: Sequence[R], *, initial: bool = False) -> None:
-        """New rows (already filtered); sorted here; the cursor follows its row."""
+    def sorter(self) -> tuple[Callable[[R], Any], bool]:
+        """The current sort as (key function, reverse), for sorting off the UI thread."""
+        col = self.columns[self.sort_column]
+        return (lambda r: _sortable(col.sort(r))), self.sort_reverse
+
+    def set_rows(
+        self, rows: Sequence[R], *, initial: bool = False, presorted: bool = False
+    ) -> None:
+        """New rows (already filtered); sorted here unless ``presorted`` (with
+        :meth:`sorter`, in a worker); the cursor follows its row."""
         current = self.current_key()
         now = time.monotonic()
         keys = {self.key(r) for r in rows}
@@ -84,8 +92,11 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
             if k not in keys:
                 del self._first_seen[k]
         self.marked &= keys
-        col = self.columns[self.sort_column]
-        self.rows = sorted(rows, key=lambda r: _sortable(col.sort(r)), reverse=self.sort_reverse)
+        if presorted:
+            self.rows = list(rows)
+        else:
+            key, reverse = self.sorter()
+            self.rows = sorted(rows, key=key, reverse=reverse)
         self.set_reactive(ItemTable.virtual_size, Size(self.size.width, len(self.rows) + 1))
         self._scroll_update(self.virtual_size)
         if current is not None:
