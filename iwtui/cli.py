@@ -363,6 +363,17 @@ def _common(p: argparse.ArgumentParser, *, top: bool = False) -> None:
     p.add_argument("--debug", action="store_true", default=d, help="show tracebacks")
 
 
+def add_nested(
+    sub: Any, dest: str, name: str, func: Callable[[argparse.Namespace], int], help_: str
+) -> argparse.ArgumentParser:
+    """A sub-sub-command (``iwtui logs show``): the common options, and ``func`` stored
+    under ``dest`` for its group's dispatcher."""
+    q: argparse.ArgumentParser = sub.add_parser(name, help=help_, description=help_)
+    _common(q)
+    q.set_defaults(**{dest: func})
+    return q
+
+
 def _writes(p: argparse.ArgumentParser) -> None:
     p.add_argument("--yes", action="store_true", help="act without asking")
     p.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+from iwtui.cli import add_nested, emit_json
 from iwtui.errors import BadInput
 from iwtui.icewarp.logs import catalog as catalog_mod
 from iwtui.icewarp.logs import search, sessions
@@ -85,8 +86,7 @@ def cmd_logs_list(args: argparse.Namespace) -> int:
                     "path": str(f.path),
                 })  # fmt: skip
     if args.json:
-        json.dump(rows, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        emit_json(rows)
         return 0
     if not rows:
         print("no log files found" + (f" for {args.service}" if args.service else ""))
@@ -213,8 +213,7 @@ def cmd_sessions_list(args: argparse.Namespace) -> int:
         chosen = got.active if args.active else got.active + got.history
         rows.extend(chosen)
     if args.json:
-        json.dump([s.as_json() for s in rows], sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        emit_json([s.as_json() for s in rows])
         return 0
     for s in rows:
         when = s.start.strftime("%H:%M:%S") if s.start else "--:--:--"
@@ -236,8 +235,7 @@ def cmd_sessions_show(args: argparse.Namespace) -> int:
     if args.json:
         out = s.as_json(with_lines=True)
         out["related"] = related
-        json.dump(out, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        emit_json(out)
         return 0
     print(
         f"# {s.kind} session [{s.thread}] {s.peer} {s.state} {s.start} .. {s.end} ({s.line_count} lines) {s.path}"
@@ -260,13 +258,7 @@ def register(add: Add, lists: Callable[[argparse.ArgumentParser], None]) -> None
     def sp(
         name: str, func: Callable[[argparse.Namespace], int], help_: str
     ) -> argparse.ArgumentParser:
-        q = sub.add_parser(name, help=help_, description=help_)
-        q.set_defaults(logs_func=func)
-        for flag, kw in (("--root", {"metavar": "R"}), ("--config", {"metavar": "FILE"})):
-            q.add_argument(flag, default=argparse.SUPPRESS, **kw)  # type: ignore[arg-type]
-        q.add_argument("--read-only", action="store_true", default=argparse.SUPPRESS)
-        q.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
-        return q
+        return add_nested(sub, "logs_func", name, func, help_)
 
     q = sp("list", cmd_logs_list, "every log file by service and day")
     q.add_argument("--service", metavar="S")
@@ -300,7 +292,7 @@ def register(add: Add, lists: Callable[[argparse.ArgumentParser], None]) -> None
     p = add("sessions", lambda a: a.sessions_func(a), "SMTP, POP3 and IMAP sessions from the logs")
     sub = p.add_subparsers(title="sessions commands", metavar="WHAT", required=True)
     q = sp("list", cmd_sessions_list, "active sessions and the last 100 finished ones per service")
-    q.set_defaults(sessions_func=cmd_sessions_list)
+    q.set_defaults(sessions_func=cmd_sessions_list)  # the sessions group dispatches on this
     q.add_argument("--service", metavar="S")
     q.add_argument("--active", action="store_true", help="only the active ones")
     lists(q)

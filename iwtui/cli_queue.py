@@ -7,12 +7,12 @@ The same core as the Message Queue screen: ``iwtui.icewarp.messages`` (scan),
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from iwtui.cli import add_nested, emit_json
 from iwtui.errors import BadInput
 from iwtui.icewarp import deferrals, messages, queue_actions
 from iwtui.icewarp.actions import Plan
@@ -57,8 +57,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.max:
         items = items[: args.max]
     if args.json:
-        json.dump([i.as_json() for i in items], sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        emit_json([i.as_json() for i in items])
         return 0
     for i in items:
         when = datetime.fromtimestamp(i.queued_at).strftime("%m-%d %H:%M")
@@ -79,8 +78,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     if item.queue == "retry":
         deferrals.attach([item], deferrals.scan(inst.log_dir))
     if args.json:
-        json.dump(item.as_json(), sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        emit_json(item.as_json())
         return 0
     for key, value in item.as_json().items():
         _out(f"{key + ':':<12} {value}")
@@ -165,8 +163,7 @@ def cmd_reasons(args: argparse.Namespace) -> int:
     deferrals.attach(items, deferrals.scan(inst.log_dir))
     groups = deferrals.group(items)
     if args.json:
-        json.dump([g.as_json() for g in groups], sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        emit_json([g.as_json() for g in groups])
         return 0
     now = datetime.now().timestamp()
     for g in groups:
@@ -181,8 +178,7 @@ def cmd_mailbox(args: argparse.Namespace) -> int:
     if not where.is_dir():
         raise BadInput(f"no such mailbox folder: {where}")
     if args.json:
-        json.dump([i.as_json() for i in items], sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        emit_json([i.as_json() for i in items])
         return 0
     for i in items:
         when = datetime.fromtimestamp(i.queued_at).strftime("%Y-%m-%d %H:%M")
@@ -205,13 +201,7 @@ def register(
     def sp(
         name: str, func: Callable[[argparse.Namespace], int], help_: str
     ) -> argparse.ArgumentParser:
-        q = sub.add_parser(name, help=help_, description=help_)
-        q.set_defaults(queue_func=func)
-        for flag in ("--root", "--config"):
-            q.add_argument(flag, default=argparse.SUPPRESS)
-        q.add_argument("--read-only", action="store_true", default=argparse.SUPPRESS)
-        q.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
-        return q
+        return add_nested(sub, "queue_func", name, func, help_)
 
     q = sp("list", cmd_list, "queued messages with envelope, subject, size, age and last error")
     q.add_argument("--queue", choices=(*QUEUE_NAMES, "all"), default="all")
@@ -249,10 +239,9 @@ def register(
 
     p = add("mailbox", lambda a: a.mailbox_func(a), "a user's inbox or spam folder")
     msub = p.add_subparsers(title="mailbox commands", metavar="WHAT", required=True)
-    q = msub.add_parser("list", help="messages of a user's inbox or spam folder")
-    q.set_defaults(mailbox_func=cmd_mailbox)
-    q.add_argument("--root", default=argparse.SUPPRESS)
-    q.add_argument("--config", default=argparse.SUPPRESS)
+    q = add_nested(
+        msub, "mailbox_func", "list", cmd_mailbox, "messages of a user's inbox or spam folder"
+    )
     q.add_argument("--account", required=True, metavar="USER@DOMAIN")
     q.add_argument("--folder", choices=("inbox", "spam"), default="inbox")
     lists(q)

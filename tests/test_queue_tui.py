@@ -7,7 +7,8 @@ from pathlib import Path
 
 from iwtui.icewarp import messages
 from iwtui.icewarp.install import discover
-from iwtui.tui.screens.queue import QueueArea, ReasonsScreen, TextScreen
+from iwtui.tui.screens.queue import QueueArea
+from iwtui.tui.screens.queue_dialogs import ReasonsScreen, TextScreen
 from iwtui.tui.widgets.confirm import ConfirmDialog
 from iwtui.tui.widgets.item_table import ItemTable
 from iwtui.tui.widgets.log_view import LogView
@@ -125,7 +126,7 @@ async def test_whitelist_asks_whose_list_and_validates_it(
 
     from textual.widgets import Input
 
-    from iwtui.tui.screens.queue import OwnerScreen
+    from iwtui.tui.screens.queue_dialogs import OwnerScreen
 
     app = make_app(sim_root, isolated_config)
     async with app.run_test(size=SIZE) as pilot:
