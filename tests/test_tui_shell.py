@@ -233,3 +233,21 @@ async def test_header_keeps_the_counts_on_an_80_column_terminal(
         # and what the terminal shows is the same thing
         shown = strip.render_line(1).text
         assert f"Out {out}" in shown and "Tarpit" in shown
+
+
+async def test_keys_never_stay_with_a_hidden_area(sim_root: Path, isolated_config: Path) -> None:
+    """Switching from the Message Queue to another area moves the focus with it: a `d`
+    pressed on Spam Queues must not delete from the hidden queue list."""
+    app = make_app(sim_root, isolated_config)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("1")
+        assert (
+            app.focused is not None and app.query_one("#queue") in app.focused.ancestors_with_self
+        )
+        for key, area in (("2", "#spam"), ("4", "#logs"), ("9", "#volume")):
+            await pilot.press(key)
+            assert (
+                app.focused is not None and app.query_one(area) in app.focused.ancestors_with_self
+            ), key
+        await pilot.press("2", "d")
+        assert not isinstance(app.screen, ConfirmDialog)

@@ -112,7 +112,13 @@ class IwtuiApp(App[int]):
             )
         nav = self.query_one("#nav", OptionList)
         nav.highlighted = 0
-        nav.focus()
+        # the first area takes the keys at once when it is built (triage starts at once);
+        # Tab reaches the navigation, 1-9 switch areas from anywhere
+        first = self.query_one("#areas", ContentSwitcher).visible_content
+        if first is not None and not isinstance(first, PendingArea):
+            first.focus()
+        else:
+            nav.focus()
         strip = self.query_one(StatusStrip)
         if self.cfg.watch:
             strip.live_state = "live"
@@ -214,8 +220,10 @@ class IwtuiApp(App[int]):
         if nav.highlighted != index:
             nav.highlighted = index
         pane = self.query_one("#areas", ContentSwitcher).visible_content
-        if pane is not None and not isinstance(pane, PendingArea):
-            pane.focus()  # a built area takes the keys at once
+        if pane is not None:
+            # the shown area takes the keys at once; never leave them with a hidden one
+            # (a key meant for this area must not act on the list of another)
+            pane.focus()
 
     @on(OptionList.OptionHighlighted, "#nav")
     def nav_moved(self, event: OptionList.OptionHighlighted) -> None:
