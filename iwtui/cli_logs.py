@@ -6,6 +6,7 @@ The same core as the Logs and Sessions screens (``iwtui.icewarp.logs``).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import time as time_mod
@@ -255,10 +256,7 @@ def register(add: Add, lists: Callable[[argparse.ArgumentParser], None]) -> None
     )
     sub = p.add_subparsers(title="logs commands", metavar="WHAT", required=True)
 
-    def sp(
-        name: str, func: Callable[[argparse.Namespace], int], help_: str
-    ) -> argparse.ArgumentParser:
-        return add_nested(sub, "logs_func", name, func, help_)
+    sp = functools.partial(add_nested, sub, "logs_func")
 
     q = sp("list", cmd_logs_list, "every log file by service and day")
     q.add_argument("--service", metavar="S")
@@ -290,16 +288,18 @@ def register(add: Add, lists: Callable[[argparse.ArgumentParser], None]) -> None
     q.add_argument("--interval", type=float, default=0.2, help=argparse.SUPPRESS)
 
     p = add("sessions", lambda a: a.sessions_func(a), "SMTP, POP3 and IMAP sessions from the logs")
-    sub = p.add_subparsers(title="sessions commands", metavar="WHAT", required=True)
+    sp = functools.partial(
+        add_nested,
+        p.add_subparsers(title="sessions commands", metavar="WHAT", required=True),
+        "sessions_func",
+    )
     q = sp("list", cmd_sessions_list, "active sessions and the last 100 finished ones per service")
-    q.set_defaults(sessions_func=cmd_sessions_list)  # the sessions group dispatches on this
     q.add_argument("--service", metavar="S")
     q.add_argument("--active", action="store_true", help="only the active ones")
     lists(q)
     q = sp(
         "show", cmd_sessions_show, "one session's protocol log plus related flow/performance lines"
     )
-    q.set_defaults(sessions_func=cmd_sessions_show)
     q.add_argument("--service", metavar="S", required=True)
     q.add_argument("--date", metavar="YYYY-MM-DD", help="default: today")
     q.add_argument("--thread", metavar="TID", required=True)

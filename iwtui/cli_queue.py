@@ -7,6 +7,7 @@ The same core as the Message Queue screen: ``iwtui.icewarp.messages`` (scan),
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -198,10 +199,7 @@ def register(
     )
     sub = p.add_subparsers(title="queue commands", metavar="WHAT", required=True)
 
-    def sp(
-        name: str, func: Callable[[argparse.Namespace], int], help_: str
-    ) -> argparse.ArgumentParser:
-        return add_nested(sub, "queue_func", name, func, help_)
+    sp = functools.partial(add_nested, sub, "queue_func")
 
     q = sp("list", cmd_list, "queued messages with envelope, subject, size, age and last error")
     q.add_argument("--queue", choices=(*QUEUE_NAMES, "all"), default="all")

@@ -197,7 +197,6 @@ class Search:
             (0, size) if start is None and stop is None else time_bounds(self.fd, size, start, stop)
         )
         self.pos = self.lo
-        self.scanned = 0
         self._anchor_term: bytes | None = None
         self.lo_t = None if start is None else start.hour * 3600 + start.minute * 60 + start.second
         self.hi_t = None if stop is None else stop.hour * 3600 + stop.minute * 60 + stop.second
@@ -254,30 +253,26 @@ class Search:
                 data = more
             data = data[: cut + 1]
         self.pos = base + len(data)
-        self.scanned += len(data)
         return data, base
 
-    def chunks(self, cancel: threading.Event | None = None) -> Iterator[list[Match]]:
-        """Matches per chunk (possibly empty lists, so a caller can show progress)."""
-        while True:
-            if cancel is not None and cancel.is_set():
-                return
+    def _each_chunk(self, cancel: threading.Event | None) -> Iterator[tuple[bytes, int]]:
+        while cancel is None or not cancel.is_set():
             got = self._chunk()
             if got is None:
                 return
+            yield got
+
+    def chunks(self, cancel: threading.Event | None = None) -> Iterator[list[Match]]:
+        """Matches per chunk (possibly empty lists, so a caller can show progress)."""
+        for data, base in self._each_chunk(cancel):
             out: list[Match] = []
-            self._scan(got[0], got[1], out)
+            self._scan(data, base, out)
             yield out
 
     def count_chunks(self, cancel: threading.Event | None = None) -> Iterator[int]:
         """Like :meth:`chunks`, but only how many lines matched."""
-        while True:
-            if cancel is not None and cancel.is_set():
-                return
-            got = self._chunk()
-            if got is None:
-                return
-            yield self._scan(got[0], got[1], None)
+        for data, base in self._each_chunk(cancel):
+            yield self._scan(data, base, None)
 
     def _anchor(self, hay: bytes) -> bytes | None:
         """The rarest include term, judged once on the first chunk (a day's log is much the

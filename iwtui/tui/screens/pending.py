@@ -13,7 +13,6 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from iwtui.icewarp.install import Install
-from iwtui.icewarp.queues import QUEUE_NAMES, QUEUE_TITLES
 from iwtui.icewarp.status import Snapshot
 from iwtui.tui.areas import AreaInfo
 
@@ -39,19 +38,18 @@ class PendingArea(VerticalScroll):
             classes="pending-note",
         )
         yield Static(Text(f"What it will show: {a.summary}"), classes="pending-summary")
-        if a.id in ("queue", "spam"):
+        if a.id == "spam":
             yield Static(Text("reading…", style="dim"), id=f"{a.id}-counts", classes="live-counts")
 
     def show_snapshot(self, snap: Snapshot) -> None:
         """Redraw the counts, only when shown and only when they changed: an update asks
         for a layout pass of the whole screen."""
-        if self.area.id not in ("queue", "spam"):
+        if self.area.id != "spam":
             return
         self._latest = snap
         if not self.display:
             return
         key = (
-            snap.queues,
             snap.spam_lists,
             snap.spam_error,
             snap.tarpit_active,
@@ -62,31 +60,15 @@ class PendingArea(VerticalScroll):
             return
         self._shown_key = key
         table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
-        inst = self.install
-        if self.area.id == "queue":
-            table.add_column("Queue")
-            table.add_column("Items", justify="right")
-            table.add_column("Folder")
-            folders = {
-                "outgoing": inst.outgoing_dir,
-                "priority": inst.outgoing_dir / "priority_0..4",
-                "retry": inst.retry_dir,
-                "incoming": inst.incoming_dir / "*.dat",
-                "mda": inst.incoming_dir / "*.tm$.tm$",
-                "sms": inst.sms_dir,
-            }
-            for q in QUEUE_NAMES:
-                table.add_row(QUEUE_TITLES[q], f"{snap.queues.get(q, 0):,}", Text(str(folders[q])))
+        table.add_column("List")
+        table.add_column("Entries", justify="right")
+        if snap.spam_lists is not None:
+            for name, n in snap.spam_lists.items():
+                table.add_row(name.title(), f"{n:,}")
         else:
-            table.add_column("List")
-            table.add_column("Entries", justify="right")
-            if snap.spam_lists is not None:
-                for name, n in snap.spam_lists.items():
-                    table.add_row(name.title(), f"{n:,}")
-            else:
-                table.add_row("Anti-spam database", Text(snap.spam_error, style="red"))
-            table.add_row("Tarpitted IPs (active)", f"{snap.tarpit_active:,}")
-            table.add_row("Tarpitted IPs (expired)", f"{snap.tarpit_total - snap.tarpit_active:,}")
-            if snap.tarpit_note:
-                table.add_row("tarpit.dat", Text(snap.tarpit_note, style="yellow"))
+            table.add_row("Anti-spam database", Text(snap.spam_error, style="red"))
+        table.add_row("Tarpitted IPs (active)", f"{snap.tarpit_active:,}")
+        table.add_row("Tarpitted IPs (expired)", f"{snap.tarpit_total - snap.tarpit_active:,}")
+        if snap.tarpit_note:
+            table.add_row("tarpit.dat", Text(snap.tarpit_note, style="yellow"))
         self.query_one(".live-counts", Static).update(table)

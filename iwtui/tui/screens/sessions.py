@@ -4,7 +4,6 @@ session's protocol log (savable); killing a session is shown as unavailable, wit
 from __future__ import annotations
 
 import contextlib
-import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -76,7 +75,6 @@ class SessionsArea(Vertical):
         self.live = live
         self.sets: dict[str, SessionSet] = {}
         self._busy = False
-        self._cancel = threading.Event()
         self._rows: dict[str, dict[str, Session]] = {}
         self.active_total: int | None = None
         self.trackers = {
@@ -221,6 +219,3 @@ class SessionsArea(Vertical):
             severity="warning",
             timeout=10,
         )
-
-    def on_unmount(self) -> None:
-        self._cancel.set()
