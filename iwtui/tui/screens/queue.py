@@ -217,10 +217,17 @@ class QueueArea(Vertical):
                     cancel,
                     lambda n, total: self.app.call_from_thread(self._parsing, n, total),
                 )
-                if time.monotonic() - self._deferrals_at > 30 or not self._deferrals:
+                retry = [i for i in items.values() if i.queue == "retry"]
+                deferrals.attach(retry, self._deferrals)
+                # The log is read again (two days of SMTP log: the costly part) only when a
+                # retry item has no known attempt, and then at most every 30 s, or every
+                # 5 minutes to catch newer attempts of known ones.
+                age = time.monotonic() - self._deferrals_at
+                unknown = any(i.last_error is None for i in retry)
+                if retry and ((unknown and age > 30) or age > 300 or not self._deferrals_at):
                     self._deferrals = deferrals.scan(self.install.log_dir, cancel=cancel)
                     self._deferrals_at = time.monotonic()
-                deferrals.attach([i for i in items.values() if i.queue == "retry"], self._deferrals)
+                    deferrals.attach(retry, self._deferrals)
             self.scan_s = time.perf_counter() - t0
             view = self.app.call_from_thread(self._view)
             self.app.call_from_thread(self._apply, items, _select(items, *view))
