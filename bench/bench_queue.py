@@ -126,7 +126,7 @@ def tui_keys(tree: Path) -> None:
     scanning app is not."""
     tmp = Path(tempfile.mkdtemp())
     cfg = tmp / "config.yaml"
-    cfg.write_text(f"state_dir: {tmp / 'state'}\ntool_sh: false\nwatch: false\n")
+    cfg.write_text(f"state_dir: {tmp / 'state'}\ntool_sh: false\n")  # watchers on: the default
     out = subprocess.run(
         [PY, "-c", LAG, str(tree), str(cfg)], capture_output=True, text=True, check=True
     ).stdout.split()
@@ -139,3 +139,7 @@ def tui_keys(tree: Path) -> None:
     )
     print(f"{'TUI: event-loop lag while scanning (p50/p95)':<44} {p50:6.1f} ms / {p95:6.1f} ms  "
           f"worst {worst:.0f} ms; {n} ticks in 10 s; {listed:,} rows listed")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

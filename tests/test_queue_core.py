@@ -228,19 +228,15 @@ def test_scanner_skips_unchanged_folders_and_a_full_pass_sees_rewrites(
     scanner = messages.Scanner(sim_install)
     first = scanner.scan()
     listed: list[Path] = []
-    real = messages.scan_spot
+    real = messages.list_spot
 
     def counting(
-        spot: messages.QueueSpot,
-        prev: dict[str, messages.QueueItem],
-        cancel: object = None,
-        *,
-        lazy: bool = False,
-    ) -> dict[str, messages.QueueItem]:
+        spot: messages.QueueSpot, prev: dict[str, messages.QueueItem], cancel: object = None
+    ) -> tuple[dict[str, messages.QueueItem], list[messages.Job]]:
         listed.append(spot.folder)
-        return real(spot, prev, lazy=lazy)
+        return real(spot, prev)
 
-    monkeypatch.setattr(messages, "scan_spot", counting)
+    monkeypatch.setattr(messages, "list_spot", counting)
     again = scanner.scan()
     assert again == first and listed == []  # nothing changed: no folder listed, no file read
     new = sim_install.retry_dir / "NEWRETRY01.tmp"
@@ -255,3 +251,38 @@ def test_scanner_skips_unchanged_folders_and_a_full_pass_sees_rewrites(
     os.utime(sim_install.outgoing_dir, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert scanner.scan()[victim].subject != "rewritten"
     assert scanner.scan(full=True)[victim].subject == "rewritten"
+
+
+def _fields(items: dict[str, messages.QueueItem]) -> dict[str, tuple[object, ...]]:
+    return {p: (i.id, i.queue, i.size, i.key, i.sender, i.subject, i.problem) for p, i in items.items()}  # fmt: skip
+
+
+@pytest.mark.parametrize("helper", ["works", "missing", "fails"])
+def test_a_helper_process_reads_half_of_a_large_scan_with_the_same_result(
+    sim_install: Install, monkeypatch: pytest.MonkeyPatch, helper: str
+) -> None:
+    from iwtui.icewarp.queues import spots
+
+    odd = sim_install.outgoing_dir / "EMPTY00001.tmp"
+    odd.write_bytes(b"")
+    (sim_install.outgoing_dir / "BIN0000002.tmp").write_bytes(b"\x00\x01" * 100)
+    jobs = [j for s in spots(sim_install) for j in messages.list_spot(s, {})[1]]
+    jobs.append((spots(sim_install)[0], str(sim_install.outgoing_dir / "GONE000001.tmp"), "GONE000001.tmp"))  # fmt: skip
+    alone = messages.read_items(jobs, parallel=False)
+    if helper == "missing":
+        monkeypatch.setattr(messages.sys, "executable", "/nonexistent/python")
+    elif helper == "fails":
+        monkeypatch.setattr(messages.sys, "executable", "/bin/false")
+    started: list[bool] = []
+    real = messages._Helper.results
+
+    def spy(self: messages._Helper) -> list[object] | None:
+        out = real(self)
+        started.append(out is not None)
+        return out  # type: ignore[return-value]
+
+    monkeypatch.setattr(messages._Helper, "results", spy)
+    both = messages.read_items(jobs, parallel=True)
+    assert _fields(both) == _fields(alone) and len(both) == len(jobs) - 1  # the gone file
+    assert started == ([True] if helper == "works" else [False] if helper == "fails" else [])
+    assert both[str(odd)].problem == "empty file"

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from iwtui.icewarp import messages
 from iwtui.icewarp.install import discover
 from iwtui.tui.screens.queue import QueueArea
 from iwtui.tui.screens.queue_dialogs import ReasonsScreen, TextScreen
+from iwtui.tui.widgets import item_table
 from iwtui.tui.widgets.confirm import ConfirmDialog
 from iwtui.tui.widgets.item_table import ItemTable
 from iwtui.tui.widgets.log_view import LogView
@@ -25,8 +28,9 @@ def _table_text(table: ItemTable[object]) -> str:
 
 
 async def test_lists_every_item_and_the_cursor_sticks_while_the_queue_changes(
-    sim_root: Path, isolated_config: Path
+    sim_root: Path, isolated_config: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(item_table, "GONE_S", 1.0)
     app = make_app(sim_root, isolated_config)
     total = len(messages.scan(discover(sim_root, use_tool_sh=False)))
     async with app.run_test(size=SIZE) as pilot:
@@ -46,8 +50,17 @@ async def test_lists_every_item_and_the_cursor_sticks_while_the_queue_changes(
         gone = next(r for r in table.rows if r.where != key)
         gone.path.unlink()
         area.rescan()
-        await wait_for(pilot, lambda: len(table.rows) == total + 2)
+        await wait_for(pilot, lambda: any(r.id == "NEWITEM002" for r in table.rows))
         assert table.current_key() == key
+        # the vanished row was on screen: it fades (struck through, never selectable)
+        assert len(table.rows) == total + 3 and table.is_gone(gone)
+        line = table.render_line(table.rows.index(gone) + 1 - int(table.scroll_offset.y))
+        assert gone.sender in line.text and any(seg.style and seg.style.strike for seg in line)
+        table.move_to(table.rows.index(gone))
+        assert table.selection() == []
+        table.move_to(table.rows.index(next(r for r in table.rows if r.where == key)))
+        await wait_for(pilot, lambda: gone not in table.rows)  # after GONE_S
+        assert len(table.rows) == total + 2 and table.current_key() == key
         table.move_to(next(n for n, r in enumerate(table.rows) if r.id == "NEWITEM000"))
         await pilot.pause()
         text = _table_text(table)

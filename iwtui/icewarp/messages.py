@@ -11,20 +11,21 @@ not change, so a watcher event costs a directory listing plus the changed files.
 
 from __future__ import annotations
 
+import marshal
 import os
 import re
+import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from email.header import decode_header, make_header
 from pathlib import Path
 from typing import Any
 
+from iwtui.icewarp.heads import HEAD_LIMIT, BlockResult, read_block, read_blocks, read_frames
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.queues import QUEUE_NAMES, QueueSpot, iter_items, spots
 
-HEAD_LIMIT = 64 * 1024
-FIRST_READ = 8 * 1024
 WANTED = {
     "x-envelope-from",
     "return-path",
@@ -36,12 +37,11 @@ WANTED = {
     "message-id",
 }
 _FIELDS = re.compile(
-    rb"^("
-    + b"|".join(w.encode() for w in sorted(WANTED))
-    + rb"):[ \t]*([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)",
+    r"^(" + "|".join(sorted(WANTED)) + r"):[ \t]*([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)",
     re.IGNORECASE | re.MULTILINE,
 )
-_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+_LOWER = {w: w for w in WANTED}  # the usual spellings' lower case, without a call
+_LOWER.update({w.title(): w for w in WANTED} | {"Message-ID": "message-id"})
 _ANY_HEADER = re.compile(rb"[!-9;-~]+:")  # the block starts with a header field
 _ADDRS = re.compile(r"<([^<>\s]*)>|([^\s<>,;\"()]+@[^\s<>,;\"()]+)")
 
@@ -202,35 +202,6 @@ def decode_value(raw: str) -> str:
         return raw
 
 
-def read_block(
-    path: Path | str, limit: int = HEAD_LIMIT, size: int | None = None
-) -> tuple[bytes, str | None, int]:
-    """(the header block, a problem or None, size). Reads 8 KiB, and up to ``limit`` only
-    when the header block is longer. Raises FileNotFoundError when the file is gone."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        if size is None:
-            size = os.fstat(fd).st_size
-        data = os.read(fd, FIRST_READ)
-        end = _header_end(data)
-        if end < 0 and len(data) == FIRST_READ:
-            data += os.read(fd, limit - FIRST_READ)
-            end = _header_end(data)
-    finally:
-        os.close(fd)
-    if not data:
-        return b"", "empty file", size
-    if b"\x00" in data[:4096]:
-        return b"", "not a message: binary data", size
-    if end < 0:
-        return (
-            data,
-            ("header block larger than 64 KiB, read in part" if len(data) >= limit else None),
-            size,
-        )
-    return data[:end], None, size
-
-
 def parse_block(block: bytes) -> tuple[dict[str, list[str]], str | None]:
     """The wanted fields of a header block (folded lines joined) and a problem or None.
     One regex pass."""
@@ -239,11 +210,15 @@ def parse_block(block: bytes) -> tuple[dict[str, list[str]], str | None]:
     if _ANY_HEADER.match(block) is None:
         return {}, "not a message: no headers"
     headers: dict[str, list[str]] = {}
-    for name, value in _FIELDS.findall(block):
-        text = value.decode("utf-8", "replace")
+    lower = _LOWER
+    for name, text in _FIELDS.findall(block.decode("utf-8", "replace")):
         if "\n" in text:  # folded: unfold
             text = " ".join(part.strip() for part in text.splitlines())
-        headers.setdefault(name.lower().decode("ascii"), []).append(text.strip())
+        key = lower.get(name) or name.lower()
+        if key in headers:
+            headers[key].append(text.strip())
+        else:
+            headers[key] = [text.strip()]
     if not any(h in headers for h in ("from", "to", "subject", "x-envelope-from", "return-path")):
         return headers, "no From, To or Subject header"
     return headers, None
@@ -256,12 +231,6 @@ def read_head(
     block, problem, size = read_block(path, limit, size)
     headers, problem2 = parse_block(block)
     return headers, problem or problem2, size
-
-
-def _header_end(data: bytes) -> int:
-    """Where the header block ends (the first empty line), or -1. One pass."""
-    m = _BLANK_LINE.search(data)
-    return -1 if m is None else m.start()
 
 
 def addresses(value: str) -> list[str]:
@@ -291,25 +260,48 @@ def read_sms(path: Path | str) -> tuple[dict[str, list[str]], str | None, int]:
 
 
 def make_item(
-    spot: QueueSpot, path: Path | str, st: os.stat_result, *, lazy: bool = False
+    spot: QueueSpot,
+    path: Path | str,
+    st: os.stat_result | None = None,
+    *,
+    lazy: bool = False,
+    name: str | None = None,
 ) -> QueueItem | None:
     """The item for ``path``; None when it vanished while read. ``lazy`` keeps the header
-    block and parses it on first use."""
-    name = os.path.basename(path)
-    common = {"key": (st.st_ino, st.st_size, st.st_mtime_ns)}
+    block and parses it on first use. ``st`` is not needed (the open file is stat'ed)."""
+    if spot.queue != "sms":
+        return _item(spot, path, read_blocks([str(path)])[0], lazy, name)
     try:
-        if spot.queue == "sms":
-            headers, problem, size = read_sms(path)
-            return QueueItem(name.split(".", 1)[0], spot.queue, spot.priority, path, size, st.st_mtime,
-                             headers=headers, problem=problem, **common)  # type: ignore[arg-type]  # fmt: skip
-        block, problem, size = read_block(path, size=st.st_size)
+        st = st or os.stat(path)
+        headers, problem, size = read_sms(path)
     except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
-        return QueueItem(name.split(".", 1)[0], spot.queue, spot.priority, path, st.st_size, st.st_mtime,
-                         headers={}, problem=f"unreadable: {exc.strerror or exc}", **common)  # type: ignore[arg-type]  # fmt: skip
-    item = QueueItem(name.split(".", 1)[0], spot.queue, spot.priority, path, size, st.st_mtime,
-                     head=block, problem=problem, **common)  # type: ignore[arg-type]  # fmt: skip
+        if st is None:
+            return None
+        headers, problem, size = {}, f"unreadable: {exc.strerror or exc}", st.st_size
+    item_id = (name or os.path.basename(path)).split(".", 1)[0]
+    return QueueItem(item_id, spot.queue, spot.priority, path, size, st.st_mtime,
+                     headers=headers, problem=problem, key=(st.st_ino, st.st_size, st.st_mtime_ns))  # fmt: skip
+
+
+def _item(
+    spot: QueueSpot, path: Path | str, result: BlockResult, lazy: bool, name: str | None = None
+) -> QueueItem | None:
+    """The item made of a ``read_blocks`` result. (Called 100,000 times by a scan.)"""
+    if result is None:
+        return None  # delivered while we read it
+    item_id = (name or os.path.basename(path)).split(".", 1)[0]
+    if isinstance(result, str):  # unreadable (rare): what a stat says, and why
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return QueueItem(item_id, spot.queue, spot.priority, path, st.st_size, st.st_mtime,
+                         headers={}, problem=result)  # fmt: skip
+    block, problem, ino, size, mtime_ns, mtime = result
+    item = QueueItem(item_id, spot.queue, spot.priority, path, size, mtime, head=block,
+                     problem=problem, key=(ino, size, mtime_ns))  # fmt: skip
     if not lazy:
         item._parsed()
     return item
@@ -321,22 +313,12 @@ def scan(
     *,
     previous: dict[str, QueueItem] | None = None,
     cancel: threading.Event | None = None,
-    progress: Callable[[int], None] | None = None,
 ) -> dict[str, QueueItem]:
-    """Every item of ``queues``, keyed by the file's path (text). Items of ``previous`` whose file did not
-    change are reused without reading the file again."""
-    wanted = set(queues)
-    out: dict[str, QueueItem] = {}
-    prev = previous or {}
-    for spot in spots(install):
-        if spot.queue not in wanted:
-            continue
-        out.update(scan_spot(spot, prev, cancel))
-        if cancel is not None and cancel.is_set():
-            break
-        if progress is not None:
-            progress(len(out))
-    return out
+    """Every item of ``queues``, keyed by the file's path (text). Items of ``previous``
+    whose file did not change are reused without reading the file again."""
+    scanner = Scanner(install)
+    scanner.items = previous or {}
+    return scanner.scan(queues, full=True, cancel=cancel)
 
 
 class Scanner:
@@ -364,6 +346,7 @@ class Scanner:
         wanted = set(queues)
         out: dict[str, QueueItem] = {}
         seen: dict[tuple[str, Path], tuple[int, list[str]]] = {}
+        todo: list[Job] = []
         for spot in spots(self.install):
             if spot.queue not in wanted:
                 continue
@@ -380,40 +363,138 @@ class Scanner:
                         out[p] = item
                 seen[key] = known
                 continue
-            part = scan_spot(spot, self.items, cancel, lazy=self.lazy)
-            if cancel is not None and cancel.is_set():
-                return out
-            out.update(part)
-            seen[key] = (mtime, list(part))
+            reused, new = list_spot(spot, self.items, cancel)
+            out.update(reused)
+            todo += new
+            seen[key] = (mtime, [*reused, *(job[1] for job in new)])
+        out.update(read_items(todo, lazy=self.lazy, cancel=cancel))
+        if cancel is not None and cancel.is_set():
+            return out
         self.items, self._folders = out, seen
         return out
 
 
-def scan_spot(
-    spot: QueueSpot,
-    previous: dict[str, QueueItem],
-    cancel: threading.Event | None = None,
-    *,
-    lazy: bool = False,
-) -> dict[str, QueueItem]:
-    """One queue folder, reusing unchanged items of ``previous``."""
-    out: dict[str, QueueItem] = {}
+# A job: the file of a queue folder to read (its spot, path and name).
+Job = tuple[QueueSpot, str, str]
+PARALLEL_MIN = 5000  # files to read before a helper process is worth its start (~50 ms)
+
+
+def list_spot(
+    spot: QueueSpot, previous: dict[str, QueueItem], cancel: threading.Event | None = None
+) -> tuple[dict[str, QueueItem], list[Job]]:
+    """One queue folder listed: the unchanged items of ``previous`` and the files to read."""
+    reused: dict[str, QueueItem] = {}
+    todo: list[Job] = []
     for entry in iter_items(spot):
         if cancel is not None and cancel.is_set():
-            return out
+            break
         path = entry.path
+        old = previous.get(path)
+        if old is None:  # not seen before: the reader stats the open file
+            todo.append((spot, path, entry.name))
+            continue
         try:
             st = entry.stat(follow_symlinks=False)
         except OSError:
             continue
-        old = previous.get(path)
-        if old is not None and old.key == (st.st_ino, st.st_size, st.st_mtime_ns):
-            out[path] = old
+        if old.key == (st.st_ino, st.st_size, st.st_mtime_ns):
+            reused[path] = old
         else:
-            item = make_item(spot, path, st, lazy=lazy)
-            if item is not None:
-                out[path] = item
+            todo.append((spot, path, entry.name))
+    return reused, todo
+
+
+def read_items(
+    jobs: list[Job],
+    *,
+    lazy: bool = False,
+    cancel: threading.Event | None = None,
+    parallel: bool | None = None,
+) -> dict[str, QueueItem]:
+    """The items of ``jobs``. When there are many, a helper process reads one file in
+    two while this one reads the rest; when the helper cannot start or fails, this
+    process reads its share too."""
+    if parallel is None:
+        parallel = len(jobs) >= PARALLEL_MIN and (os.cpu_count() or 1) > 1
+    theirs = [j for j in jobs[1::2] if j[0].queue != "sms"] if parallel else []
+    helper = _Helper([j[1] for j in theirs]) if theirs else None
+    if helper is None or not helper.started:
+        theirs, mine = [], jobs
+    else:
+        mine = jobs[0::2] + [j for j in jobs[1::2] if j[0].queue == "sms"]
+    out: dict[str, QueueItem] = {}
+    for spot, path, name in mine:
+        if cancel is not None and cancel.is_set():
+            break
+        item = make_item(spot, path, lazy=lazy, name=name)
+        if item is not None:
+            out[path] = item
+    if helper is None or not theirs:
+        return out
+    if cancel is not None and cancel.is_set():
+        helper.stop()
+        return out
+    results = helper.results()
+    if results is None or len(results) != len(theirs):
+        results = read_blocks([j[1] for j in theirs])
+    for (spot, path, name), result in zip(theirs, results, strict=True):
+        item = _item(spot, path, result, lazy, name)
+        if item is not None:
+            out[path] = item
     return out
+
+
+class _Helper:
+    """``python -m iwtui.icewarp.heads`` reading a share of the files. Its stderr goes
+    nowhere (a full-screen app must not be written over); any failure yields None and
+    the caller reads the share itself."""
+
+    def __init__(self, jobs: list[str]) -> None:
+        self.proc: subprocess.Popen[bytes] | None = None
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "iwtui.icewarp.heads"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError:
+            return
+        payload = marshal.dumps(jobs)
+        self._feeder = threading.Thread(target=self._feed, args=(payload,), daemon=True)
+        self._feeder.start()
+
+    @property
+    def started(self) -> bool:
+        return self.proc is not None
+
+    def _feed(self, payload: bytes) -> None:
+        assert self.proc is not None and self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(payload)
+            self.proc.stdin.close()
+        except OSError:
+            pass  # the helper died: results() says so
+
+    def results(self) -> list[BlockResult] | None:
+        if self.proc is None or self.proc.stdout is None:
+            return None
+        try:
+            results = read_frames(self.proc.stdout)
+            code = self.proc.wait()
+            self._feeder.join()
+            return results if code == 0 else None
+        except (OSError, ValueError, EOFError, TypeError):
+            return None
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc is not None and self.proc.stdout is not None:
+            self.proc.stdout.close()
 
 
 def find(install: Install, item_id: str) -> QueueItem | None:

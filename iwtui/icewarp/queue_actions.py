@@ -6,29 +6,27 @@ was delivered ("already delivered"), never an error; every change can be undone.
 from __future__ import annotations
 
 import shlex
-import sqlite3
 import time
 from collections.abc import Sequence
-from contextlib import closing
 from datetime import UTC, datetime
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from iwtui.errors import BadInput
-from iwtui.icewarp import delphi, spam
+from iwtui.icewarp import spam, spam_actions
 from iwtui.icewarp.actions import (
     ActionGate,
     Gone,
     Plan,
     StepResult,
-    UndoRecord,
     atomic_write,
     move_file,
-    register_undo,
     trash_step,
 )
+from iwtui.icewarp.heads import HEAD_LIMIT
 from iwtui.icewarp.install import Install
-from iwtui.icewarp.messages import HEAD_LIMIT, QueueItem
+from iwtui.icewarp.messages import QueueItem
+from iwtui.icewarp.spam_actions import validate_owner
 
 GONE_WORD = "already delivered"
 
@@ -183,35 +181,6 @@ def bounce_plan(
     )
 
 
-def validate_owner(owner: str) -> str:
-    owner = owner.strip()
-    if owner == "*":
-        return owner
-    if "@" in owner:
-        user, _, domain = owner.partition("@")
-        if user and "." in domain and " " not in owner:
-            return owner.lower()
-    elif "." in owner and " " not in owner and not owner.startswith("."):
-        return owner.lower()
-    raise BadInput(
-        f"bad owner {owner!r}: use *, a domain (example.com) or a user (user@example.com)"
-    )
-
-
-def connect_rw(db: Path) -> sqlite3.Connection:
-    if not db.exists():
-        raise spam.SpamDbError(f"{db}: the anti-spam database does not exist")
-    con = sqlite3.connect(db, timeout=spam.BUSY_TIMEOUT_S, isolation_level=None)
-    con.execute(f"PRAGMA busy_timeout = {int(spam.BUSY_TIMEOUT_S * 1000)}")
-    return con
-
-
-@register_undo("senders-delete")
-def _undo_sender_row(record: UndoRecord) -> None:
-    with closing(connect_rw(Path(record["db"]))) as con:
-        con.execute("DELETE FROM Senders WHERE SndID = ?", (int(record["rowid"]),))
-
-
 def sender_list_plan(
     install: Install, items: Sequence[QueueItem], which: str, owner: str, root: Path | None = None
 ) -> Plan:
@@ -224,28 +193,13 @@ def sender_list_plan(
     db = install.antispam_db
 
     def step(sender: str) -> StepResult:
-        now = datetime.now()
-        # as IceWarp stores it (and the simulator): the whole Delphi day, the time apart
-        on = float(int(delphi.from_datetime(now)))
-        at = now.hour * 3600 + now.minute * 60 + now.second
-        with closing(connect_rw(db)) as con:
-            cur = con.execute(
-                "SELECT SndID FROM Senders WHERE lower(SndEmail) = ? AND SndOwner = ? AND SndAuthorized = ?",
-                (sender, owner, authorized),
-            )
-            if cur.fetchone() is not None:
-                return StepResult(sender, "done", f"already on the {which} of {owner}")
-            cur = con.execute(
-                spam.INSERT_SENDER,
-                (owner, sender, authorized, None, sender.split("@")[-1], None, on, at),
-            )
-            rowid = cur.lastrowid
-        return StepResult(
-            sender,
-            "done",
-            f"{which} row {rowid}",
-            [{"op": "senders-delete", "db": str(db), "rowid": rowid}],
+        rowid, added = spam_actions.write(
+            db, lambda con: spam_actions.add_sender(con, owner, sender, authorized)
         )
+        if not added:
+            return StepResult(sender, "done", f"already on the {which} of {owner}")
+        undo = [{"op": "senders-delete", "db": str(db), "rowid": rowid}]
+        return StepResult(sender, "done", f"{which} row {rowid}", undo)
 
     extra = f" --owner {shlex.quote(owner)}"
     return Plan(

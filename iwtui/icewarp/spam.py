@@ -9,11 +9,17 @@ has a busy timeout and transactions stay short. This module holds what the heade
 from __future__ import annotations
 
 import sqlite3
-from contextlib import closing
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, closing
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
+
+import aiosqlite
 
 from iwtui.errors import IwtuiError
+from iwtui.icewarp import delphi
 
 BUSY_TIMEOUT_S = 5.0
 
@@ -157,3 +163,236 @@ def greylist_count(path: Path) -> int:
             return int(con.execute("SELECT count(*) FROM Greylist").fetchone()[0])
         except sqlite3.DatabaseError as exc:
             raise SpamDbError(f"{path}: {_explain(exc)}") from exc
+
+
+# --- listing (aiosqlite: the screen awaits these; the CLI runs them with asyncio.run) ----
+
+LIST_CODES = {name: code for code, name in LIST_NAMES.items()}
+GREY_STATUSES = ("pending", "authorized", "expired")
+
+
+@dataclass(frozen=True, slots=True)
+class SenderRow:
+    """One row of ``Senders``: a held message (quarantine) or a listed sender."""
+
+    id: int
+    list: str
+    sender: str
+    owner: str
+    domain: str
+    subject: str
+    folder: str
+    created: datetime | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "list": self.list,
+            "sender": self.sender,
+            "owner": self.owner,
+            "domain": self.domain,
+            "subject": self.subject,
+            "folder": self.folder,
+            "created": self.created.isoformat(timespec="seconds") if self.created else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class GreyRow:
+    id: int
+    value: str
+    owner: str
+    status: str  # pending, authorized, expired
+    created: datetime | None
+    updated: datetime | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "value": self.value,
+            "owner": self.owner,
+            "status": self.status,
+            "created": self.created.isoformat(timespec="seconds") if self.created else None,
+            "updated": self.updated.isoformat(timespec="seconds") if self.updated else None,
+        }
+
+
+@dataclass(frozen=True)
+class Expiry:
+    """When greylist entries expire (config: C_AS_SpamGLPending / C_AS_SpamGLAuthorized)."""
+
+    pending_hours: float = 24.0
+    authorized_days: float = 36.0
+
+
+def _like(text: str) -> str:
+    """A case-insensitive substring pattern for LIKE ... ESCAPE '\\'."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+@asynccontextmanager
+async def _read(path: Path) -> AsyncIterator[aiosqlite.Connection]:
+    if not path.exists():
+        raise SpamDbError(
+            f"{path}: not found (a server that keeps anti-spam data in MySQL is not supported yet)"
+        )
+    try:
+        con = await aiosqlite.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+    except sqlite3.Error as exc:
+        raise SpamDbError(f"{path}: {_explain(exc)}") from exc
+    try:
+        con.text_factory = bytes  # a row with bad UTF-8 must not stop the listing
+        yield con
+    except sqlite3.Error as exc:
+        raise SpamDbError(f"{path}: {_explain(exc)}") from exc
+    finally:
+        await con.close()
+
+
+def _where(clauses: list[tuple[str, str, str]]) -> tuple[str, list[object]]:
+    """``(column, value, kind)`` filters: kind "like" (substring) or "owner" (exact or
+    substring of the owner or of its domain)."""
+    sql: list[str] = []
+    params: list[object] = []
+    for column, value, _kind in clauses:
+        value = value.strip()
+        if value:
+            sql.append(f"lower({column}) LIKE lower(?) ESCAPE '\\'")
+            params.append(_like(value))
+    return (" AND " + " AND ".join(sql)) if sql else "", params
+
+
+async def list_senders(
+    path: Path,
+    list_name: str,
+    *,
+    sender: str = "",
+    owner: str = "",
+    domain: str = "",
+    max_items: int = 0,
+) -> tuple[list[SenderRow], int]:
+    """Rows of one list, newest first, filtered as the seed's fields (a substring, any
+    case); and how many match in all (``max_items`` 0: every row)."""
+    code = LIST_CODES.get(list_name)
+    if code is None:
+        raise SpamDbError(f"unknown list {list_name!r}: use quarantine, whitelist or blacklist")
+    where, params = _where(
+        [("SndEmail", sender, ""), ("SndOwner", owner, ""), ("SndDomain", domain, "")]
+    )
+    limit = f" LIMIT {int(max_items)}" if max_items > 0 else ""
+    async with _read(path) as con:
+        cur = await con.execute(
+            "SELECT SndID, SndEmail, SndOwner, SndDomain, SndSubject, SndFolder, SndCreatedOn,"
+            f" SndCreatedAt FROM Senders WHERE SndAuthorized = ?{where}"
+            f" ORDER BY SndCreatedOn DESC, SndID DESC{limit}",
+            (code, *params),
+        )
+        raw = list(await cur.fetchall())
+        if max_items > 0 and len(raw) == max_items:
+            cur = await con.execute(
+                f"SELECT count(*) FROM Senders WHERE SndAuthorized = ?{where}", (code, *params)
+            )
+            total = int((await cur.fetchone() or (0,))[0])
+        else:
+            total = len(raw)
+    rows = [
+        SenderRow(
+            int(i),
+            list_name,
+            _text(e),
+            _text(o),
+            _text(d),
+            _text(s),
+            _text(f),
+            delphi.combine(_num(on), _num(at)),
+        )
+        for i, e, o, d, s, f, on, at in raw
+    ]
+    return rows, total
+
+
+def _num(value: object) -> object:
+    """A stored number, or its text when it was stored as bytes (text_factory)."""
+    return value.decode("ascii", "replace") if isinstance(value, bytes) else value
+
+
+async def list_greylist(
+    path: Path,
+    *,
+    status: str = "",
+    owner: str = "",
+    value: str = "",
+    max_items: int = 0,
+    expiry: Expiry | None = None,
+    now: datetime | None = None,
+) -> tuple[list[GreyRow], int]:
+    """Greylist rows, newest first. Status is computed: a pending entry older than the
+    pending expiry, or an authorized one not seen for the authorized expiry, is expired."""
+    if status and status not in GREY_STATUSES:
+        raise SpamDbError(f"unknown status {status!r}: use pending, authorized or expired")
+    exp = expiry or Expiry()
+    now_d = delphi.from_datetime(now or datetime.now())
+    pend_limit = now_d - exp.pending_hours / 24
+    auth_limit = now_d - exp.authorized_days
+    expired_sql = (
+        "((GLStatus = 0 AND GLCreated < ?) OR"
+        " (GLStatus = 1 AND coalesce(GLUpdated, GLCreated) < ?))"
+    )
+    where, params = _where([("GLOwner", owner, ""), ("GLValue", value, "")])
+    sel: list[object] = [pend_limit, auth_limit]
+    if status == "expired":
+        where += f" AND {expired_sql}"
+        params += [pend_limit, auth_limit]
+    elif status:
+        where += f" AND GLStatus = ? AND NOT {expired_sql}"
+        params += [0 if status == "pending" else 1, pend_limit, auth_limit]
+    limit = f" LIMIT {int(max_items)}" if max_items > 0 else ""
+    async with _read(path) as con:
+        cur = await con.execute(
+            f"SELECT GLID, GLValue, GLOwner, GLStatus, GLCreated, GLUpdated, {expired_sql}"
+            f" FROM Greylist WHERE 1{where} ORDER BY GLCreated DESC, GLID DESC{limit}",
+            (*sel, *params),
+        )
+        raw = list(await cur.fetchall())
+        if max_items > 0 and len(raw) == max_items:
+            cur = await con.execute(f"SELECT count(*) FROM Greylist WHERE 1{where}", params)
+            total = int((await cur.fetchone() or (0,))[0])
+        else:
+            total = len(raw)
+    rows = []
+    for i, v, o, st, created, updated, expired in raw:
+        name = "expired" if expired else ("authorized" if _int(st) == 1 else "pending")
+        rows.append(GreyRow(int(i), _text(v), _text(o), name,
+                            delphi.to_datetime(_num(created)), delphi.to_datetime(_num(updated))))  # fmt: skip
+    return rows, total
+
+
+def _int(value: object) -> int | None:
+    value = _num(value)
+    if isinstance(value, int | float | str):
+        try:
+            return int(float(value))
+        except (TypeError, ValueError, OverflowError):
+            return None
+    return None
+
+
+def held_files(mail_dir: Path, row: SenderRow) -> list[Path]:
+    """The quarantined message file(s) of a row (``*.tmp`` in its folder)."""
+    if not row.folder:
+        return []
+    folder = quarantine_dir(mail_dir, row.owner, row.folder)
+    if folder is None:
+        return []
+    try:
+        return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    except OSError:
+        return []

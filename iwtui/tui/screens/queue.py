@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -246,10 +246,11 @@ class QueueArea(Vertical):
         self.query_one("#queue-state", Panel).update(Text(text, style="yellow"))
 
     def _apply(self, items: dict[str, QueueItem], rows: list[QueueItem] | None = None) -> None:
+        vanished = self.items.keys() - items.keys()  # delivered or removed: these rows fade
         self.items = items
         first = not self._scanned_once
         self._scanned_once = True
-        self.show_rows(initial=first, rows=rows)
+        self.show_rows(initial=first, rows=rows, vanished=vanished)
 
     def _view(
         self,
@@ -260,11 +261,17 @@ class QueueArea(Vertical):
         key, reverse = self.query_one(ItemTable).sorter()
         return query, self.only_ids, int(text) if text.isdigit() else 0, key, reverse
 
-    def show_rows(self, *, initial: bool = False, rows: list[QueueItem] | None = None) -> None:
+    def show_rows(
+        self,
+        *,
+        initial: bool = False,
+        rows: list[QueueItem] | None = None,
+        vanished: Collection[str] = (),
+    ) -> None:
         """Show the items: ``rows`` already filtered and sorted (by a worker), or done here."""
         if rows is None:
             rows = _select(self.items, *self._view())
-        self.query_one(ItemTable).set_rows(rows, initial=initial, presorted=True)
+        self.query_one(ItemTable).set_rows(rows, initial=initial, presorted=True, vanished=vanished)
         self._shown = len(rows)
         self._state_line()
 
@@ -290,7 +297,8 @@ class QueueArea(Vertical):
 
     @on(ItemTable.CursorMoved)
     def cursor_moved(self) -> None:
-        item = self.query_one(ItemTable).current()
+        table = self.query_one(ItemTable)
+        item = table.current()
         detail = self.query_one("#queue-detail", Panel)
         if item is None:
             detail.update("")
@@ -298,6 +306,11 @@ class QueueArea(Vertical):
         t = Text()
         t.append(f"{item.id}", style="bold")
         t.append(f"  {item.queue}  {item.path}\n", style="dim")
+        if table.is_gone(item):
+            t.append(
+                "Gone from the queue (delivered, moved or deleted); L shows its log lines\n",
+                style="yellow",
+            )
         for label, value in (("From", item.from_), ("To", item.to), ("Envelope", f"{item.sender} -> {', '.join(item.recipients)}"),
                              ("Subject", item.subject), ("Date", item.date or ""), ("Last error", item.last_error or "")):  # fmt: skip
             if value:

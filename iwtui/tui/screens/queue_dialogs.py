@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from iwtui.errors import IwtuiError
-from iwtui.icewarp import deferrals, queue_actions
+from iwtui.icewarp import deferrals, spam_actions
 from iwtui.icewarp.logs.lines import safe_text
 from iwtui.tui.bindings import bindings
 from iwtui.tui.screens.session_log import ListSource
@@ -87,7 +87,7 @@ class OwnerScreen(ModalScreen[str | None]):
     @on(Input.Submitted)
     def submitted(self, event: Input.Submitted) -> None:
         try:
-            owner = queue_actions.validate_owner(event.value)
+            owner = spam_actions.validate_owner(event.value)
         except IwtuiError as exc:
             self.query_one("#owner-error", Static).update(Text(str(exc)))
             return

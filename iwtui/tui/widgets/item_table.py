@@ -2,14 +2,15 @@
 
 Rows are any objects with a stable ``key``; columns say how to show and sort them. The
 cursor sticks to its row's key when the rows change under it; marked keys survive too.
-Rows that appeared in the last few seconds are highlighted. All cell text is made inert
+Rows that appeared in the last few seconds are highlighted; rows on screen that vanished
+stay in place, struck through, for a few seconds (never selectable). All cell text is made inert
 (``safe_text``) and drawn as ``Text`` pieces, never markup.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -27,6 +28,7 @@ from iwtui.tui.bindings import bindings
 
 R = TypeVar("R")
 NEW_S = 4.0  # how long a new row stays highlighted
+GONE_S = 3.0  # how long a vanished row stays on screen, struck through
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
         self.sort_column = 0
         self.sort_reverse = False
         self._first_seen: dict[object, float] = {}
+        self._gone: dict[object, float] = {}  # key of a vanished row on screen -> when
         self._anchor: int | None = None
 
     # --- data ----------------------------------------------------------------------------
@@ -76,10 +79,16 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
         return (lambda r: _sortable(col.sort(r))), self.sort_reverse
 
     def set_rows(
-        self, rows: Sequence[R], *, initial: bool = False, presorted: bool = False
+        self,
+        rows: Sequence[R],
+        *,
+        initial: bool = False,
+        presorted: bool = False,
+        vanished: Collection[object] = (),
     ) -> None:
         """New rows (already filtered); sorted here unless ``presorted`` (with
-        :meth:`sorter`, in a worker); the cursor follows its row."""
+        :meth:`sorter`, in a worker); the cursor follows its row. Rows on screen whose
+        key is in ``vanished`` (gone from the data, not merely filtered out) fade."""
         current = self.current_key()
         now = time.monotonic()
         keys = {self.key(r) for r in rows}
@@ -92,11 +101,16 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
             if k not in keys:
                 del self._first_seen[k]
         self.marked &= keys
+        ghosts = [] if initial else self._ghosts(keys, vanished, now)
         if presorted:
             self.rows = list(rows)
         else:
             key, reverse = self.sorter()
             self.rows = sorted(rows, key=key, reverse=reverse)
+        for i, row in ghosts:  # where they were, in order: the rows around them stay put
+            self.rows.insert(min(i, len(self.rows)), row)
+        if ghosts:
+            self.set_timer(GONE_S + 0.05, self._drop_ghosts)
         self.set_reactive(ItemTable.virtual_size, Size(self.size.width, len(self.rows) + 1))
         self._scroll_update(self.virtual_size)
         if current is not None:
@@ -108,6 +122,49 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
         self._keep_visible()
         self.refresh()
         self.post_message(self.CursorMoved(self))
+
+    def _ghosts(
+        self, keys: set[object], vanished: Collection[object], now: float
+    ) -> list[tuple[int, R]]:
+        """The rows on screen (and a screenful around) that vanished or are fading: they
+        stay a while. Rows far off screen just go."""
+        h = max(1, self.size.height)
+        lo = max(0, int(self.scroll_offset.y) - h)
+        out: list[tuple[int, R]] = []
+        gone: dict[object, float] = {}
+        for i, row in enumerate(self.rows[lo : lo + 3 * h], start=lo):
+            k = self.key(row)
+            if k in keys or (k not in vanished and k not in self._gone):
+                continue
+            since = self._gone.get(k, now)
+            if now - since < GONE_S:
+                gone[k] = since
+                out.append((i, row))
+        self._gone = gone
+        return out
+
+    def _drop_ghosts(self) -> None:
+        now = time.monotonic()
+        if not any(now - t >= GONE_S for t in self._gone.values()):
+            return
+        current = self.current_key()
+        self._gone = {k: t for k, t in self._gone.items() if now - t < GONE_S}
+        live, fading, key = self._first_seen, self._gone, self.key
+        expired = [
+            i for i, r in enumerate(self.rows) if (k := key(r)) not in live and k not in fading
+        ]
+        for i in reversed(expired):
+            del self.rows[i]
+            if i < self.cursor or (i == self.cursor and self.cursor == len(self.rows)):
+                self.cursor = max(0, self.cursor - 1)
+        self.set_reactive(ItemTable.virtual_size, Size(self.size.width, len(self.rows) + 1))
+        self._scroll_update(self.virtual_size)
+        if current is not None and current != self.current_key():
+            self.post_message(self.CursorMoved(self))
+        self.refresh()
+
+    def is_gone(self, row: R) -> bool:
+        return self.key(row) in self._gone
 
     def current(self) -> R | None:
         return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
@@ -121,7 +178,7 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
         if self.marked:
             return [r for r in self.rows if self.key(r) in self.marked]
         row = self.current()
-        return [] if row is None else [row]
+        return [] if row is None or self.is_gone(row) else [row]
 
     # --- keys ----------------------------------------------------------------------------
 
@@ -222,7 +279,9 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
             cell = (cell[: w - 1] + "…") if len(cell) > w else cell
             cell = cell.rjust(w) if c.justify == "right" else cell.ljust(w)
             text.append(cell + " ", style=c.style(row) if c.style else "")
-        if time.monotonic() - self._first_seen.get(k, 0.0) < NEW_S:
+        if k in self._gone:
+            text.stylize(Style(dim=True, strike=True))
+        elif time.monotonic() - self._first_seen.get(k, 0.0) < NEW_S:
             text.stylize(Style(bgcolor="dark_green"))
         if k in self.marked:
             text.stylize(Style(bgcolor="grey30"))

@@ -1,0 +1,348 @@
+"""Writes to the anti-spam database (quarantine, whitelist, blacklist, greylisting), all
+through the action gate (spec section 3).
+
+IceWarp writes ``antispam.db`` too. Every write here is one short ``BEGIN IMMEDIATE``
+transaction on a fresh connection with a busy timeout, retried while the database is
+locked (up to ``LOCK_WAIT_S``); no transaction is ever open while a dialog waits for the
+user: plans hold row ids, and each step reads its row again when it runs.
+
+Semantics (spec, CONFIRMED from IceWarp's docs): Deliver releases a held message without
+listing the sender; Whitelist lists the sender and releases the message; Blacklist lists
+the sender and drops the message; Delete drops it. A released message is moved into the
+outgoing queue (ASSUMED: IceWarp delivers it from there); a dropped one goes to iwtui's
+trash. Every step records how to undo it: the row's old values, and the file moves.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from contextlib import closing
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from iwtui.errors import BadInput
+from iwtui.icewarp import delphi, spam
+from iwtui.icewarp.actions import (
+    ActionGate,
+    Gone,
+    Plan,
+    StepResult,
+    UndoRecord,
+    move_file,
+    register_undo,
+    targets_of,
+)
+from iwtui.icewarp.install import Install
+
+LOCK_WAIT_S = 30.0  # how long a write keeps retrying a locked database
+T = TypeVar("T")
+
+SENDER_ACTIONS = {
+    "quarantine": ("deliver", "whitelist", "blacklist", "delete"),
+    "whitelist": ("blacklist", "delete"),
+    "blacklist": ("whitelist", "delete"),
+}
+GREY_ACTIONS = ("authorize", "delete")
+_SENDER = re.compile(r"^(?:[^@\s]+@)?[^@\s]+\.[^@\s.]+$|^[^@\s]+@[^@\s]+$")
+
+
+def validate_owner(owner: str) -> str:
+    """``*``, a domain or a user address, lower-cased; anything else is bad input."""
+    owner = owner.strip()
+    if owner == "*":
+        return owner
+    if "@" in owner:
+        user, _, domain = owner.partition("@")
+        if user and "." in domain and " " not in owner and "@" not in domain:
+            return owner.lower()
+    elif "." in owner and " " not in owner and not owner.startswith(".") and "*" not in owner:
+        return owner.lower()
+    raise BadInput(
+        f"bad owner {owner!r}: use *, a domain (example.com) or a user (user@example.com)"
+    )
+
+
+def validate_sender(sender: str) -> str:
+    """A sender as the From header gives it (user@domain), or a whole domain."""
+    sender = sender.strip().strip("<>").lower()
+    if not sender or len(sender) > 320 or not _SENDER.match(sender) or sender.startswith("."):
+        raise BadInput(f"bad sender {sender!r}: use an address (user@example.com) or a domain")
+    return sender
+
+
+# --- the database ----------------------------------------------------------------------
+
+
+def connect_rw(db: Path) -> sqlite3.Connection:
+    if not db.exists():
+        raise spam.SpamDbError(f"{db}: the anti-spam database does not exist")
+    con = sqlite3.connect(db, timeout=spam.BUSY_TIMEOUT_S, isolation_level=None)
+    con.execute(f"PRAGMA busy_timeout = {int(spam.BUSY_TIMEOUT_S * 1000)}")
+    return con
+
+
+def _locked(exc: sqlite3.Error) -> bool:
+    text = str(exc)
+    return "locked" in text or "busy" in text
+
+
+def write(db: Path, fn: Callable[[sqlite3.Connection], T], *, wait_s: float = LOCK_WAIT_S) -> T:
+    """Run ``fn`` in one short write transaction; retry while another process holds the
+    lock (IceWarp, or a second iwtui); a corrupt database is a clear SpamDbError."""
+    deadline = time.monotonic() + wait_s
+    delay = 0.05
+    while True:
+        try:
+            with closing(connect_rw(db)) as con:
+                con.execute("BEGIN IMMEDIATE")
+                try:
+                    result = fn(con)
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                con.execute("COMMIT")
+                return result
+        except sqlite3.OperationalError as exc:
+            if _locked(exc) and time.monotonic() < deadline:
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+                continue
+            raise spam.SpamDbError(f"{db}: {spam._explain(exc)}") from exc
+        except sqlite3.DatabaseError as exc:
+            raise spam.SpamDbError(f"{db}: {spam._explain(exc)}") from exc
+
+
+SENDER_ROW = "SndID, " + ", ".join(spam.SENDERS_COLUMNS)
+GREY_ROW = "GLID, " + ", ".join(spam.GREYLIST_COLUMNS)
+
+
+def _restore(table: str, columns: str, db: str, values: Sequence[Any]) -> UndoRecord:
+    return {"op": "row-restore", "db": db, "table": table, "columns": columns,
+            "values": list(values)}  # fmt: skip
+
+
+@register_undo("row-restore")
+def _undo_restore(record: UndoRecord) -> None:
+    table, columns = record["table"], record["columns"]
+    if table not in ("Senders", "Greylist") or columns not in (SENDER_ROW, GREY_ROW):
+        raise ValueError(f"bad undo record for {table}")
+    marks = ",".join("?" * len(record["values"]))
+
+    def put(con: sqlite3.Connection) -> None:
+        con.execute(f"INSERT OR REPLACE INTO {table} ({columns}) VALUES ({marks})", record["values"])  # fmt: skip
+
+    write(Path(record["db"]), put)
+
+
+@register_undo("senders-delete")
+def _undo_sender_row(record: UndoRecord) -> None:
+    write(
+        Path(record["db"]),
+        lambda con: con.execute("DELETE FROM Senders WHERE SndID = ?", (int(record["rowid"]),)),
+    )
+
+
+def _now_parts() -> tuple[float, int]:
+    """Now as IceWarp stores it (and the simulator): the whole Delphi day; the time of
+    day apart, in seconds."""
+    now = datetime.now()
+    return float(int(delphi.from_datetime(now))), now.hour * 3600 + now.minute * 60 + now.second
+
+
+def add_sender(con: sqlite3.Connection, owner: str, sender: str, code: int) -> tuple[int, bool]:
+    """(row id, added) for ``sender`` on list ``code`` of ``owner``; an existing row is kept."""
+    cur = con.execute(
+        "SELECT SndID FROM Senders WHERE lower(SndEmail) = ? AND lower(SndOwner) = ?"
+        " AND SndAuthorized = ?",
+        (sender, owner, code),
+    )
+    row = cur.fetchone()
+    if row is not None:
+        return int(row[0]), False
+    on, at = _now_parts()
+    domain = owner.split("@")[-1] if owner != "*" else ""
+    cur = con.execute(spam.INSERT_SENDER, (owner, sender, code, None, domain, None, on, at))
+    return int(cur.lastrowid or 0), True
+
+
+# --- plans -----------------------------------------------------------------------------
+
+
+def _cli(words: str, ids: Sequence[object], root: Path | None, extra: str = "") -> str:
+    where = f" --root {shlex.quote(str(root))}" if root else ""
+    return f"iwtui{where} {words} {' '.join(str(i) for i in ids)}{extra} --yes"
+
+
+def add_plan(
+    install: Install, which: str, sender: str, owner: str, root: Path | None = None
+) -> Plan:
+    """Add a sender to the whitelist or blacklist of an owner (the seed's Add dialog)."""
+    if which not in ("whitelist", "blacklist"):
+        raise BadInput(f"Add works on the whitelist or the blacklist, not {which!r}")
+    sender, owner = validate_sender(sender), validate_owner(owner)
+    db = install.antispam_db
+    code = spam.LIST_CODES[which]
+
+    def step(target: str) -> StepResult:
+        rowid, added = write(db, lambda con: add_sender(con, owner, sender, code))
+        if not added:
+            return StepResult(target, "done", f"already on the {which} of {owner} (row {rowid})")
+        undo = [{"op": "senders-delete", "db": str(db), "rowid": rowid}]
+        return StepResult(target, "done", f"{which} row {rowid}", undo)
+
+    where = f" --root {shlex.quote(str(root))}" if root else ""
+    return Plan(
+        action=f"spam add {which}",
+        targets=(sender,),
+        summary=f"Add {sender} to the {which} of {owner}",
+        cli=f"iwtui{where} spam add --list {which} --sender {shlex.quote(sender)}"
+        f" --owner {shlex.quote(owner)}",
+        step=step,
+        undoable=True,
+    )
+
+
+def sender_plan(
+    gate: ActionGate,
+    install: Install,
+    list_name: str,
+    action: str,
+    ids: Sequence[int],
+    root: Path | None = None,
+) -> Plan:
+    """Deliver, whitelist, blacklist or delete rows of one list, by row id."""
+    allowed = SENDER_ACTIONS.get(list_name, ())
+    if action not in allowed:
+        raise BadInput(
+            f"{action} does not apply to the {list_name}; it offers: {', '.join(allowed)}"
+        )
+    db = install.antispam_db
+    code = spam.LIST_CODES[list_name]
+    outgoing = install.outgoing_dir
+
+    def step(target: str) -> StepResult:
+        rowid = int(target)
+        undo: list[UndoRecord] = []
+
+        def change(con: sqlite3.Connection) -> tuple[Any, ...]:
+            row = con.execute(
+                f"SELECT {SENDER_ROW} FROM Senders WHERE SndID = ? AND SndAuthorized = ?",
+                (rowid, code),
+            ).fetchone()
+            if row is None:
+                raise Gone(f"row {rowid} is no longer on the {list_name}")
+            if action == "delete" or (action == "deliver"):
+                con.execute("DELETE FROM Senders WHERE SndID = ?", (rowid,))
+            else:
+                new = spam.WHITELIST if action == "whitelist" else spam.BLACKLIST
+                con.execute(
+                    "UPDATE Senders SET SndAuthorized = ?, SndFolder = NULL WHERE SndID = ?",
+                    (new, rowid),
+                )
+            return tuple(row)
+
+        old = write(db, change)
+        undo.append(_restore("Senders", SENDER_ROW, str(db), old))
+        detail = f"row {rowid} {action}"
+        if list_name == "quarantine":
+            held = spam.held_files(install.mail_dir, _row_of(old))
+            release = action in ("deliver", "whitelist")
+            for src in held:
+                dst = (
+                    _free(outgoing / src.name)
+                    if release
+                    else _free(gate.trash_dir("spam") / f"{rowid}-{src.name}")
+                )
+                try:
+                    move_file(src, dst)
+                except (OSError, Gone) as exc:  # the row changed already: keep its undo
+                    return StepResult(target, "failed", f"{detail}; {src}: {exc}", undo)
+                undo.append({"op": "move", "from": str(dst), "to": str(src)})
+            where = "released to the outgoing queue" if release else "moved to the trash"
+            detail += f"; {len(held)} held file(s) {where}" if held else "; no held file found"
+        return StepResult(target, "done", detail, undo)
+
+    verb = {"deliver": "Deliver", "whitelist": "Whitelist", "blacklist": "Blacklist",
+            "delete": "Delete"}[action]  # fmt: skip
+    what = {
+        ("quarantine", "deliver"): "held message(s) (senders not listed)",
+        ("quarantine", "whitelist"): "held message(s) and whitelist their senders",
+        ("quarantine", "blacklist"): "held message(s): blacklist their senders, drop the messages",
+        ("quarantine", "delete"): "held message(s) (to iwtui's trash)",
+    }.get((list_name, action), f"{list_name} row(s)")
+    targets = targets_of(str(i) for i in ids)
+    return Plan(
+        action=f"spam {action}",
+        targets=targets,
+        summary=f"{verb} {len(targets)} {what}",
+        cli=_cli(f"spam {action} --list {list_name}", targets, root),
+        step=step,
+        undoable=True,
+    )
+
+
+def _row_of(values: Sequence[Any]) -> spam.SenderRow:
+    names = ("id", *spam.SENDERS_COLUMNS)
+    v = dict(zip(names, values, strict=True))
+    return spam.SenderRow(
+        int(v["id"]), "", "", spam._text(v["SndOwner"]), "", "", spam._text(v["SndFolder"]), None
+    )
+
+
+def _free(path: Path) -> Path:
+    """``path``, or the first ``name.N`` beside it that does not exist."""
+    out, n = path, 1
+    while out.exists():
+        out = path.with_name(f"{path.name}.{n}")
+        n += 1
+    return out
+
+
+def greylist_plan(
+    install: Install, action: str, ids: Sequence[int], root: Path | None = None
+) -> Plan:
+    """Authorize or delete greylist entries by id."""
+    if action not in GREY_ACTIONS:
+        raise BadInput(f"unknown greylist action {action!r}: use authorize or delete")
+    db = install.antispam_db
+
+    def step(target: str) -> StepResult:
+        rowid = int(target)
+
+        def change(con: sqlite3.Connection) -> tuple[Any, ...]:
+            row = con.execute(f"SELECT {GREY_ROW} FROM Greylist WHERE GLID = ?", (rowid,)).fetchone()  # fmt: skip
+            if row is None:
+                raise Gone(f"greylist entry {rowid} is gone")
+            if action == "delete":
+                con.execute("DELETE FROM Greylist WHERE GLID = ?", (rowid,))
+            else:
+                now = delphi.from_datetime(datetime.now())
+                con.execute(
+                    "UPDATE Greylist SET GLStatus = 1, GLUpdated = ? WHERE GLID = ?", (now, rowid)
+                )
+            return tuple(row)
+
+        old = write(db, change)
+        return StepResult(
+            target,
+            "done",
+            f"entry {rowid} {action}d",
+            [_restore("Greylist", GREY_ROW, str(db), old)],
+        )
+
+    targets = targets_of(str(i) for i in ids)
+    verb = "Authorize" if action == "authorize" else "Delete"
+    note = " (accepted when the sender retries)" if action == "authorize" else ""
+    return Plan(
+        action=f"greylist {action}",
+        targets=targets,
+        summary=f"{verb} {len(targets)} greylist entr{'y' if len(targets) == 1 else 'ies'}{note}",
+        cli=_cli(f"greylist {action}", targets, root),
+        step=step,
+        undoable=True,
+    )
