@@ -89,6 +89,20 @@ def confirm(args: argparse.Namespace, summary: str) -> bool:
     return True
 
 
+def run_plan(args: argparse.Namespace, plan: actions.Plan, gone_word: str = "already gone") -> int:
+    """List the plan's targets, confirm (the count is in the summary), act through the
+    gate. Exit 0 when every target is done or gone, 1 when some failed."""
+    gate = context(args).gate()
+    gate.check(plan.action)
+    for t in plan.targets:
+        print(f"  {t}")
+    if not confirm(args, plan.summary):
+        return 0
+    outcome = gate.execute(plan)
+    print(outcome.message(gone_word=gone_word))
+    return 0 if outcome.complete else 1
+
+
 def emit_json(value: Any) -> None:
     json.dump(value, sys.stdout, indent=2, ensure_ascii=False, default=str)
     sys.stdout.write("\n")
@@ -447,6 +461,9 @@ def build_parser() -> argparse.ArgumentParser:
     from iwtui import cli_queue
 
     cli_queue.register(add, _lists, _writes)
+    from iwtui import cli_spam
+
+    cli_spam.register(add, _lists, _writes)
     return parser
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from iwtui.cli import add_nested, emit_json
+from iwtui.cli import add_nested, emit_json, run_plan
 from iwtui.errors import BadInput
 from iwtui.icewarp import deferrals, messages, queue_actions
 from iwtui.icewarp.actions import Plan
@@ -95,17 +95,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, plan: Plan) -> int:
-    from iwtui.cli import confirm, context
-
-    gate = context(args).gate()
-    gate.check(plan.action)
-    for t in plan.targets:
-        print(f"  {t}")
-    if not confirm(args, plan.summary):
-        return 0
-    outcome = gate.execute(plan)
-    print(outcome.message(gone_word=queue_actions.GONE_WORD))
-    return 0 if outcome.complete else 1
+    return run_plan(args, plan, queue_actions.GONE_WORD)
 
 
 def _root(args: argparse.Namespace) -> Path | None:

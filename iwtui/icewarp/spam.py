@@ -343,8 +343,8 @@ async def list_greylist(
     pend_limit = now_d - exp.pending_hours / 24
     auth_limit = now_d - exp.authorized_days
     expired_sql = (
-        "((GLStatus = 0 AND GLCreated < ?) OR"
-        " (GLStatus = 1 AND coalesce(GLUpdated, GLCreated) < ?))"
+        "coalesce((coalesce(GLStatus, 0) != 1 AND GLCreated < ?) OR"
+        " (GLStatus = 1 AND coalesce(GLUpdated, GLCreated) < ?), 0)"
     )
     where, params = _where([("GLOwner", owner, ""), ("GLValue", value, "")])
     sel: list[object] = [pend_limit, auth_limit]
@@ -352,8 +352,8 @@ async def list_greylist(
         where += f" AND {expired_sql}"
         params += [pend_limit, auth_limit]
     elif status:
-        where += f" AND GLStatus = ? AND NOT {expired_sql}"
-        params += [0 if status == "pending" else 1, pend_limit, auth_limit]
+        where += f" AND coalesce(GLStatus = 1, 0) = ? AND NOT {expired_sql}"
+        params += [int(status == "authorized"), pend_limit, auth_limit]
     limit = f" LIMIT {int(max_items)}" if max_items > 0 else ""
     async with _read(path) as con:
         cur = await con.execute(

@@ -12,11 +12,18 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import shlex
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from iwtui.errors import BadInput, Refused
 from iwtui.icewarp import delphi
+from iwtui.icewarp.actions import Gone, Plan, StepResult, UndoRecord, atomic_write, register_undo
+
+if TYPE_CHECKING:
+    from iwtui.icewarp.logs.catalog import Catalog
 
 REASONS: dict[str, str] = {
     "C": "Tarpitting invoked via Content Filters",
@@ -140,3 +147,177 @@ def read(path: Path) -> TarpitFile:
 def format_entry(entry: TarpitEntry) -> str:
     expires = entry.expires.isoformat(timespec="seconds") if entry.expires else ""
     return f"{entry.ip}\t{expires}\t{entry.reason or ''}\n"
+
+
+# --- writes (through the gate) -----------------------------------------------------------
+
+
+def _writable(path: Path) -> TarpitFile:
+    """The file as it is now, or a Refused error when iwtui must not write it."""
+    current = read(path)
+    if current.problem and current.layout == MISSING:
+        raise Refused(f"{path}: {current.problem}; nothing was changed")
+    if not current.writable:
+        raise Refused(
+            f"{path}: unrecognised layout, so iwtui does not write it (the file is untouched)"
+        )
+    return current
+
+
+def _save(path: Path, entries: list[TarpitEntry]) -> None:
+    atomic_write(path, "".join(format_entry(e) for e in entries).encode("utf-8"))
+
+
+def _record(path: Path, op: str, entry: TarpitEntry) -> UndoRecord:
+    return {"op": op, "file": str(path), "line": format_entry(entry)}
+
+
+@register_undo("tarpit-add")
+def _undo_add(record: UndoRecord) -> None:
+    """Put a removed entry back (unless the IP was blocked again meanwhile)."""
+    path = Path(record["file"])
+    entry = parse_readable(record["line"])
+    current = _writable(path)
+    if not entry:
+        raise ValueError("bad tarpit undo record")
+    if all(e.ip != entry[0].ip for e in current.entries):
+        _save(path, [*current.entries, entry[0]])
+
+
+@register_undo("tarpit-remove")
+def _undo_remove(record: UndoRecord) -> None:
+    """Take an added entry out again."""
+    path = Path(record["file"])
+    entry = parse_readable(record["line"])
+    current = _writable(path)
+    if entry:
+        _save(path, [e for e in current.entries if e != entry[0]])
+
+
+def _cli(words: str, root: Path | None) -> str:
+    where = f" --root {shlex.quote(str(root))}" if root else ""
+    return f"iwtui{where} tarpit {words} --yes"
+
+
+def add_plan(
+    path: Path, ip_text: str, minutes: float, reason: str = "U", root: Path | None = None
+) -> Plan:
+    """Block an IP or a CIDR range until now + ``minutes`` (the block period of config)."""
+    ip = normalise_ip(ip_text)
+    if ip is None:
+        raise BadInput(f"bad IP {ip_text.strip()!r}: use an IPv4 or IPv6 address or a CIDR range")
+    reason = reason.strip().upper()
+    if reason not in REASONS:
+        raise BadInput(f"bad reason code {reason!r}: use one of {', '.join(REASONS)}")
+    _writable(path)
+
+    def step(target: str) -> StepResult:
+        current = _writable(path)
+        expires = datetime.now().replace(microsecond=0) + timedelta(minutes=minutes)
+        entry = TarpitEntry(ip, expires, reason)
+        old = [e for e in current.entries if e.ip == ip]
+        _save(path, [e for e in current.entries if e.ip != ip] + [entry])
+        undo = [_record(path, "tarpit-remove", entry)] + [
+            _record(path, "tarpit-add", e) for e in old
+        ]
+        return StepResult(target, "done", f"blocked until {expires:%Y-%m-%d %H:%M}", undo)
+
+    return Plan(
+        action="tarpit add",
+        targets=(ip,),
+        summary=f"Block {ip} for {minutes:g} minutes (reason {reason}: {REASONS[reason]})",
+        cli=_cli(f"add {shlex.quote(ip)} --reason {reason}", root),
+        step=step,
+        undoable=True,
+    )
+
+
+def remove_plan(
+    path: Path, ips: list[str] | None, *, expired_only: bool = False, root: Path | None = None
+) -> Plan:
+    """Remove the given IPs (``None``: every entry, or every expired one). The file is
+    rewritten once for the whole plan; each IP reports its own result."""
+    current = _writable(path)
+    now = datetime.now()
+    if ips is None:
+        chosen = [e.ip for e in current.entries if not expired_only or e.expired(now)]
+        words = "remove-expired" if expired_only else "remove-all"
+    else:
+        chosen = []
+        for text in ips:
+            ip = normalise_ip(text)
+            if ip is None:
+                raise BadInput(f"bad IP {text.strip()!r}")
+            chosen.append(ip)
+        words = "remove " + " ".join(shlex.quote(i) for i in chosen)
+    targets = tuple(dict.fromkeys(chosen))
+    done: dict[str, TarpitEntry | None] = {}
+
+    def step(target: str) -> StepResult:
+        if not done:  # the first step rewrites the file for every target
+            fresh = _writable(path)
+            wanted = set(targets)
+            keep = [e for e in fresh.entries if e.ip not in wanted]
+            done.update(dict.fromkeys(targets))
+            done.update({e.ip: e for e in fresh.entries if e.ip in wanted})
+            if len(keep) != len(fresh.entries):
+                _save(path, keep)
+        entry = done.get(target)
+        if entry is None:
+            raise Gone(f"{target} is not tarpitted (any more)")
+        return StepResult(target, "done", "removed", [_record(path, "tarpit-add", entry)])
+
+    label = {"remove-expired": "expired ", "remove-all": ""}.get(words, "")
+    return Plan(
+        action=f"tarpit {words.split()[0]}",
+        targets=targets,
+        summary=f"Remove {len(targets)} {label}tarpitted IP(s) from {path.name}",
+        cli=_cli(words, root),
+        step=step,
+        undoable=True,
+    )
+
+
+# --- what an IP did (from the SMTP log) ---------------------------------------------------
+
+_BLOCKED = re.compile(r"Intrusion prevention: IP blocked \((\w)\)")
+_CLOCK = re.compile(r"\b\d\d:\d\d:\d\d\b")
+
+
+@dataclass(frozen=True)
+class Activity:
+    """An IP's lines in the SMTP log and what they add up to."""
+
+    ip: str
+    lines: tuple[str, ...]
+    connections: int  # sessions (thread ids) the IP opened
+    rejected: int  # lines where the server refused it (5xx)
+    blocked_at: str | None  # the clock time of the last "IP blocked" line
+    reason: str | None  # its reason letter
+
+
+def activity(catalog: Catalog, ip: str, *, days: int = 2) -> Activity:
+    """The SMTP log lines of ``ip`` over the newest ``days`` logs (its own sessions, and
+    lines that name it), summed up. A network (CIDR) matches nothing here."""
+    from iwtui.icewarp.logs.lines import parse_line  # logs.lines reads REASONS from here
+    from iwtui.icewarp.logs.search import grep_days
+
+    if "/" in ip:
+        return Activity(ip, (), 0, 0, None, None)
+    exact = re.compile(rf"(?<![\w.:]){re.escape(ip)}(?![\w.:])")
+    found = [ln for ln in grep_days(catalog, "smtp", ip, days=days, limit=20000) if exact.search(ln)]  # fmt: skip
+    threads: set[str] = set()
+    rejected = 0
+    blocked_at = reason = None
+    for raw in found:
+        line = parse_line(raw)
+        if line.who == ip and line.thread:
+            threads.add(line.thread)
+        if ">>> 5" in line.message:
+            rejected += 1
+        m = _BLOCKED.search(line.message)
+        if m:
+            clock = _CLOCK.search(raw)
+            blocked_at = clock.group(0) if clock else None
+            reason = m.group(1)
+    return Activity(ip, tuple(found), len(threads), rejected, blocked_at, reason)

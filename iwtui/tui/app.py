@@ -36,6 +36,7 @@ from iwtui.tui.screens.logs import LogsArea
 from iwtui.tui.screens.pending import PendingArea
 from iwtui.tui.screens.queue import QueueArea
 from iwtui.tui.screens.sessions import SessionsArea
+from iwtui.tui.screens.spam import SpamArea
 from iwtui.tui.widgets.nav import NavList
 from iwtui.tui.widgets.status_strip import StatusStrip
 
@@ -63,7 +64,9 @@ class AreaCommands(Provider):
 
 class IwtuiApp(App[int]):
     TITLE = "iwtui"
-    CSS_PATH = [resource_dir("styles") / n for n in ("base.tcss", "shell.tcss", "logs.tcss")]
+    CSS_PATH = [
+        resource_dir("styles") / n for n in ("base.tcss", "shell.tcss", "logs.tcss", "spam.tcss")
+    ]
     BINDINGS = bindings("app")
     COMMANDS = App.COMMANDS | {AreaCommands}
     ENABLE_COMMAND_PALETTE = True
@@ -95,6 +98,8 @@ class IwtuiApp(App[int]):
                         yield QueueArea(self.install)
                     elif area.id == "logs":
                         yield LogsArea(self.install, self.cfg.state_path())
+                    elif area.id == "spam":
+                        yield SpamArea(self.install)
                     elif area.id == "sessions":
                         yield SessionsArea(self.install)
                     else:
@@ -161,12 +166,19 @@ class IwtuiApp(App[int]):
         self.call_from_thread(self.apply_snapshot, snap)
         if Area.QUEUES in areas:
             self.call_from_thread(self._queues_changed)
+        if Area.SPAM in areas or Area.TARPIT in areas:
+            self.call_from_thread(self._spam_changed, Area.SPAM in areas, Area.TARPIT in areas)
 
     def _queues_changed(self) -> None:
         """A watcher saw the queue folders change: the Message Queue lists them again
         (only changed files are read)."""
         for pane in self.query(QueueArea):
             pane.rescan()
+
+    def _spam_changed(self, database: bool, tarpit_file: bool) -> None:
+        """antispam.db or tarpit.dat changed: the Spam Queues list them again."""
+        for pane in self.query(SpamArea):
+            pane.changed(database, tarpit_file)
 
     def _refresh_done(self) -> None:
         self._refreshing = False
@@ -179,8 +191,6 @@ class IwtuiApp(App[int]):
         self.snapshot = snap
         with self.batch_update():
             self.query_one(StatusStrip).snapshot = snap
-            for pane in self.query(PendingArea):
-                pane.show_snapshot(snap)
         if self.first_paint_s is None:
             self.first_paint_s = time.perf_counter() - self._started
             t0 = os.environ.get("IWTUI_DEMO_T0")

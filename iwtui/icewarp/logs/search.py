@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import time
 
 from iwtui.errors import BadInput
+from iwtui.icewarp.logs.catalog import Catalog
 
 CHUNK = 8 * 1024 * 1024
 _TIME = re.compile(
@@ -429,3 +430,23 @@ def find_offset(
         return None
     finally:
         os.close(fd)
+
+
+def grep_days(
+    catalog: Catalog, service: str, filter_text: str, *, days: int = 2, limit: int = 5000
+) -> list[str]:
+    """Lines of the newest ``days`` logs of a service that match ``filter_text`` (any
+    case), oldest first; the last ``limit`` of them. A file that vanishes is skipped."""
+    flt = parse_filter(filter_text, ignore_case=True)
+    lines: list[str] = []
+    for d in reversed(catalog.days_of(service)[:days]):
+        for f in d.files:
+            try:
+                with Search(f.path, flt) as s:
+                    for chunk in s.chunks():
+                        lines.extend(m.line.decode("utf-8", "replace") for m in chunk)
+            except OSError:
+                continue
+            if len(lines) > 4 * limit:
+                del lines[: len(lines) - limit]
+    return lines[-limit:]

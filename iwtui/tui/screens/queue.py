@@ -25,7 +25,7 @@ from iwtui.icewarp.actions import ActionGate, Plan
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.logs import catalog as catalog_mod
 from iwtui.icewarp.logs.lines import safe_text
-from iwtui.icewarp.logs.search import Search, parse_filter
+from iwtui.icewarp.logs.search import grep_days
 from iwtui.icewarp.messages import QueueItem
 from iwtui.icewarp.queues import QUEUE_NAMES, QUEUE_TITLES
 from iwtui.tui.bindings import bindings
@@ -484,17 +484,7 @@ class QueueArea(Vertical):
         and the client attempts), from the last two days."""
         cat = catalog_mod.scan(self.install.log_dir)
         terms = [t for t in (item.sender, item.recipients[0] if item.recipients else "") if t]
-        lines: list[str] = []
-        if terms:
-            flt = parse_filter(";".join(terms), ignore_case=True)
-            for d in reversed(cat.days_of("smtp")[:2]):
-                for f in d.files:
-                    try:
-                        with Search(f.path, flt) as s:
-                            for chunk in s.chunks():
-                                lines.extend(m.line.decode("utf-8", "replace") for m in chunk)
-                    except OSError:
-                        continue
+        lines = grep_days(cat, "smtp", ";".join(terms)) if terms else []
         if not lines:
             lines = ["(no SMTP log line names this sender and recipient in the last two days)"]
         title = Text.assemble(
