@@ -7,6 +7,7 @@ every machine; its seed and fixed "now" make every count the same on every run.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from iwtui.tui.screens.logs import LogsArea
+from iwtui.tui.screens.spam import SpamArea, TarpitTab
 from iwtui.tui.widgets.item_table import ItemTable
 from iwtui.tui.widgets.status_strip import StatusStrip
 
@@ -34,6 +36,7 @@ def fixed_root(sim_tree_master: Path, tmp_path: Path, monkeypatch: pytest.Monkey
     # queue ages against the simulated "now", not the wall clock
     now = datetime.fromisoformat(FIXED_START).timestamp()
     monkeypatch.setattr("iwtui.tui.screens.queue._now", lambda: now)
+    monkeypatch.setattr("iwtui.tui.screens.spam._now", lambda: datetime.fromisoformat(FIXED_START))
     return Path("icewarp")
 
 
@@ -54,9 +57,26 @@ def test_shell_message_queue(snap_compare: Any, fixed_root: Path, isolated_confi
     )
 
 
-def test_shell_spam_queues(snap_compare: Any, fixed_root: Path, isolated_config: Path) -> None:
+def _spam_ready(tabs: int) -> Callable[[Pilot[Any]], Awaitable[None]]:
+    async def ready(pilot: Pilot[Any]) -> None:
+        await _loaded(pilot)
+        await pilot.press("2")
+        area = pilot.app.query_one(SpamArea)
+        for _ in range(tabs):
+            await pilot.press("right_square_bracket")
+        await wait_for(pilot, lambda: area.current.loaded)
+        if isinstance(area.current, TarpitTab):
+            detail = area.current.query_one(".spam-detail")
+            await wait_for(pilot, lambda: "SMTP log (2 days)" in str(detail.render()))
+        await pilot.pause(0.3)
+
+    return ready
+
+
+@pytest.mark.parametrize("tab", range(5), ids=["quarantine", "whitelist", "blacklist", "greylist", "tarpit"])  # fmt: skip
+def test_spam_queues(snap_compare: Any, fixed_root: Path, isolated_config: Path, tab: int) -> None:
     assert snap_compare(
-        make_app(fixed_root, isolated_config), press=["2"], terminal_size=SIZE, run_before=_loaded
+        make_app(fixed_root, isolated_config), terminal_size=SIZE, run_before=_spam_ready(tab)
     )
 
 

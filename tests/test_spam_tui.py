@@ -1,0 +1,156 @@
+"""Pilot tests of the Spam Queues area."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+from iwtui.tui.screens.queue_dialogs import TextScreen
+from iwtui.tui.screens.spam import SpamArea, SpamTab, TarpitTab, countdown
+from iwtui.tui.screens.spam_dialogs import FormScreen
+from iwtui.tui.widgets.confirm import ConfirmDialog
+
+from .tui_helpers import make_app, wait_for
+
+SIZE = (160, 48)
+
+
+def _count(db: Path, sql: str) -> int:
+    with closing(sqlite3.connect(db)) as con:
+        return int(con.execute(sql).fetchone()[0])
+
+
+async def _open(pilot, app) -> SpamArea:  # type: ignore[no-untyped-def]
+    await pilot.press("2")
+    area = app.query_one(SpamArea)
+    await wait_for(pilot, lambda: area.current.loaded)
+    return area
+
+
+async def test_tabs_list_rows_and_keys_follow_the_tab(
+    sim_root: Path, isolated_config: Path
+) -> None:
+    app = make_app(sim_root, isolated_config)
+    async with app.run_test(size=SIZE) as pilot:
+        area = await _open(pilot, app)
+        tab = area.current
+        assert tab.spec.id == "quarantine" and len(tab.table.rows) == 12 and tab.table.has_focus
+        assert area.check_action("act", ("deliver",)) and not area.check_action("act", ("add",))
+        seen = []
+        for _ in range(4):
+            await pilot.press("right_square_bracket")
+            await wait_for(pilot, lambda: area.current.loaded)
+            seen.append((area.current.spec.id, len(area.current.table.rows)))
+            assert area.current.table.has_focus
+        assert [s[0] for s in seen] == ["whitelist", "blacklist", "greylist", "tarpit"]
+        assert all(n > 0 for _id, n in seen)
+        assert area.check_action("act", ("remove-all",)) and not area.check_action(
+            "act", ("deliver",)
+        )
+        # a key that does not apply to this tab does nothing
+        await pilot.press("D")
+        assert not isinstance(app.screen, ConfirmDialog)
+
+
+async def test_delete_marked_states_the_count_and_a_watcher_reload_shows_it(
+    sim_root: Path, isolated_config: Path
+) -> None:
+    app = make_app(sim_root, isolated_config)
+    db = sim_root / "spam" / "antispam.db"
+    async with app.run_test(size=SIZE) as pilot:
+        area = await _open(pilot, app)
+        tab = area.current
+        await pilot.press("space", "space", "space")
+        assert len(tab.table.marked) == 3
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmDialog) and dialog.count == 3
+        assert "iwtui --root" in dialog.detail and "spam delete --list quarantine" in dialog.detail
+        await pilot.press("y")
+        await wait_for(pilot, lambda: len(tab.table.rows) == 9 + 3 and not tab.table.marked)
+        await wait_for(pilot, lambda: _count(db, "SELECT count(*) FROM Senders WHERE SndAuthorized=2") == 9)  # fmt: skip
+        await wait_for(pilot, lambda: len([r for r in tab.table.rows if not tab.table.is_gone(r)]) == 9)  # fmt: skip
+        journal = (Path(app.cfg.state_path()) / "journal.jsonl").read_text().splitlines()
+        assert json.loads(journal[-1])["action"] == "spam delete"
+        # another process adds a held message: the watcher's event reloads the shown tab
+        with closing(sqlite3.connect(db)) as con:
+            con.execute("INSERT INTO Senders (SndOwner, SndEmail, SndAuthorized, SndFolder, SndDomain,"
+                        " SndSubject, SndCreatedOn) VALUES ('a@b.test','new@x.test',2,'f','b.test','hi',46000)")  # fmt: skip
+            con.commit()
+        app._spam_changed(True, False)
+        await wait_for(pilot, lambda: any(r.sender == "new@x.test" for r in tab.table.rows))
+
+
+async def test_add_dialog_validates_and_adds(sim_root: Path, isolated_config: Path) -> None:
+    app = make_app(sim_root, isolated_config)
+    db = sim_root / "spam" / "antispam.db"
+    async with app.run_test(size=SIZE) as pilot:
+        area = await _open(pilot, app)
+        await pilot.press("right_square_bracket")
+        await wait_for(pilot, lambda: area.current.spec.id == "whitelist" and area.current.loaded)
+        before = len(area.current.table.rows)
+        await pilot.press("A")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        await pilot.press(*"friend@ok.test", "enter")  # to the owner field ("*")
+        await pilot.press("backspace", *"not an owner", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, FormScreen)  # refused, stays open with the reason
+        assert "bad owner" in str(app.screen.query_one("#form-error").render())
+        for _ in range(12):
+            await pilot.press("backspace")
+        await pilot.press(*"acme-corp.test", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: len(area.current.table.rows) == before + 1)
+        q = "SELECT count(*) FROM Senders WHERE SndEmail='friend@ok.test' AND SndOwner='acme-corp.test' AND SndAuthorized=1"  # fmt: skip
+        assert _count(db, q) == 1
+
+
+async def test_read_only_refuses_before_asking(sim_root: Path, isolated_config: Path) -> None:
+    app = make_app(sim_root, isolated_config, "read_only: true\n")
+    db = sim_root / "spam" / "antispam.db"
+    before = db.read_bytes()
+    async with app.run_test(size=SIZE) as pilot:
+        area = await _open(pilot, app)
+        for key in ("d", "W", "X", "D"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert not isinstance(app.screen, ConfirmDialog | FormScreen)
+        await pilot.press("right_square_bracket")
+        await pilot.press("A")
+        await pilot.pause()
+        assert not isinstance(app.screen, FormScreen)
+        assert area.current.spec.id == "whitelist"
+    assert db.read_bytes() == before
+
+
+async def test_intrusion_prevention_countdown_activity_and_log_lines(
+    sim_root: Path, isolated_config: Path
+) -> None:
+    app = make_app(sim_root, isolated_config)
+    async with app.run_test(size=SIZE) as pilot:
+        area = await _open(pilot, app)
+        for _ in range(4):
+            await pilot.press("right_square_bracket")
+        await wait_for(pilot, lambda: isinstance(area.current, TarpitTab) and area.current.loaded)
+        tab = area.current
+        assert isinstance(tab, TarpitTab) and len(tab.table.rows) == 9
+        detail = tab.query_one(".spam-detail")
+        await wait_for(pilot, lambda: "SMTP log (2 days)" in str(detail.render()))
+        await pilot.press("L")
+        await wait_for(pilot, lambda: isinstance(app.screen, TextScreen))
+
+
+def test_countdown_words() -> None:
+    from datetime import datetime, timedelta
+
+    now = datetime(2026, 1, 1, 12)
+    assert countdown(now + timedelta(seconds=65), now) == "1m 05s"
+    assert countdown(now + timedelta(hours=3, minutes=2), now) == "3h 02m"
+    assert countdown(now + timedelta(days=2, hours=4), now) == "2d 4h"
+    assert countdown(now - timedelta(minutes=5), now) == "expired 5m 00s ago"
+    assert countdown(None, now) == "unknown"
+    assert SpamTab  # the base tab is importable for other screens
