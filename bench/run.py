@@ -1,7 +1,7 @@
 """`make bench`: every benchmark, each printing medians and ratios against its baseline.
 
 Scale with IWTUI_BENCH_LOG_MB (default 200; the issue's figure is 1000) and
-IWTUI_BENCH_QUEUE (default 20000).
+IWTUI_BENCH_QUEUE (default 20000); IWTUI_BENCH_SPAM (default 50000).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import bench_demo_start
 import bench_logs
 import bench_queue
 import bench_simulator
+import bench_spam
 import bench_status
 
 if __name__ == "__main__":
@@ -24,3 +25,4 @@ if __name__ == "__main__":
     bench_demo_start.main()
     bench_logs.main()
     bench_queue.main()
+    bench_spam.main()

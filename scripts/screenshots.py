@@ -10,19 +10,24 @@ import asyncio
 import os
 import sys
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 from iwtui import config
 from iwtui.icewarp.install import discover
 from iwtui.simulator.tree import SimOptions, build
 from iwtui.tui.app import IwtuiApp
+from iwtui.tui.screens import queue as queue_screen
+from iwtui.tui.screens import spam as spam_screen
 from iwtui.tui.widgets.status_strip import StatusStrip
 
 OUT = Path(__file__).resolve().parent.parent / "screenshots"
 SIZE = (160, 48)
+START = "2026-01-15T14:30:00"
 SHOTS = [
     ("shell-message-queue", []),
-    ("shell-spam-queues", ["2"]),
+    ("spam-quarantine", ["2"]),
+    ("spam-intrusion-prevention", ["2", *["right_square_bracket"] * 4]),
     ("logs", ["4", "k", "k", "k"]),
     ("logs-filtered", ["4", "f", *">>> 5;!Client", "enter", "g"]),
     ("sessions", ["7"]),
@@ -47,9 +52,13 @@ async def shoot(name: str, keys: list[str], cfg: Path) -> None:
 
 def main() -> int:
     OUT.mkdir(exist_ok=True)
+    # ages and countdowns against the simulated "now", as the snapshot tests do
+    now = datetime.fromisoformat(START)
+    queue_screen._now = lambda: now.timestamp()  # type: ignore[attr-defined]
+    spam_screen._now = lambda: now
     with tempfile.TemporaryDirectory(prefix="iwtui-shots-") as tmp:
         os.chdir(tmp)
-        build(Path("icewarp"), SimOptions(seed=7, start="2026-01-15T14:30:00", log_mb=0.3))
+        build(Path("icewarp"), SimOptions(seed=7, start=START, log_mb=0.3))
         cfg = Path(tmp) / "config.yaml"
         cfg.write_text(f"watch: false\ntool_sh: false\nstate_dir: {tmp}/state\n")
         for name, keys in SHOTS:

@@ -230,7 +230,13 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def _decode(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
 def _text(value: object) -> str:
+    if isinstance(value, str):
+        return value
     if value is None:
         return ""
     if isinstance(value, bytes):
@@ -249,7 +255,7 @@ async def _read(path: Path) -> AsyncIterator[aiosqlite.Connection]:
     except sqlite3.Error as exc:
         raise SpamDbError(f"{path}: {_explain(exc)}") from exc
     try:
-        con.text_factory = bytes  # a row with bad UTF-8 must not stop the listing
+        con.text_factory = _decode  # a row with bad UTF-8 must not stop the listing
         yield con
     except sqlite3.Error as exc:
         raise SpamDbError(f"{path}: {_explain(exc)}") from exc
@@ -312,7 +318,7 @@ async def list_senders(
             _text(d),
             _text(s),
             _text(f),
-            delphi.combine(_num(on), _num(at)),
+            delphi.combine(on, at),
         )
         for i, e, o, d, s, f, on, at in raw
     ]
