@@ -11,6 +11,7 @@ from iwtui.icewarp.actions import Plan, targets_of, trash_step
 from iwtui.tui.areas import AREAS
 from iwtui.tui.gate import run_plan
 from iwtui.tui.screens.help import HelpScreen
+from iwtui.tui.screens.spam import SpamArea
 from iwtui.tui.widgets.confirm import ConfirmDialog
 from iwtui.tui.widgets.status_strip import StatusStrip
 
@@ -46,10 +47,10 @@ async def test_keys_1_to_9_and_vim_motions_navigate(sim_root: Path, isolated_con
 async def test_pending_screens_say_so_plainly(sim_root: Path, isolated_config: Path) -> None:
     app = make_app(sim_root, isolated_config)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("2")
-        pane = app.query_one("#spam")
+        await pilot.press("3")
+        pane = app.query_one("#charts")
         texts = " ".join(str(s.render()) for s in pane.query("Static"))
-        assert "not built yet" in texts and "issue #5" in texts
+        assert "not built yet" in texts and "Traffic Charts" in texts
 
 
 async def test_help_lists_every_binding_with_its_id(sim_root: Path, isolated_config: Path) -> None:
@@ -249,5 +250,11 @@ async def test_keys_never_stay_with_a_hidden_area(sim_root: Path, isolated_confi
             assert (
                 app.focused is not None and app.query_one(area) in app.focused.ancestors_with_self
             ), key
-        await pilot.press("2", "d")
+        await pilot.press("3", "d")  # a pending area: nothing to delete
         assert not isinstance(app.screen, ConfirmDialog)
+        await pilot.press("2")
+        await wait_for(pilot, lambda: app.query_one(SpamArea).current.loaded)
+        await pilot.press("d")  # the shown list's delete, never the hidden queue's
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        assert isinstance(app.screen, ConfirmDialog) and "spam delete" in app.screen.detail
+        await pilot.press("n")
