@@ -16,6 +16,7 @@ from iwtui.cli import Context, add_nested, context, emit_json, run_plan
 from iwtui.errors import BadInput
 from iwtui.icewarp import spam, spam_actions, tarpit
 from iwtui.icewarp.install import Install
+from iwtui.icewarp.logs import catalog as catalog_mod
 from iwtui.icewarp.logs.lines import safe_text
 
 Add = Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser]
@@ -125,7 +126,10 @@ def cmd_grey_action(action: str) -> Callable[[argparse.Namespace], int]:
 
 
 def cmd_tarpit_list(args: argparse.Namespace) -> int:
-    f = tarpit.read(_install(args).tarpit_file)
+    inst = _install(args)
+    f = tarpit.read(inst.tarpit_file)
+    if f.layout == tarpit.EXTRACTED:
+        f = tarpit.enrich(f, catalog_mod.scan(inst.log_dir))
     now = datetime.now()
     if args.json:
         emit_json(

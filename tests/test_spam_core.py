@@ -248,8 +248,17 @@ def test_binary_tarpit_dat_is_read_but_never_written(
                   lambda: tarpit.remove_plan(path, ["192.0.2.55"])):  # fmt: skip
         with pytest.raises(Refused, match="unrecognised layout"):
             build()
+    # the SMTP log names one of them: its expiry and reason come from there
+    from iwtui.icewarp.logs import catalog
+
+    smtp = catalog.scan(sim_install.log_dir).days_of("smtp")[0].files[-1].path
+    with open(smtp, "a") as fh:
+        fh.write("192.0.2.55       [0A1B] 10:11:12 Intrusion prevention: IP blocked (D), expires 2030-01-02T03:04:05\n")  # fmt: skip
     code, out, _ = _run(capsys, "tarpit", "list", "--root", str(sim_install.root), "--json")
-    assert code == 0 and {r["ip"] for r in json.loads(out)} >= {"192.0.2.55"}
+    listed = {r["ip"]: r for r in json.loads(out)}
+    assert code == 0 and {"192.0.2.55", "10.9.8.0/24"} <= set(listed)
+    assert listed["192.0.2.55"]["expires"] == "2030-01-02T03:04:05" and listed["192.0.2.55"]["reason"] == "D"  # fmt: skip
+    assert listed["10.9.8.0/24"]["expires"] is None and listed["10.9.8.0/24"]["reason"] is None
     code, _, err = _run(capsys, "tarpit", "remove-all", "--root", str(sim_install.root), "--yes")
     assert code == 1 and "unrecognised layout" in err
     assert _digest(path) == digest

@@ -321,3 +321,28 @@ def activity(catalog: Catalog, ip: str, *, days: int = 2) -> Activity:
             blocked_at = clock.group(0) if clock else None
             reason = m.group(1)
     return Activity(ip, tuple(found), len(threads), rejected, blocked_at, reason)
+
+
+_BLOCK_LINE = re.compile(
+    r"(?P<ip>\S+)\s+\[[0-9A-Fa-f]+\].*?Intrusion prevention: IP blocked \((?P<reason>\w)\)"
+    r"(?:, expires (?P<expires>\S+))?"
+)
+
+
+def enrich(f: TarpitFile, catalog: Catalog, *, days: int = 2) -> TarpitFile:
+    """For a file of unknown layout (IPs only), the expiry and reason of each IP from the
+    newest "IP blocked" line of the SMTP log (spec section 3); others stay unknown. A
+    readable file is returned as it is."""
+    if f.layout != EXTRACTED or not f.entries:
+        return f
+    from iwtui.icewarp.logs.search import grep_days
+
+    known: dict[str, tuple[datetime | None, str]] = {}
+    for raw in grep_days(catalog, "smtp", "Intrusion prevention: IP blocked", days=days, limit=100_000):  # fmt: skip
+        m = _BLOCK_LINE.match(raw)
+        if m and (ip := normalise_ip(m.group("ip"))):
+            expires = delphi.parse_iso_or_delphi(m.group("expires") or "")
+            known[ip] = (expires, m.group("reason").upper())
+    entries = tuple(TarpitEntry(e.ip, *known[e.ip]) if e.ip in known else e for e in f.entries)
+    note = "unrecognised layout, read-only (IPs extracted; expiry and reason from the SMTP log where it names the IP)"  # fmt: skip
+    return TarpitFile(f.path, f.layout, entries, note if known else f.problem)

@@ -422,7 +422,7 @@ class TarpitTab(SpamTab):
     async def fetch(self) -> tuple[list[Any], int]:
         import asyncio
 
-        f = self.file = await asyncio.to_thread(tarpit.read, self.install.tarpit_file)
+        f = self.file = await asyncio.to_thread(self._read)
         wanted = self.value("ip")
         rows = [e for e in f.entries if wanted in e.ip] if wanted else list(f.entries)
         total = len(rows)
@@ -431,6 +431,12 @@ class TarpitTab(SpamTab):
         return rows, total
 
     file: tarpit.TarpitFile | None = None
+
+    def _read(self) -> tarpit.TarpitFile:
+        f = tarpit.read(self.install.tarpit_file)
+        if f.layout == tarpit.EXTRACTED:  # expiry and reason from the SMTP log
+            f = tarpit.enrich(f, catalog_mod.scan(self.install.log_dir))
+        return f
 
     def on_mount(self) -> None:
         self.set_interval(TICK_S, self._tick, name="tarpit-countdown")
