@@ -11,6 +11,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from rich.text import Text
@@ -31,7 +32,7 @@ from iwtui.icewarp.queues import QUEUE_NAMES, QUEUE_TITLES
 from iwtui.tui.bindings import bindings
 from iwtui.tui.gate import run_plan
 from iwtui.tui.screens.queue_dialogs import OwnerScreen, ReasonsScreen, TextScreen, age
-from iwtui.tui.widgets.item_table import Column, ItemTable
+from iwtui.tui.widgets.item_table import Column, ItemTable, sort_rows
 from iwtui.tui.widgets.panel import Panel
 
 SAFETY_S = 10.0  # a check of the queue folders when no watcher event came
@@ -108,11 +109,13 @@ def _select(
     rows = [i for i in items.values() if messages.matches(i, query)]
     if only_ids is not None:
         rows = [i for i in rows if i.id in only_ids]
-    rows.sort(key=lambda i: (i.queued_at, i.id))  # ties in the column keep this order
+    # oldest first, by id on ties (two stable sorts on scalar keys: see sort_rows); ties
+    # in the column keep this order
+    rows.sort(key=attrgetter("id"))
+    rows.sort(key=attrgetter("queued_at"))
     if cap:
         rows = rows[:cap]
-    rows.sort(key=key, reverse=reverse)
-    return rows
+    return sort_rows(rows, key, reverse)
 
 
 class QueueArea(Vertical):

@@ -76,7 +76,7 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
     def sorter(self) -> tuple[Callable[[R], Any], bool]:
         """The current sort as (key function, reverse), for sorting off the UI thread."""
         col = self.columns[self.sort_column]
-        return (lambda r: _sortable(col.sort(r))), self.sort_reverse
+        return col.sort, self.sort_reverse
 
     def set_rows(
         self,
@@ -106,7 +106,7 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
             self.rows = list(rows)
         else:
             key, reverse = self.sorter()
-            self.rows = sorted(rows, key=key, reverse=reverse)
+            self.rows = sort_rows(rows, key, reverse)
         for i, row in ghosts:  # where they were, in order: the rows around them stay put
             self.rows.insert(min(i, len(self.rows)), row)
         if ghosts:
@@ -296,10 +296,30 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
         return Strip(list(segments)).crop_extend(0, width, base)
 
 
+def sort_rows(rows: Sequence[R], key: Callable[[R], Any], reverse: bool = False) -> list[R]:
+    """``rows`` sorted by ``key`` (text without case), stable, None last (first when
+    reversed). The values are sorted as plain scalars, not tuples: CPython's sort then
+    compares floats and strings on its fast paths, and the sort (which holds the GIL
+    throughout) of 100,000 rows ends in tens of milliseconds, not hundreds, so the UI
+    thread is not kept waiting while a worker sorts."""
+    vals = [key(r) for r in rows]
+    if all(type(v) is str for v in vals if v is not None):
+        vals = [v.casefold() if v is not None else None for v in vals]
+    present = [i for i, v in enumerate(vals) if v is not None]
+    missing = [i for i, v in enumerate(vals) if v is None]
+    try:
+        present.sort(key=vals.__getitem__, reverse=reverse)
+    except TypeError:  # mixed types in one column
+        present.sort(key=lambda i: _sortable(vals[i]), reverse=reverse)
+    order = missing + present if reverse else present + missing
+    return [rows[i] for i in order]
+
+
 def _sortable(value: Any) -> tuple[int, Any]:
-    """None sorts last; mixed types never raise."""
-    if value is None:
-        return (1, "")
+    """A total order over mixed types: numbers, then text (without case), then the rest
+    by their text. (sort_rows puts None apart before it gets here.)"""
+    if isinstance(value, int | float):
+        return (0, value)
     if isinstance(value, str):
-        return (0, value.casefold())
-    return (0, value)
+        return (1, value.casefold())
+    return (2, str(value))
