@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import json
 import sqlite3
+from collections.abc import Iterator
 from contextlib import closing
 from email import policy
 from pathlib import Path
@@ -258,9 +259,11 @@ def _fields(items: dict[str, messages.QueueItem]) -> dict[str, tuple[object, ...
 
 
 @pytest.mark.parametrize("helper", ["works", "missing", "fails"])
-def test_a_helper_process_reads_half_of_a_large_scan_with_the_same_result(
-    sim_install: Install, monkeypatch: pytest.MonkeyPatch, helper: str
+@pytest.mark.parametrize("lazy", [True, False])
+def test_helper_processes_read_and_parse_a_large_scan_with_the_same_result(
+    sim_install: Install, monkeypatch: pytest.MonkeyPatch, helper: str, lazy: bool
 ) -> None:
+    from iwtui.icewarp import heads
     from iwtui.icewarp.queues import spots
 
     odd = sim_install.outgoing_dir / "EMPTY00001.tmp"
@@ -270,19 +273,34 @@ def test_a_helper_process_reads_half_of_a_large_scan_with_the_same_result(
     jobs.append((spots(sim_install)[0], str(sim_install.outgoing_dir / "GONE000001.tmp"), "GONE000001.tmp"))  # fmt: skip
     alone = messages.read_items(jobs, parallel=False)
     if helper == "missing":
-        monkeypatch.setattr(messages.sys, "executable", "/nonexistent/python")
+        monkeypatch.setattr(heads.sys, "executable", "/nonexistent/python")
     elif helper == "fails":
-        monkeypatch.setattr(messages.sys, "executable", "/bin/false")
-    started: list[bool] = []
-    real = messages._Helper.results
+        monkeypatch.setattr(heads.sys, "executable", "/bin/false")
+    answered: list[bool] = []  # per helper that started: did it deliver everything?
+    real = messages.gather
 
-    def spy(self: messages._Helper) -> list[object] | None:
-        out = real(self)
-        started.append(out is not None)
-        return out  # type: ignore[return-value]
+    def spy(helpers: list[heads.Helper]) -> Iterator[tuple[int, list[object] | None]]:
+        failed = set()
+        for i, frame in real(helpers):
+            if frame is None:
+                failed.add(i)
+            yield i, frame
+        answered.extend(i not in failed for i, h in enumerate(helpers) if h.started)
 
-    monkeypatch.setattr(messages._Helper, "results", spy)
-    both = messages.read_items(jobs, parallel=True)
+    monkeypatch.setattr(messages, "gather", spy)
+    both = messages.read_items(jobs, parallel=True, lazy=lazy)
+    assert all(i.parsed for i in both.values()) != lazy or not both
+    messages.parse_all(both.values(), parallel=True)  # the lazy ones: parsed by helpers too
     assert _fields(both) == _fields(alone) and len(both) == len(jobs) - 1  # the gone file
-    assert started == ([True] if helper == "works" else [False] if helper == "fails" else [])
+    helpers_used = 1 + (2 if lazy else 0)  # one reads with this process; two parse
+    expected = {"works": [True] * helpers_used, "fails": [False] * helpers_used, "missing": []}
+    assert answered == expected[helper]
     assert both[str(odd)].problem == "empty file"
+    item = next(i for i in both.values() if i.queue == "outgoing" and not i.problem)
+    assert item.sender is sys_intern(item.sender)  # adopted strings are shared
+
+
+def sys_intern(text: str) -> str:
+    import sys
+
+    return sys.intern(text)

@@ -1,17 +1,21 @@
 """The header block at the head of a queued file, and reading many of them at once.
 
-Kept apart from ``messages`` with no imports beyond ``os``: a helper process started to
-read half of a large queue imports only this module.
+Kept apart from ``messages`` and light to import: a helper process started to read (and
+parse) a share of a large queue imports this module, and ``messages`` only to parse.
 """
 
 from __future__ import annotations
 
 import marshal
 import os
+import selectors
 import struct
+import subprocess
 import sys
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 HEAD_LIMIT = 64 * 1024
 FIRST_READ = 8 * 1024
@@ -90,23 +94,46 @@ def read_blocks(paths: list[str]) -> list[BlockResult]:
     return out
 
 
-FRAME = 1000  # results per marshalled frame: the reader's unmarshal holds the GIL briefly
+FRAME = 1000  # items per marshalled frame: each unmarshal holds the GIL only briefly
+
+# A parsed header block: the fields of messages.QueueItem, and a problem or None.
+Parsed = tuple[
+    tuple[str, list[str], str, str, str, str | None, str | None], str | None
+]  # = messages.Fields
+# read-parse: like BlockResult, the parsed fields in place of the block.
+ParsedResult = tuple[Parsed, str | None, int, int, int, float] | str | None
 
 
-def _serve() -> None:
-    """The helper process: a marshalled list of paths on stdin; on stdout, frames of
-    ``read_blocks`` results (an 8-byte length, then a marshalled list of up to FRAME)."""
-    paths = marshal.loads(sys.stdin.buffer.read())
-    frames = []
-    for i in range(0, len(paths), FRAME):
-        data = marshal.dumps(read_blocks(paths[i : i + FRAME]))
-        frames.append(struct.pack("<Q", len(data)) + data)
-    sys.stdout.buffer.write(b"".join(frames))
+def _read_parsed(paths: list[str]) -> list[ParsedResult]:
+    from iwtui.icewarp.messages import parse_fields
+
+    out: list[ParsedResult] = []
+    for r in read_blocks(paths):
+        out.append(r if r is None or isinstance(r, str) else (parse_fields(r[0]), *r[1:]))
+    return out
 
 
-def read_frames(stream: IO[bytes]) -> list[BlockResult]:
-    """What ``_serve`` wrote, frame by frame. Raises EOFError on a short frame."""
-    out: list[BlockResult] = []
+def _parse(blocks: list[bytes]) -> list[Parsed]:
+    from iwtui.icewarp.messages import parse_fields
+
+    return [parse_fields(b) for b in blocks]
+
+
+MODES: dict[str, Callable[[list[Any]], list[Any]]] = {
+    "read": read_blocks,
+    "read-parse": _read_parsed,
+    "parse": _parse,
+}
+
+
+def write_frames(stream: IO[bytes], items: list[Any]) -> None:
+    for i in range(0, len(items), FRAME):
+        data = marshal.dumps(items[i : i + FRAME])
+        stream.write(struct.pack("<Q", len(data)) + data)
+
+
+def iter_frames(stream: IO[bytes]) -> Iterator[list[Any]]:
+    """The frames ``write_frames`` wrote. Raises EOFError on a short frame."""
     while head := stream.read(8):
         if len(head) < 8:
             raise EOFError("short frame header")
@@ -114,9 +141,153 @@ def read_frames(stream: IO[bytes]) -> list[BlockResult]:
         data = stream.read(n)
         if len(data) < n:
             raise EOFError("short frame")
-        out += marshal.loads(data)
-    return out
+        yield marshal.loads(data)
+
+
+def _serve(mode: str) -> None:
+    """The helper process: frames of work on stdin (paths, or header blocks for
+    ``parse``), frames of results on stdout. ``parse`` writes each frame as soon as it is
+    done (the parent does nothing else than read its helpers, see ``gather``); the read
+    modes keep their results until the end, as the parent reads its own share first and
+    a helper must not wait on it."""
+    work = MODES[mode]
+    out = sys.stdout.buffer
+    kept: list[Any] = []
+    for batch in iter_frames(sys.stdin.buffer):
+        if mode == "parse":
+            write_frames(out, work(batch))
+            out.flush()
+        else:
+            kept += work(batch)
+    write_frames(out, kept)
+
+
+class Helper:
+    """``python -m iwtui.icewarp.heads MODE`` doing a share of a large scan in another
+    process (the GIL is not shared: the UI thread stays free). Input is fed by a thread,
+    in frames. Its stderr goes nowhere (a full-screen app must not be written over); any
+    failure makes ``results`` None, and the caller does the share itself."""
+
+    def __init__(self, mode: str, items: list[Any]) -> None:
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.count = len(items)
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "iwtui.icewarp.heads", mode],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError:
+            return
+        self._feeder = threading.Thread(target=self._feed, args=(items,), daemon=True)
+        self._feeder.start()
+
+    @property
+    def started(self) -> bool:
+        return self.proc is not None
+
+    def _feed(self, items: list[Any]) -> None:
+        assert self.proc is not None and self.proc.stdin is not None
+        try:
+            write_frames(self.proc.stdin, items)
+            self.proc.stdin.close()
+        except (OSError, ValueError):
+            pass  # the helper died (or was stopped): results() says so
+
+    def fd(self) -> int:
+        assert self.proc is not None and self.proc.stdout is not None
+        return self.proc.stdout.fileno()
+
+    def finished_ok(self) -> bool:
+        """After its output ended: did the helper exit cleanly?"""
+        if self.proc is None:
+            return False
+        try:
+            code = self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            return False
+        self._feeder.join(timeout=10)
+        return code == 0
+
+    def results(self) -> list[Any] | None:
+        """Every result, in the order of the items; None when the helper failed."""
+        if self.proc is None or self.proc.stdout is None:
+            return None
+        try:
+            out: list[Any] = []
+            for frame in iter_frames(self.proc.stdout):
+                out += frame
+            code = self.proc.wait()
+            self._feeder.join()
+            return out if code == 0 and len(out) == self.count else None
+        except (OSError, ValueError, EOFError, TypeError):
+            return None
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+def _frames(buf: bytearray) -> tuple[list[list[Any]], bool]:
+    """The complete frames at the start of ``buf`` (taken out of it), and False when one
+    is garbage."""
+    out: list[list[Any]] = []
+    while len(buf) >= 8:
+        (n,) = struct.unpack_from("<Q", buf)
+        if len(buf) < 8 + n:
+            break
+        try:
+            frame = marshal.loads(bytes(buf[8 : 8 + n]))
+        except (ValueError, EOFError, TypeError):
+            return out, False
+        del buf[: 8 + n]
+        if not isinstance(frame, list):
+            return out, False
+        out.append(frame)
+    return out, True
+
+
+def gather(helpers: list[Helper]) -> Iterator[tuple[int, list[Any] | None]]:
+    """Result frames of several helpers as they arrive, as (helper index, frame); a
+    helper that fails yields (index, None) once, after the frames it did send. Reading
+    every helper at once keeps them all busy, and the caller assembles while they work."""
+    sel = selectors.DefaultSelector()
+    bufs: dict[int, bytearray] = {}
+    got = dict.fromkeys(range(len(helpers)), 0)
+    for i, h in enumerate(helpers):
+        if h.started:
+            sel.register(h.fd(), selectors.EVENT_READ, i)
+            bufs[i] = bytearray()
+    try:
+        while bufs:
+            for key, _mask in sel.select():
+                i = key.data
+                chunk = os.read(key.fd, 1 << 20)
+                bufs[i] += chunk
+                frames, ok = _frames(bufs[i])
+                for frame in frames:
+                    got[i] += len(frame)
+                    yield i, frame
+                if chunk and ok:
+                    continue
+                sel.unregister(key.fd)
+                leftover = bufs.pop(i)
+                if not ok or leftover or got[i] != helpers[i].count or not helpers[i].finished_ok():  # fmt: skip
+                    helpers[i].stop()
+                    yield i, None
+    finally:
+        sel.close()
+        for h in helpers:
+            h.stop()
 
 
 if __name__ == "__main__":
-    _serve()
+    _serve(sys.argv[1] if len(sys.argv) > 1 else "read")

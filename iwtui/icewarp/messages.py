@@ -11,18 +11,25 @@ not change, so a watcher event costs a directory listing plus the changed files.
 
 from __future__ import annotations
 
-import marshal
 import os
 import re
-import subprocess
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from email.header import decode_header, make_header
 from pathlib import Path
 from typing import Any
 
-from iwtui.icewarp.heads import HEAD_LIMIT, BlockResult, read_block, read_blocks, read_frames
+from iwtui.icewarp.heads import (
+    HEAD_LIMIT,
+    BlockResult,
+    Helper,
+    Parsed,
+    ParsedResult,
+    gather,
+    read_block,
+    read_blocks,
+)
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.queues import QUEUE_NAMES, QueueSpot, iter_items, spots
 
@@ -43,6 +50,8 @@ _FIELDS = re.compile(
 _LOWER = {w: w for w in WANTED}  # the usual spellings' lower case, without a call
 _LOWER.update({w.title(): w for w in WANTED} | {"Message-ID": "message-id"})
 _ANY_HEADER = re.compile(rb"[!-9;-~]+:")  # the block starts with a header field
+# sender, recipients, From, To, Subject, Date, Message-ID
+Fields = tuple[str, list[str], str, str, str, str | None, str | None]
 _ADDRS = re.compile(r"<([^<>\s]*)>|([^\s<>,;\"()]+@[^\s<>,;\"()]+)")
 
 
@@ -87,11 +96,11 @@ class QueueItem:
         self.last_error: str | None = None
         self._problem = problem
         self._head = head
-        self._fields: tuple[str, list[str], str, str, str, str | None, str | None] | None = None
+        self._fields: Fields | None = None
         if headers is not None:
             self._fields = _fields_of(headers)
 
-    def _parsed(self) -> tuple[str, list[str], str, str, str, str | None, str | None]:
+    def _parsed(self) -> Fields:
         # The screen's thread and the background parser may both get here: read the head
         # before the fields. The writer sets the fields before it drops the head, so a
         # reader that finds the head gone finds the fields set.
@@ -103,6 +112,15 @@ class QueueItem:
             fields = self._fields = _fields_of(headers)
             self._head = None
         return fields
+
+    def _adopt(self, fields: Fields, problem: str | None) -> None:
+        """Fields parsed elsewhere (a helper process): shared strings interned here."""
+        intern = sys.intern
+        sender, rcpts, from_, to, subject, date, msgid = fields
+        self._problem = self._problem or problem
+        self._fields = (intern(sender), [intern(r) for r in rcpts], intern(from_), intern(to),
+                        intern(subject), date, msgid)  # fmt: skip
+        self._head = None
 
     @property
     def path(self) -> Path:
@@ -170,7 +188,7 @@ class QueueItem:
 
 def _fields_of(
     headers: dict[str, list[str]],
-) -> tuple[str, list[str], str, str, str, str | None, str | None]:
+) -> Fields:
     def first(name: str) -> str:
         vals = headers.get(name)
         return decode_value(vals[0]) if vals else ""
@@ -222,6 +240,12 @@ def parse_block(block: bytes) -> tuple[dict[str, list[str]], str | None]:
     if not any(h in headers for h in ("from", "to", "subject", "x-envelope-from", "return-path")):
         return headers, "no From, To or Subject header"
     return headers, None
+
+
+def parse_fields(block: bytes) -> Parsed:
+    """The item fields of a header block, and a problem or None."""
+    headers, problem = parse_block(block)
+    return _fields_of(headers), problem
 
 
 def read_head(
@@ -286,9 +310,14 @@ def make_item(
 
 
 def _item(
-    spot: QueueSpot, path: Path | str, result: BlockResult, lazy: bool, name: str | None = None
+    spot: QueueSpot,
+    path: Path | str,
+    result: BlockResult | ParsedResult,
+    lazy: bool,
+    name: str | None = None,
 ) -> QueueItem | None:
-    """The item made of a ``read_blocks`` result. (Called 100,000 times by a scan.)"""
+    """The item made of a ``read_blocks`` result, or of a helper's parsed result.
+    (Called 100,000 times by a scan.)"""
     if result is None:
         return None  # delivered while we read it
     item_id = (name or os.path.basename(path)).split(".", 1)[0]
@@ -299,11 +328,16 @@ def _item(
             return None
         return QueueItem(item_id, spot.queue, spot.priority, path, st.st_size, st.st_mtime,
                          headers={}, problem=result)  # fmt: skip
-    block, problem, ino, size, mtime_ns, mtime = result
-    item = QueueItem(item_id, spot.queue, spot.priority, path, size, mtime, head=block,
+    head, problem, ino, size, mtime_ns, mtime = result
+    if isinstance(head, bytes):
+        item = QueueItem(item_id, spot.queue, spot.priority, path, size, mtime, head=head,
+                         problem=problem, key=(ino, size, mtime_ns))  # fmt: skip
+        if not lazy:
+            item._parsed()
+        return item
+    item = QueueItem(item_id, spot.queue, spot.priority, path, size, mtime, head=b"",
                      problem=problem, key=(ino, size, mtime_ns))  # fmt: skip
-    if not lazy:
-        item._parsed()
+    item._adopt(*head)
     return item
 
 
@@ -411,90 +445,101 @@ def read_items(
     cancel: threading.Event | None = None,
     parallel: bool | None = None,
 ) -> dict[str, QueueItem]:
-    """The items of ``jobs``. When there are many, a helper process reads one file in
-    two while this one reads the rest; when the helper cannot start or fails, this
-    process reads its share too."""
+    """The items of ``jobs``. When there are many, a helper process reads (and, unless
+    ``lazy``, parses) one file in two while this one does the others, then assembles
+    the helper's results; if the helper cannot start or fails, its share is done here."""
     if parallel is None:
         parallel = len(jobs) >= PARALLEL_MIN and (os.cpu_count() or 1) > 1
-    theirs = [j for j in jobs[1::2] if j[0].queue != "sms"] if parallel else []
-    helper = _Helper([j[1] for j in theirs]) if theirs else None
-    if helper is None or not helper.started:
-        theirs, mine = [], jobs
-    else:
-        mine = jobs[0::2] + [j for j in jobs[1::2] if j[0].queue == "sms"]
+    shares: list[list[Job]] = []
+    helpers: list[Helper] = []
+    mine = jobs
+    if parallel:
+        files = [j for j in jobs if j[0].queue != "sms"]
+        shares = [files[1::2]]
+        helpers = [Helper("read" if lazy else "read-parse", [j[1] for j in files[1::2]])]
+        mine = files[0::2] + [j for j in jobs if j[0].queue == "sms"]
     out: dict[str, QueueItem] = {}
+    for helper, share in zip(helpers, shares, strict=True):
+        if not helper.started:
+            mine = mine + share
     for spot, path, name in mine:
         if cancel is not None and cancel.is_set():
             break
         item = make_item(spot, path, lazy=lazy, name=name)
         if item is not None:
             out[path] = item
-    if helper is None or not theirs:
-        return out
-    if cancel is not None and cancel.is_set():
-        helper.stop()
-        return out
-    results = helper.results()
-    if results is None or len(results) != len(theirs):
-        results = read_blocks([j[1] for j in theirs])
-    for (spot, path, name), result in zip(theirs, results, strict=True):
-        item = _item(spot, path, result, lazy, name)
-        if item is not None:
-            out[path] = item
+    pos = [0] * len(helpers)
+    for i, frame in gather(helpers):
+        share, at = shares[i], pos[i]
+        if frame is None:  # the helper failed: the rest of its share is read here
+            frame = read_blocks([j[1] for j in share[at:]])
+        for (spot, path, name), result in zip(share[at : at + len(frame)], frame, strict=True):
+            item = _item(spot, path, result, lazy, name)
+            if item is not None:
+                out[path] = item
+        pos[i] = at + len(frame)
+        if cancel is not None and cancel.is_set():
+            break  # gather stops the helpers
     return out
 
 
-class _Helper:
-    """``python -m iwtui.icewarp.heads`` reading a share of the files. Its stderr goes
-    nowhere (a full-screen app must not be written over); any failure yields None and
-    the caller reads the share itself."""
+def parse_all(
+    items: Iterable[QueueItem],
+    *,
+    cancel: threading.Event | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    parallel: bool | None = None,
+) -> None:
+    """Parse every header block not parsed yet. Many are parsed by two helper processes
+    (this process only adopts the fields); progress is reported as (done, total)."""
+    import time
 
-    def __init__(self, jobs: list[str]) -> None:
-        self.proc: subprocess.Popen[bytes] | None = None
-        try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "iwtui.icewarp.heads"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-            )
-        except OSError:
+    todo = [i for i in items if not i.parsed]
+    total = len(todo)
+    if not todo:
+        return
+    if parallel is None:
+        parallel = total >= PARALLEL_MIN and (os.cpu_count() or 1) > 1
+    if parallel:
+        shares = [todo[0::2], todo[1::2]]
+        helpers = [Helper("parse", [i._head or b"" for i in share]) for share in shares]
+        for helper, share in zip(helpers, shares, strict=True):
+            if not helper.started:  # this share is parsed here while the other works
+                for item in share:
+                    item._parsed()
+        done = sum(len(s) for h, s in zip(helpers, shares, strict=True) if not h.started)
+        pos = [0] * len(helpers)
+        last = time.monotonic()
+        for i, frame in gather(helpers):
+            share, at = shares[i], pos[i]
+            if frame is None:  # the helper failed: the rest of its share is parsed here
+                for item in share[at:]:
+                    item._parsed()
+                done += len(share) - at
+                pos[i] = len(share)
+            else:
+                for item, (fields, problem) in zip(share[at : at + len(frame)], frame, strict=True):  # fmt: skip
+                    item._adopt(fields, problem)
+                done += len(frame)
+                pos[i] = at + len(frame)
+            if cancel is not None and cancel.is_set():
+                return
+            if progress is not None and time.monotonic() - last > 0.5:
+                progress(done, total)
+                last = time.monotonic()
+        if progress is not None:
+            progress(total, total)
+        return
+    last = time.monotonic()
+    for n, item in enumerate(todo, 1):
+        if cancel is not None and cancel.is_set():
             return
-        payload = marshal.dumps(jobs)
-        self._feeder = threading.Thread(target=self._feed, args=(payload,), daemon=True)
-        self._feeder.start()
-
-    @property
-    def started(self) -> bool:
-        return self.proc is not None
-
-    def _feed(self, payload: bytes) -> None:
-        assert self.proc is not None and self.proc.stdin is not None
-        try:
-            self.proc.stdin.write(payload)
-            self.proc.stdin.close()
-        except OSError:
-            pass  # the helper died: results() says so
-
-    def results(self) -> list[BlockResult] | None:
-        if self.proc is None or self.proc.stdout is None:
-            return None
-        try:
-            results = read_frames(self.proc.stdout)
-            code = self.proc.wait()
-            self._feeder.join()
-            return results if code == 0 else None
-        except (OSError, ValueError, EOFError, TypeError):
-            return None
-        finally:
-            self.stop()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        if self.proc is not None and self.proc.stdout is not None:
-            self.proc.stdout.close()
+        item._parsed()
+        if progress is not None and time.monotonic() - last > 0.5:
+            progress(n, total)
+            last = time.monotonic()
+    if progress is not None:
+        progress(total, total)
 
 
 def find(install: Install, item_id: str) -> QueueItem | None:

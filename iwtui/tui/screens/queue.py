@@ -80,20 +80,9 @@ COLUMNS: list[Column[QueueItem]] = [
 def _parse_all(
     items: Iterable[QueueItem], cancel: threading.Event, progress: Callable[[int, int], None]
 ) -> None:
-    """Parse every header block not parsed yet, reporting (done, total) now and then."""
-    import time
-
-    todo = [i for i in items if not i.parsed]
-    last = time.monotonic()
-    for n, item in enumerate(todo, 1):
-        if cancel.is_set():
-            return
-        _ = item.sender  # parses on first use
-        if time.monotonic() - last > 0.5:
-            progress(n, len(todo))
-            last = time.monotonic()
-    if todo:
-        progress(len(todo), len(todo))
+    """Parse every header block not parsed yet (a large queue in two helper processes),
+    reporting (done, total)."""
+    messages.parse_all(items, cancel=cancel, progress=progress)
 
 
 def _select(
