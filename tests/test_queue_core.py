@@ -5,7 +5,7 @@ from __future__ import annotations
 import email
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from email import policy
 from pathlib import Path
@@ -232,10 +232,13 @@ def test_scanner_skips_unchanged_folders_and_a_full_pass_sees_rewrites(
     real = messages.list_spot
 
     def counting(
-        spot: messages.QueueSpot, prev: dict[str, messages.QueueItem], cancel: object = None
+        spot: messages.QueueSpot,
+        prev: dict[str, messages.QueueItem],
+        cancel: object = None,
+        sink: Callable[[list[messages.Job]], None] | None = None,
     ) -> tuple[dict[str, messages.QueueItem], list[messages.Job]]:
         listed.append(spot.folder)
-        return real(spot, prev)
+        return real(spot, prev, None, sink)
 
     monkeypatch.setattr(messages, "list_spot", counting)
     again = scanner.scan()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import marshal
 import os
+import queue
 import selectors
 import struct
 import subprocess
@@ -168,9 +169,11 @@ class Helper:
     in frames. Its stderr goes nowhere (a full-screen app must not be written over); any
     failure makes ``results`` None, and the caller does the share itself."""
 
-    def __init__(self, mode: str, items: list[Any]) -> None:
+    def __init__(self, mode: str, items: list[Any] | None = None) -> None:
+        """``items``: all the work at once; None: ``send`` it in batches, then ``close``."""
         self.proc: subprocess.Popen[bytes] | None = None
-        self.count = len(items)
+        self.count = 0
+        self._queue: queue.SimpleQueue[list[Any] | None] = queue.SimpleQueue()
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "iwtui.icewarp.heads", mode],
@@ -180,17 +183,29 @@ class Helper:
             )
         except OSError:
             return
-        self._feeder = threading.Thread(target=self._feed, args=(items,), daemon=True)
+        self._feeder = threading.Thread(target=self._feed, daemon=True)
         self._feeder.start()
+        if items is not None:
+            self.send(items)
+            self.close()
 
     @property
     def started(self) -> bool:
         return self.proc is not None
 
-    def _feed(self, items: list[Any]) -> None:
+    def send(self, items: list[Any]) -> None:
+        self.count += len(items)
+        self._queue.put(items)
+
+    def close(self) -> None:
+        self._queue.put(None)
+
+    def _feed(self) -> None:
         assert self.proc is not None and self.proc.stdin is not None
         try:
-            write_frames(self.proc.stdin, items)
+            while (batch := self._queue.get()) is not None:
+                write_frames(self.proc.stdin, batch)
+                self.proc.stdin.flush()
             self.proc.stdin.close()
         except (OSError, ValueError):
             pass  # the helper died (or was stopped): results() says so

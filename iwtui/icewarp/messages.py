@@ -380,7 +380,7 @@ class Scanner:
         wanted = set(queues)
         out: dict[str, QueueItem] = {}
         seen: dict[tuple[str, Path], tuple[int, list[str]]] = {}
-        todo: list[Job] = []
+        reading = _Reading(self.lazy, None)
         for spot in spots(self.install):
             if spot.queue not in wanted:
                 continue
@@ -397,11 +397,16 @@ class Scanner:
                         out[p] = item
                 seen[key] = known
                 continue
-            reused, new = list_spot(spot, self.items, cancel)
+            names: list[str] = []
+
+            def sink(batch: list[Job], names: list[str] = names) -> None:
+                names.extend(job[1] for job in batch)
+                reading.add(batch)
+
+            reused, _ = list_spot(spot, self.items, cancel, sink)
             out.update(reused)
-            todo += new
-            seen[key] = (mtime, [*reused, *(job[1] for job in new)])
-        out.update(read_items(todo, lazy=self.lazy, cancel=cancel))
+            seen[key] = (mtime, [*reused, *names])
+        out.update(reading.finish(cancel))
         if cancel is not None and cancel.is_set():
             return out
         self.items, self._folders = out, seen
@@ -411,12 +416,17 @@ class Scanner:
 # A job: the file of a queue folder to read (its spot, path and name).
 Job = tuple[QueueSpot, str, str]
 PARALLEL_MIN = 5000  # files to read before a helper process is worth its start (~50 ms)
+SINK_BATCH = 2000  # files listed before they are handed on (a helper starts reading them)
 
 
 def list_spot(
-    spot: QueueSpot, previous: dict[str, QueueItem], cancel: threading.Event | None = None
+    spot: QueueSpot,
+    previous: dict[str, QueueItem],
+    cancel: threading.Event | None = None,
+    sink: Callable[[list[Job]], None] | None = None,
 ) -> tuple[dict[str, QueueItem], list[Job]]:
-    """One queue folder listed: the unchanged items of ``previous`` and the files to read."""
+    """One queue folder listed: the unchanged items of ``previous`` and the files to read
+    (handed to ``sink`` in batches while the listing goes on, when there is one)."""
     reused: dict[str, QueueItem] = {}
     todo: list[Job] = []
     for entry in iter_items(spot):
@@ -426,6 +436,9 @@ def list_spot(
         old = previous.get(path)
         if old is None:  # not seen before: the reader stats the open file
             todo.append((spot, path, entry.name))
+            if sink is not None and len(todo) >= SINK_BATCH:
+                sink(todo)
+                todo = []
             continue
         try:
             st = entry.stat(follow_symlinks=False)
@@ -435,6 +448,9 @@ def list_spot(
             reused[path] = old
         else:
             todo.append((spot, path, entry.name))
+    if sink is not None:
+        sink(todo)
+        todo = []
     return reused, todo
 
 
@@ -445,42 +461,73 @@ def read_items(
     cancel: threading.Event | None = None,
     parallel: bool | None = None,
 ) -> dict[str, QueueItem]:
-    """The items of ``jobs``. When there are many, a helper process reads (and, unless
-    ``lazy``, parses) one file in two while this one does the others, then assembles
-    the helper's results; if the helper cannot start or fails, its share is done here."""
-    if parallel is None:
-        parallel = len(jobs) >= PARALLEL_MIN and (os.cpu_count() or 1) > 1
-    shares: list[list[Job]] = []
-    helpers: list[Helper] = []
-    mine = jobs
-    if parallel:
-        files = [j for j in jobs if j[0].queue != "sms"]
-        shares = [files[1::2]]
-        helpers = [Helper("read" if lazy else "read-parse", [j[1] for j in files[1::2]])]
-        mine = files[0::2] + [j for j in jobs if j[0].queue == "sms"]
-    out: dict[str, QueueItem] = {}
-    for helper, share in zip(helpers, shares, strict=True):
-        if not helper.started:
-            mine = mine + share
-    for spot, path, name in mine:
-        if cancel is not None and cancel.is_set():
-            break
-        item = make_item(spot, path, lazy=lazy, name=name)
-        if item is not None:
-            out[path] = item
-    pos = [0] * len(helpers)
-    for i, frame in gather(helpers):
-        share, at = shares[i], pos[i]
-        if frame is None:  # the helper failed: the rest of its share is read here
-            frame = read_blocks([j[1] for j in share[at:]])
-        for (spot, path, name), result in zip(share[at : at + len(frame)], frame, strict=True):
-            item = _item(spot, path, result, lazy, name)
+    """The items of ``jobs`` (see ``_Reading``)."""
+    reading = _Reading(lazy, parallel)
+    reading.add(jobs)
+    return reading.finish(cancel)
+
+
+class _Reading:
+    """Files to read, collected while folders are listed. Once there are PARALLEL_MIN of
+    them, a helper process starts and takes two in three from then on: it reads (and,
+    unless ``lazy``, parses) while the listing goes on and this process reads the others,
+    then this process assembles its results. If the helper cannot start or fails, its
+    share is done here. (``parallel`` True: a helper from the first file; False: none.)"""
+
+    def __init__(self, lazy: bool, parallel: bool | None) -> None:
+        self.lazy = lazy
+        self.allowed = (os.cpu_count() or 1) > 1 if parallel is None else parallel
+        self.threshold = PARALLEL_MIN if parallel is None else 1
+        self.mine: list[Job] = []
+        self.theirs: list[Job] = []
+        self.waiting: list[Job] = []
+        self.helper: Helper | None = None
+
+    def add(self, jobs: list[Job]) -> None:
+        self.waiting += jobs
+        if self.helper is None:
+            if not self.allowed or len(self.waiting) < self.threshold:
+                return
+            self.helper = Helper("read" if self.lazy else "read-parse")
+            if not self.helper.started:
+                self.allowed = False
+                return
+        # two in three to the helper: this process also lists, and assembles its results
+        files = [j for j in self.waiting if j[0].queue != "sms"]
+        theirs = [j for k, j in enumerate(files) if k % 3]
+        self.helper.send([j[1] for j in theirs])
+        self.theirs += theirs
+        self.mine += files[0::3] + [j for j in self.waiting if j[0].queue == "sms"]
+        self.waiting = []
+
+    def finish(self, cancel: threading.Event | None) -> dict[str, QueueItem]:
+        helper = self.helper
+        if helper is not None:
+            helper.close()
+        out: dict[str, QueueItem] = {}
+        for spot, path, name in self.mine + self.waiting:
+            if cancel is not None and cancel.is_set():
+                break
+            item = make_item(spot, path, lazy=self.lazy, name=name)
             if item is not None:
                 out[path] = item
-        pos[i] = at + len(frame)
+        if helper is None or not helper.started:
+            return out
         if cancel is not None and cancel.is_set():
-            break  # gather stops the helpers
-    return out
+            helper.stop()
+            return out
+        share, at = self.theirs, 0
+        for _i, frame in gather([helper]):
+            if frame is None:  # the helper failed: the rest of its share is read here
+                frame = read_blocks([j[1] for j in share[at:]])
+            for (spot, path, name), result in zip(share[at : at + len(frame)], frame, strict=True):  # fmt: skip
+                item = _item(spot, path, result, self.lazy, name)
+                if item is not None:
+                    out[path] = item
+            at += len(frame)
+            if cancel is not None and cancel.is_set():
+                break  # gather stops the helper
+        return out
 
 
 def parse_all(
