@@ -293,3 +293,21 @@ def test_cli_json_rows_and_read_only_refusals(
     assert code == 2 and "bad id" in err
     code, out, _ = _run(capsys, "spam", "delete", qid, *root, "--dry-run")
     assert code == 0 and "dry run" in out and (_digest(db), _digest(tp)) == before
+
+
+def test_remove_all_of_thousands_is_one_rewrite_and_one_undo(
+    sim_install: Install, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = ActionGate(tmp_path / "state", read_only=False)
+    path = sim_install.tarpit_file
+    later = datetime.now() + timedelta(hours=1)
+    entries = [tarpit.TarpitEntry(f"10.{n // 250}.{n % 250}.1", later, "I") for n in range(3000)]
+    path.write_text("".join(tarpit.format_entry(e) for e in entries))
+    original = path.read_text()
+    writes: list[int] = []
+    real = tarpit._save
+    monkeypatch.setattr(tarpit, "_save", lambda p, es: (writes.append(len(es)), real(p, es)))
+    outcome = gate.execute(tarpit.remove_plan(path, None))
+    assert outcome.done == 3000 and writes == [0] and tarpit.read(path).entries == ()
+    gate.undo()
+    assert writes == [0, 3000] and path.read_text() == original

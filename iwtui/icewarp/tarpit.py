@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from iwtui.errors import BadInput, Refused
 from iwtui.icewarp import delphi
-from iwtui.icewarp.actions import Gone, Plan, StepResult, UndoRecord, atomic_write, register_undo
+from iwtui.icewarp.actions import Plan, StepResult, UndoRecord, atomic_write, register_undo
 
 if TYPE_CHECKING:
     from iwtui.icewarp.logs.catalog import Catalog
@@ -184,6 +184,21 @@ def _undo_add(record: UndoRecord) -> None:
         _save(path, [*current.entries, entry[0]])
 
 
+@register_undo("tarpit-add-many")
+def _undo_add_many(record: UndoRecord) -> None:
+    """Put removed entries back in one rewrite (an IP blocked again meanwhile keeps its
+    new entry)."""
+    path = Path(record["file"])
+    entries = parse_readable("".join(record["lines"]))
+    if entries is None:
+        raise ValueError("bad tarpit undo record")
+    current = _writable(path)
+    have = {e.ip for e in current.entries}
+    back = [e for e in entries if e.ip not in have]
+    if back:
+        _save(path, [*current.entries, *back])
+
+
 @register_undo("tarpit-remove")
 def _undo_remove(record: UndoRecord) -> None:
     """Take an added entry out again."""
@@ -254,18 +269,22 @@ def remove_plan(
     done: dict[str, TarpitEntry | None] = {}
 
     def step(target: str) -> StepResult:
-        if not done:  # the first step rewrites the file for every target
+        undo: list[UndoRecord] = []
+        if not done:  # the first step rewrites the file once for every target
             fresh = _writable(path)
             wanted = set(targets)
             keep = [e for e in fresh.entries if e.ip not in wanted]
+            removed = [e for e in fresh.entries if e.ip in wanted]
             done.update(dict.fromkeys(targets))
-            done.update({e.ip: e for e in fresh.entries if e.ip in wanted})
-            if len(keep) != len(fresh.entries):
+            done.update({e.ip: e for e in removed})
+            if removed:
                 _save(path, keep)
-        entry = done.get(target)
-        if entry is None:
-            raise Gone(f"{target} is not tarpitted (any more)")
-        return StepResult(target, "done", "removed", [_record(path, "tarpit-add", entry)])
+                # one record puts every removed entry back in one rewrite
+                lines = [format_entry(e) for e in removed]
+                undo = [{"op": "tarpit-add-many", "file": str(path), "lines": lines}]
+        if done.get(target) is None:
+            return StepResult(target, "gone", f"{target} is not tarpitted (any more)", undo)
+        return StepResult(target, "done", "removed", undo)
 
     label = {"remove-expired": "expired ", "remove-all": ""}.get(words, "")
     return Plan(
