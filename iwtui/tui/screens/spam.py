@@ -227,7 +227,7 @@ class SpamTab(Vertical):
         if self.error:
             t.append(safe_text(self.error), style="bold red")
         else:
-            shown = len(self.table.rows)
+            shown = self.table.live_count
             t.append(f"{shown:,}", style="bold")
             if shown != self.total:
                 t.append(f" of {self.total:,}", style="bold")
@@ -253,7 +253,13 @@ class SpamTab(Vertical):
     @on(ItemTable.CursorMoved)
     def cursor_moved(self) -> None:
         row = self.table.current()
-        self.query_one(".spam-detail", Panel).update(self.detail(row) if row is not None else "")
+        detail = self.query_one(".spam-detail", Panel)
+        if row is None:
+            detail.update("")
+        elif self.table.is_gone(row):
+            detail.update(Text("Gone from this list (acted on, or changed by the server).", style="yellow"))  # fmt: skip
+        else:
+            detail.update(self.detail(row))
         self.show_state()
 
     def detail(self, row: Any) -> Text:

@@ -163,6 +163,11 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
             self.post_message(self.CursorMoved(self))
         self.refresh()
 
+    @property
+    def live_count(self) -> int:
+        """Rows shown that are still in the data (fading rows left out)."""
+        return len(self.rows) - len(self._gone)
+
     def is_gone(self, row: R) -> bool:
         return self.key(row) in self._gone
 
