@@ -154,3 +154,19 @@ def test_countdown_words() -> None:
     assert countdown(now - timedelta(minutes=5), now) == "expired 5m 00s ago"
     assert countdown(None, now) == "unknown"
     assert SpamTab  # the base tab is importable for other screens
+
+
+async def test_a_corrupt_database_is_a_message_not_a_crash(
+    sim_root: Path, isolated_config: Path
+) -> None:
+    (sim_root / "spam" / "antispam.db").write_bytes(b"not sqlite at all " * 200)
+    app = make_app(sim_root, isolated_config)
+    async with app.run_test(size=SIZE) as pilot:
+        area = await _open(pilot, app)
+        state = str(area.current.query_one(".spam-state").render())
+        assert "not a readable SQLite database" in state and not area.current.table.rows
+        await pilot.press("right_square_bracket", "right_square_bracket", "right_square_bracket")
+        await wait_for(pilot, lambda: area.current.loaded)
+        assert "not a readable SQLite database" in str(area.current.query_one(".spam-state").render())  # fmt: skip
+        await pilot.press("right_square_bracket")  # tarpit.dat is a file of its own: it lists
+        await wait_for(pilot, lambda: area.current.loaded and len(area.current.table.rows) > 0)
