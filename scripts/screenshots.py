@@ -16,6 +16,7 @@ from pathlib import Path
 from iwtui import config
 from iwtui.icewarp.install import discover
 from iwtui.simulator.tree import SimOptions, build
+from iwtui.tui import app as app_module
 from iwtui.tui.app import IwtuiApp
 from iwtui.tui.screens import queue as queue_screen
 from iwtui.tui.screens import spam as spam_screen
@@ -56,6 +57,7 @@ def main() -> int:
     now = datetime.fromisoformat(START)
     queue_screen._now = lambda: now.timestamp()  # type: ignore[attr-defined]
     spam_screen._now = lambda: now
+    app_module._now = lambda: now
     with tempfile.TemporaryDirectory(prefix="iwtui-shots-") as tmp:
         os.chdir(tmp)
         build(Path("icewarp"), SimOptions(seed=7, start=START, log_mb=0.3))

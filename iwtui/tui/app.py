@@ -13,6 +13,7 @@ import asyncio
 import os
 import time
 from collections.abc import Iterable
+from datetime import datetime
 from functools import partial
 
 from textual import on, work
@@ -41,6 +42,11 @@ from iwtui.tui.widgets.nav import NavList
 from iwtui.tui.widgets.status_strip import StatusStrip
 
 SAFETY_POLL_S = 15.0
+
+
+def _now() -> datetime:
+    """Now, for tarpit expiry in the header (tests and screenshots pin it)."""
+    return datetime.now()
 
 
 class AreaCommands(Provider):
@@ -160,7 +166,7 @@ class IwtuiApp(App[int]):
     @work(thread=True, exclusive=False, group="status", exit_on_error=False)
     def compute_snapshot(self, areas: frozenset[Area], previous: status.Snapshot | None) -> None:
         try:
-            snap = status.refresh(self.install, areas, previous)
+            snap = status.refresh(self.install, areas, previous, now=_now())
         finally:
             self.call_from_thread(self._refresh_done)
         self.call_from_thread(self.apply_snapshot, snap)
