@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from iwtui.cli import add_nested, emit_json
+from iwtui.cli import add_nested, emit_json, run_plan
 from iwtui.errors import BadInput
 from iwtui.icewarp.logs import catalog as catalog_mod
 from iwtui.icewarp.logs import search, sessions
@@ -123,22 +123,14 @@ def cmd_logs_show(args: argparse.Namespace) -> int:
 
 
 def cmd_logs_delete(args: argparse.Namespace) -> int:
-    from iwtui.cli import confirm, context
+    from iwtui.cli import context
     from iwtui.icewarp.logs.manage import delete_plan
 
     ctx = context(args)
     cat = _catalog(args)
     d = _log_day(cat, args.service, _day(args.date))
-    gate = ctx.gate()
-    plan = delete_plan(gate, d, getattr(args, "root", None) and Path(args.root))
-    gate.check(plan.action)
-    for t in plan.targets:
-        print(f"  {t}")
-    if not confirm(args, plan.summary):
-        return 0
-    outcome = gate.execute(plan)
-    print(outcome.message())
-    return 0 if outcome.complete else 1
+    plan = delete_plan(ctx.gate(), d, getattr(args, "root", None) and Path(args.root))
+    return run_plan(args, plan)
 
 
 def cmd_logs_parse(args: argparse.Namespace) -> int:

@@ -1,0 +1,184 @@
+"""The Intrusion Prevention tab: the tarpitted IPs of ``tarpit.dat`` with expiry
+countdowns, reason codes and what each IP did in the SMTP log."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.widgets import Input
+
+from iwtui.errors import IwtuiError
+from iwtui.icewarp import tarpit
+from iwtui.icewarp.actions import Plan
+from iwtui.icewarp.logs import catalog as catalog_mod
+from iwtui.tui.screens import spam_tabs
+from iwtui.tui.screens.queue_dialogs import TextScreen
+from iwtui.tui.screens.spam_dialogs import FormScreen
+from iwtui.tui.screens.spam_tabs import SpamTab, _when, countdown
+from iwtui.tui.widgets.item_table import Column
+from iwtui.tui.widgets.panel import Panel
+
+TICK_S = 1.0  # the countdowns
+
+
+def _now() -> datetime:
+    return spam_tabs._now()  # one clock for every tab (tests pin it there)
+
+
+def _tarpit_columns(period_min: float) -> list[Column[tarpit.TarpitEntry]]:
+    def blocked(e: tarpit.TarpitEntry) -> datetime | None:
+        return e.expires - timedelta(minutes=period_min) if e.expires else None
+
+    return [
+        Column("IP", 40, lambda e: e.ip, lambda e: e.ip),
+        Column("Expires", 16, lambda e: _when(e.expires), lambda e: e.expires),
+        Column("Expires in", 21, lambda e: countdown(e.expires, _now()), lambda e: e.expires,
+               style=lambda e: "dim" if e.expired(_now()) else "bold"),
+        Column("Blocked", 16, lambda e: _when(blocked(e)), blocked),
+        Column("Code", 4, lambda e: e.reason or "?", lambda e: e.reason),
+        Column("Reason", 0, lambda e: e.reason_text, lambda e: e.reason_text),
+    ]  # fmt: skip
+
+
+class TarpitTab(SpamTab):
+    def filters(self) -> ComposeResult:
+        yield Input(placeholder="IP contains", id="tarpit-ip", classes="spam-filter")
+
+    def columns(self) -> list[Column[Any]]:
+        return _tarpit_columns(self.app.cfg.tarpit_minutes)  # type: ignore[attr-defined]
+
+    def key(self, row: Any) -> object:
+        return row.ip
+
+    async def fetch(self) -> tuple[list[Any], int]:
+        import asyncio
+
+        f = self.file = await asyncio.to_thread(self._read)
+        wanted = self.value("ip")
+        rows = [e for e in f.entries if wanted in e.ip] if wanted else list(f.entries)
+        total = len(rows)
+        if self.max_items:
+            rows = rows[: self.max_items]
+        return rows, total
+
+    file: tarpit.TarpitFile | None = None
+
+    def _read(self) -> tarpit.TarpitFile:
+        f = tarpit.read(self.install.tarpit_file)
+        if f.layout == tarpit.EXTRACTED:  # expiry and reason from the SMTP log
+            f = tarpit.enrich(f, catalog_mod.scan(self.install.log_dir))
+        return f
+
+    def on_mount(self) -> None:
+        self.set_interval(TICK_S, self._tick, name="tarpit-countdown")
+
+    def _tick(self) -> None:
+        if self.display and self.loaded:
+            self.table.refresh()  # the countdowns
+
+    def noun(self) -> str:
+        f = getattr(self, "file", None)
+        active = len(f.active(_now())) if f is not None else 0
+        note = f"  │  {f.problem}" if f is not None and f.problem else ""
+        return f"tarpitted IPs ({active:,} active){note}"
+
+    def hint(self) -> str:
+        return super().hint().replace("d delete", "d remove") + "  L log lines"
+
+    def detail(self, row: Any) -> Text:
+        e: tarpit.TarpitEntry = row
+        t = self.detail_text_base(e)
+        t.append("SMTP log: reading…", style="dim")
+        self.activity_worker(e.ip)
+        return t
+
+    @work(thread=True, exclusive=True, group="tarpit-activity", exit_on_error=False)
+    def activity_worker(self, ip: str) -> None:
+        act = tarpit.activity(catalog_mod.scan(self.install.log_dir), ip)
+        self.app.call_from_thread(self._show_activity, act)
+
+    def _show_activity(self, act: tarpit.Activity) -> None:
+        row = self.table.current()
+        if row is None or row.ip != act.ip:
+            return  # the cursor moved on
+        t = self.detail_text_base(row)
+        t.append("SMTP log (2 days): ", style="dim")
+        t.append(f"{act.connections} connection(s), {act.rejected} rejected reply(ies), {len(act.lines)} line(s)")  # fmt: skip
+        if act.blocked_at:
+            t.append(f"; blocked at {act.blocked_at} ({act.reason or '?'})")
+        t.append("  — L shows the lines", style="dim")
+        self.query_one(".spam-detail", Panel).update(t)
+
+    def detail_text_base(self, e: tarpit.TarpitEntry) -> Text:
+        t = Text()
+        t.append(f"{e.ip}", style="bold")
+        t.append(f"  expires {_when(e.expires)} ({countdown(e.expires, _now())})\n")
+        t.append("Reason: ", style="dim")
+        t.append(f"{e.reason or '?'} — {e.reason_text}\n")
+        return t
+
+    def log_lines(self) -> None:
+        row = self.table.current()
+        if row is not None:
+            self.lines_worker(row.ip)
+
+    @work(thread=True, exclusive=True, group="tarpit-lines", exit_on_error=False)
+    def lines_worker(self, ip: str) -> None:
+        act = tarpit.activity(catalog_mod.scan(self.install.log_dir), ip)
+        lines = list(act.lines) or [f"(no SMTP log line of {ip} in the last two days)"]
+        title = Text.assemble((f" {ip} ", "reverse"), f"  SMTP log lines: {act.connections} connection(s), {act.rejected} rejected")  # fmt: skip
+        self.app.call_from_thread(self.app.push_screen, TextScreen(title, lines))
+
+    def plan(self, action: str, chosen: list[Any]) -> Plan:
+        path = self.install.tarpit_file
+        return tarpit.remove_plan(path, [e.ip for e in chosen], root=self.install.root)
+
+    def act(self, action: str) -> None:
+        if action in ("remove-expired", "remove-all"):
+            gate = self.app.gate  # type: ignore[attr-defined]
+            try:
+                gate.check(f"tarpit {action}")
+                plan = tarpit.remove_plan(self.install.tarpit_file, None,
+                                          expired_only=action == "remove-expired", root=self.install.root)  # fmt: skip
+            except IwtuiError as exc:
+                self.app.notify(str(exc), title="Refused", severity="error")
+                return
+            if not plan.targets:
+                self.app.notify("nothing to remove", title="Intrusion Prevention")
+                return
+            self.run(plan)
+            return
+        super().act(action)
+
+    def add_dialog(self) -> None:
+        minutes = self.app.cfg.tarpit_minutes  # type: ignore[attr-defined]
+        path = self.install.tarpit_file
+        try:
+            tarpit.add_plan(path, "192.0.2.1", minutes)  # refuses an unrecognised file now
+        except IwtuiError as exc:
+            self.app.notify(str(exc), title="Refused", severity="error")
+            return
+
+        def check(ip: str, reason: str) -> None:
+            tarpit.add_plan(path, ip, minutes, reason or "U")
+
+        def chosen(values: tuple[str, ...] | None) -> None:
+            if values is not None:
+                ip, reason = values
+                self.run(tarpit.add_plan(path, ip, minutes, reason or "U", self.install.root))
+
+        self.app.push_screen(
+            FormScreen(
+                "Block an IP (Tarpitted IPs)",
+                [("IP address or CIDR range (IPv4 or IPv6)", "203.0.113.7 or 198.51.100.0/24", self.value("ip")),
+                 ("Reason code", "U", "U")],
+                f"It expires after the block period of config ({minutes:g} minutes). "
+                "Reason U: blocked manually via console.",
+                check,
+            ),
+            chosen,
+        )  # fmt: skip
