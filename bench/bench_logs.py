@@ -23,6 +23,8 @@ from pathlib import Path
 
 from common import compare, shell, simulated_tree
 
+from iwtui.icewarp import deferrals
+
 PY = sys.executable
 
 
@@ -123,6 +125,14 @@ def main() -> None:
         shell(f"{env_py} logs show --root {tree} --service smtp --filter '{t1};{t2}' --count"),
         shell(f"grep -F '{t1}' {big} | grep -F '{t2}' | wc -l"),
         "grep -F | grep -F | wc -l",
+    )
+    # the Message Queue's deferral reasons: every failed client attempt of the day
+    wanted = r"Client session (Connect|\*\*\* |<<< [45][0-9][0-9]|Could not|\.\.\. while)"
+    compare(
+        f"deferral reasons from the SMTP log ({big.stat().st_size / 1e6:,.0f} MB)",
+        lambda: deferrals.scan(tree / "logs"),
+        shell(f"grep -F 'Client session' {big} | grep -cE '{wanted}'"),
+        "grep -F | grep -cE (the same lines)",
     )
     small_dir = Path(tempfile.mkdtemp()) / "logs" / "smtp"
     small_dir.mkdir(parents=True)

@@ -307,3 +307,59 @@ def sys_intern(text: str) -> str:
     import sys
 
     return sys.intern(text)
+
+
+def _reference_deferrals(log_dir: Path) -> dict[tuple[str, str], tuple[str, object]]:
+    """The slow reading: every client-session line through parse_line."""
+    from iwtui.icewarp.logs import catalog
+    from iwtui.icewarp.logs.lines import parse_line
+
+    out: dict[tuple[str, str], tuple[str, object]] = {}
+    cat = catalog.scan(log_dir)
+    for d in reversed(cat.days_of("smtp")[:2]):
+        for f in d.files:
+            last: dict[str, str] = {}
+            data = f.path.read_bytes()
+            for raw in data.split(b"\n")[:-1]:  # the last line, without newline, is pending
+                line = parse_line(raw.decode("utf-8", "replace").rstrip("\r"), d.day)
+                if not line.client or not line.thread:
+                    continue
+                k, fl = line.kind, line.fields
+                if k == "connect":
+                    last.pop(line.thread, None)
+                elif (
+                    k in ("reply", "greylist") and int(fl.get("code") or 0) >= 400
+                ) or k == "failure":
+                    last[line.thread] = line.message
+                elif k == "summary":
+                    reason = last.pop(line.thread, None)
+                    for r in fl.get("recipients") or []:
+                        key = (str(fl["sender"]).lower(), str(r).lower())
+                        if fl.get("result") == "OK":
+                            out.pop(key, None)
+                        else:
+                            out[key] = (reason or f"summary {fl.get('result')}", line.time)
+    return out
+
+
+def test_fast_deferral_scan_agrees_with_parsing_every_line(sim_install: Install) -> None:
+    from iwtui.icewarp.logs import catalog
+
+    smtp = catalog.scan(sim_install.log_dir).days_of("smtp")[0].files[-1].path
+    with open(
+        smtp, "a", encoding="utf-8"
+    ) as fh:  # thread reuse, RFC 822 time, a failure, a pending line
+        fh.write(
+            "1.2.3.4 [0AAA] 23:59:01 Client session Connecting to mx.x.test\n"
+            "1.2.3.4 [0AAA] 23:59:02 Client session Could not connect to mx.x.test\n"
+            "1.2.3.4 [0AAA] 23:59:03 Client session *** <a@x.test> <b@y.test> <c@y.test> 1 10 00:00:01 ERROR M1\n"
+            "1.2.3.4 [0aaa] Thu, 22 Apr 2004 22:01:42 +0200 Client session Connected\n"
+            "1.2.3.4 [0AAA] 23:59:05 Client session <<< 552 5.2.2 Mailbox has exceeded the limit\n"
+            "1.2.3.4 [0AAA] 23:59:06 Client session *** <a@x.test> <c@y.test> 1 10 00:00:01 ERROR M2\n"
+            "1.2.3.4 [0BBB] 23:59:07 Client session *** <q@x.test> <r@y.test> 1 10 00:0"
+        )
+    fast = {k: (d.reason, d.at) for k, d in deferrals.scan(sim_install.log_dir).items()}
+    assert fast == _reference_deferrals(sim_install.log_dir)
+    assert fast[("a@x.test", "b@y.test")][0] == "Could not connect to mx.x.test"
+    assert fast[("a@x.test", "c@y.test")][0] == "552 5.2.2 Mailbox has exceeded the limit"
+    assert ("q@x.test", "r@y.test") not in fast and len(fast) > 5

@@ -36,7 +36,9 @@ def fixed_root(sim_tree_master: Path, tmp_path: Path, monkeypatch: pytest.Monkey
     # queue ages against the simulated "now", not the wall clock
     now = datetime.fromisoformat(FIXED_START).timestamp()
     monkeypatch.setattr("iwtui.tui.screens.queue._now", lambda: now)
-    monkeypatch.setattr("iwtui.tui.screens.spam_tabs._now", lambda: datetime.fromisoformat(FIXED_START))
+    monkeypatch.setattr(
+        "iwtui.tui.screens.spam_tabs._now", lambda: datetime.fromisoformat(FIXED_START)
+    )
     monkeypatch.setattr("iwtui.tui.app._now", lambda: datetime.fromisoformat(FIXED_START))
     return Path("icewarp")
 

@@ -11,19 +11,15 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from iwtui.icewarp.logs import catalog as catalog_mod
-from iwtui.icewarp.logs.lines import interpret, parse_line
-from iwtui.icewarp.logs.search import Search, parse_filter
+from iwtui.icewarp.logs.lines import interpret, parse_line, parse_summary
 from iwtui.icewarp.messages import QueueItem
 
-FILTER = (
-    r"Client session;re:Client session (?:\*\*\* |<<< [45]\d\d|Could not|\.\.\. while|Connecting)"
-)
 _ADDR = re.compile(r"<?[\w.+-]+@[\w.-]+>?")
 _QUOTED = re.compile(r"'[^']*'")
 _NUM = re.compile(r"\b\d{4,}\b|\b\d+\.\d+\.\d+\.\d+\b")
@@ -62,47 +58,91 @@ def scan(
     ``days`` days of SMTP log."""
     cat = catalog_mod.scan(log_dir)
     out: dict[tuple[str, str], Deferral] = {}
-    flt = parse_filter(FILTER)
     for d in reversed(cat.days_of("smtp")[:days]):
         for f in d.files:
-            last_fail: dict[str, str] = {}
             try:
-                with Search(f.path, flt) as s:
-                    for chunk in s.chunks(cancel):
-                        for m in chunk:
-                            _feed(
-                                parse_line(m.line.decode("utf-8", "replace").rstrip("\r"), d.day),
-                                last_fail,
-                                out,
-                            )
+                _scan_file(f.path, d.day, out, cancel)
             except OSError:
                 continue
     return out
 
 
-def _feed(line: object, last_fail: dict[str, str], out: dict[tuple[str, str], Deferral]) -> None:
-    from iwtui.icewarp.logs.lines import LogLine
+# The client-session lines that matter: a connection (a new session on the thread), a
+# 4xx/5xx reply of the remote server, a failure to connect or resolve, the summary.
+_WANTED = re.compile(rb"Client session (?:Connect|\*\*\* |<<< [45]\d\d|Could not|\.\.\. while)")
+_TID = re.compile(rb"\[([0-9A-Fa-f]+)\]")
+_OK = re.compile(rb" \d+:\d\d:\d\d OK(?: |$)")  # the result of a summary, after its duration
+_FAILURES = (b"Could not connect", b"... while issuing MX query", b"Could not resolve")
+BLOCK = 8 << 20
 
-    assert isinstance(line, LogLine)
-    tid = line.thread
-    if not tid or not line.client:
-        return
-    k, f = line.kind, line.fields
-    if k == "connect":
-        last_fail.pop(tid, None)
-    elif (k in ("reply", "greylist") and int(f.get("code") or 0) >= 400) or k == "failure":
-        last_fail[tid] = line.message
-    elif k == "summary":
-        reason = last_fail.pop(tid, None)
-        if f.get("result") == "OK":
-            for r in f.get("recipients") or []:
-                out.pop((str(f.get("sender", "")).lower(), str(r).lower()), None)
-            return
-        reason = reason or f"summary {f.get('result')}"
-        for r in f.get("recipients") or []:
-            out[(str(f.get("sender", "")).lower(), str(r).lower())] = Deferral(
-                str(f.get("sender", "")), str(r), reason, line.time, tid
-            )
+
+def _wanted_lines(path: Path, cancel: threading.Event | None) -> Iterator[bytes]:
+    """The wanted lines of a log file, found with one regex over 8 MiB blocks (a literal
+    prefix: the engine skips to each "Client session" at memchr speed). Reading 1 GB of
+    SMTP log this way takes ~4 s, where parsing every line took 25 s. A last line
+    without its newline is pending."""
+    with open(path, "rb") as fh:
+        rest = b""
+        while chunk := fh.read(BLOCK):
+            if cancel is not None and cancel.is_set():
+                return
+            buf = rest + chunk
+            cut = buf.rfind(b"\n") + 1
+            rest = buf[cut:]
+            for m in _WANTED.finditer(buf, 0, cut):
+                start = buf.rfind(b"\n", 0, m.start()) + 1
+                yield buf[start : buf.find(b"\n", m.end())]
+
+
+def _scan_file(
+    path: Path,
+    day: date,
+    out: dict[tuple[str, str], Deferral],
+    cancel: threading.Event | None = None,
+) -> None:
+    last_fail: dict[bytes, bytes] = {}  # thread -> the failure of its current session
+    failed_senders = {sender for sender, _r in out}
+    for raw in _wanted_lines(path, cancel):  # kept as bytes: decoded only when used
+        at = raw.find(b"Client session ")
+        m = _TID.search(raw, 0, at)
+        if m is None:
+            continue
+        tid, msg = m.group(1).upper(), raw[at + 15 :].rstrip(b"\r")
+        if msg.startswith(b"Connect"):
+            last_fail.pop(tid, None)
+        elif msg.startswith(b"<<< "):
+            last_fail[tid] = msg[4:]
+        elif msg.startswith(_FAILURES):
+            last_fail[tid] = msg
+        elif msg.startswith(b"*** "):
+            ok = _OK.search(msg)
+            if ok is not None:  # delivered (most summaries): forget those failures
+                last_fail.pop(tid, None)
+                head = msg[4 : ok.start()].split()  # <sender> <rcpt>... count size
+                sender_l = _text(head[0].strip(b"<>")).lower() if len(head) > 2 else ""
+                if sender_l in failed_senders:
+                    for r in head[1:-2]:
+                        out.pop((sender_l, _text(r.strip(b"<>")).lower()), None)
+                continue
+            s = parse_summary(_text(msg))
+            if s is None:
+                continue
+            reason = last_fail.pop(tid, None)
+            sender = str(s["sender"])
+            if s["result"] == "OK":  # an odd-looking summary of a delivery
+                for r in s["recipients"]:
+                    out.pop((sender.lower(), str(r).lower()), None)
+                continue
+            failed_senders.add(sender.lower())
+            text = _text(raw).rstrip("\r")
+            when = parse_line(text, day).time  # a failed attempt (few): its time
+            why = _text(reason) if reason is not None else f"summary {s['result']}"
+            for r in s["recipients"]:
+                out[(sender.lower(), str(r).lower())] = Deferral(sender, str(r), why, when, tid.decode())  # fmt: skip
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
 
 
 def attach(items: Iterable[QueueItem], deferrals: dict[tuple[str, str], Deferral]) -> None:
