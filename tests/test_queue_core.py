@@ -363,3 +363,28 @@ def test_fast_deferral_scan_agrees_with_parsing_every_line(sim_install: Install)
     assert fast[("a@x.test", "b@y.test")][0] == "Could not connect to mx.x.test"
     assert fast[("a@x.test", "c@y.test")][0] == "552 5.2.2 Mailbox has exceeded the limit"
     assert ("q@x.test", "r@y.test") not in fast and len(fast) > 5
+
+
+@pytest.mark.parametrize("helper", ["works", "fails"])
+def test_deferral_scan_in_a_helper_process_gives_the_same(
+    sim_install: Install, monkeypatch: pytest.MonkeyPatch, helper: str, tmp_path: Path
+) -> None:
+    import threading
+    import time
+
+    here = deferrals.scan(sim_install.log_dir)
+    if helper == "fails":
+        monkeypatch.setattr(deferrals.sys, "executable", "/bin/false")
+    apart = deferrals.scan_apart(sim_install.log_dir)
+    assert apart == here and len(here) > 5
+    stop = threading.Event()
+    stop.set()
+    slow = tmp_path / "slow-python"
+    slow.write_text("#!/bin/sh\nexec sleep 30\n")
+    slow.chmod(0o755)
+    monkeypatch.setattr(deferrals.sys, "executable", str(slow))  # a helper that never ends
+    real_scan = deferrals.scan
+    monkeypatch.setattr(deferrals, "scan", lambda *a, **k: pytest.fail("not in-process"))
+    t0 = time.monotonic()
+    assert deferrals.scan_apart(sim_install.log_dir, cancel=stop) == {}
+    assert time.monotonic() - t0 < 5 and real_scan

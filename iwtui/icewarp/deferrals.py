@@ -9,7 +9,10 @@ the newest failure; the retry queue is then grouped by the failure's normalised 
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -145,17 +148,67 @@ def _text(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
 
+def _stamp(d: Deferral) -> float:
+    """When, comparable whether the log wrote local (naive) or RFC 822 (aware) times."""
+    return d.at.timestamp() if d.at is not None else float("-inf")
+
+
 def attach(items: Iterable[QueueItem], deferrals: dict[tuple[str, str], Deferral]) -> None:
     """Set ``last_error`` of each item from its newest failed attempt, if any."""
     for item in items:
         best: Deferral | None = None
         for r in item.recipients:
             d = deferrals.get((item.sender.lower(), r.lower()))
-            if d is not None and (
-                best is None or (d.at or datetime.min) > (best.at or datetime.min)
-            ):
+            if d is not None and (best is None or _stamp(d) > _stamp(best)):
                 best = d
         item.last_error = best.reason if best else None
+
+
+def scan_apart(
+    log_dir: Path, *, days: int = 2, cancel: threading.Event | None = None
+) -> dict[tuple[str, str], Deferral]:
+    """``scan`` in a helper process (``python -m iwtui.icewarp.deferrals``): reading a
+    large log takes seconds of CPU that the screen's process then need not share with
+    its UI thread. When the helper cannot run, the scan runs here."""
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "iwtui.icewarp.deferrals", str(log_dir), str(days)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+    except OSError:
+        return scan(log_dir, days=days, cancel=cancel)
+    while True:
+        try:
+            raw, _ = proc.communicate(timeout=0.2)
+            break
+        except subprocess.TimeoutExpired:
+            if cancel is not None and cancel.is_set():
+                proc.kill()
+                proc.communicate()
+                return {}
+    try:
+        if proc.returncode != 0:
+            raise ValueError(f"exit {proc.returncode}")
+        rows = json.loads(raw)
+        out: dict[tuple[str, str], Deferral] = {}
+        for r in rows:
+            at = datetime.fromisoformat(r["at"]) if r["at"] else None
+            d = Deferral(r["sender"], r["recipient"], r["reason"], at, r["thread"])
+            out[(d.sender.lower(), d.recipient.lower())] = d
+        return out
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return scan(log_dir, days=days, cancel=cancel)
+
+
+def _main(argv: list[str]) -> None:
+    found = scan(Path(argv[0]), days=int(argv[1]))
+    json.dump(
+        [{"sender": d.sender, "recipient": d.recipient, "reason": d.reason,
+          "at": d.at.isoformat() if d.at else None, "thread": d.thread} for d in found.values()],
+        sys.stdout,
+    )  # fmt: skip
 
 
 @dataclass
@@ -186,3 +239,7 @@ def group(items: Iterable[QueueItem]) -> list[ReasonGroup]:
         g.oldest = min(g.oldest, item.queued_at)
         g.ids.append(item.id)
     return sorted(groups.values(), key=lambda g: (-g.count, g.oldest))
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1:])

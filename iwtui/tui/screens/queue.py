@@ -217,7 +217,7 @@ class QueueArea(Vertical):
                 age = time.monotonic() - self._deferrals_at
                 unknown = any(i.last_error is None for i in retry)
                 if retry and ((unknown and age > 30) or age > 300 or not self._deferrals_at):
-                    self._deferrals = deferrals.scan(self.install.log_dir, cancel=cancel)
+                    self._deferrals = deferrals.scan_apart(self.install.log_dir, cancel=cancel)
                     self._deferrals_at = time.monotonic()
                     deferrals.attach(retry, self._deferrals)
             self.scan_s = time.perf_counter() - t0
