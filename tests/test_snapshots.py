@@ -17,6 +17,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from iwtui.tui.screens.logs import LogsArea
+from iwtui.tui.screens.queue import QueueArea
 from iwtui.tui.screens.spam import SpamArea, TarpitTab
 from iwtui.tui.widgets.item_table import ItemTable
 from iwtui.tui.widgets.status_strip import StatusStrip
@@ -51,6 +52,8 @@ async def _loaded(pilot: Pilot[Any]) -> None:
     await wait_for(pilot, lambda: strip.sessions is not None)
     table = pilot.app.query_one(ItemTable)
     await wait_for(pilot, lambda: len(table.rows) > 0)
+    queue = pilot.app.query_one(QueueArea)  # the whole pass, deferral reasons included
+    await wait_for(pilot, lambda: not queue._busy)
     await pilot.pause()
 
 

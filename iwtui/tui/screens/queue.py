@@ -150,7 +150,7 @@ class QueueArea(Vertical):
                                ("Reasons", "reasons")):  # fmt: skip
                 yield Button(label, id=f"queue-btn-{bid}", compact=True)
         yield Panel(id="queue-state")
-        yield ItemTable(COLUMNS, key=lambda i: i.where, id="queue-table")
+        yield ItemTable(COLUMNS, key=attrgetter("where"), id="queue-table")
         yield Panel(id="queue-detail")
 
     def focus(self, scroll_visible: bool = True) -> QueueArea:

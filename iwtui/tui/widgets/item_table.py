@@ -9,6 +9,7 @@ stay in place, struck through, for a few seconds (never selectable). All cell te
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -67,7 +68,8 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
         self.marked: set[object] = set()
         self.sort_column = 0
         self.sort_reverse = False
-        self._first_seen: dict[object, float] = {}
+        self._known: set[object] = set()  # keys of the rows in the data
+        self._new: dict[object, float] = {}  # keys that appeared lately -> when
         self._gone: dict[object, float] = {}  # key of a vanished row on screen -> when
         self._anchor: int | None = None
 
@@ -91,15 +93,15 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
         key is in ``vanished`` (gone from the data, not merely filtered out) fade."""
         current = self.current_key()
         now = time.monotonic()
-        keys = {self.key(r) for r in rows}
-        if not initial:
-            for k in keys - self._first_seen.keys():
-                self._first_seen[k] = now
+        # 100,000 rows: every step below is a C-level loop (map, set algebra, index), so
+        # the UI thread spends milliseconds here, not a tenth of a second
+        keys = set(map(self.key, rows))
+        if initial:
+            self._new = {}
         else:
-            self._first_seen = dict.fromkeys(keys, 0.0)
-        for k in list(self._first_seen):
-            if k not in keys:
-                del self._first_seen[k]
+            self._new = {k: t for k, t in self._new.items() if now - t < NEW_S and k in keys}
+            self._new.update(dict.fromkeys(keys - self._known, now))
+        self._known = keys
         self.marked &= keys
         ghosts = [] if initial else self._ghosts(keys, vanished, now)
         if presorted:
@@ -114,10 +116,8 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
         self.set_reactive(ItemTable.virtual_size, Size(self.size.width, len(self.rows) + 1))
         self._scroll_update(self.virtual_size)
         if current is not None:
-            for i, r in enumerate(self.rows):
-                if self.key(r) == current:
-                    self.cursor = i
-                    break
+            with contextlib.suppress(ValueError):
+                self.cursor = list(map(self.key, self.rows)).index(current)
         self.cursor = max(0, min(self.cursor, len(self.rows) - 1))
         self._keep_visible()
         self.refresh()
@@ -149,9 +149,9 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
             return
         current = self.current_key()
         self._gone = {k: t for k, t in self._gone.items() if now - t < GONE_S}
-        live, fading, key = self._first_seen, self._gone, self.key
+        live, fading = self._known, self._gone
         expired = [
-            i for i, r in enumerate(self.rows) if (k := key(r)) not in live and k not in fading
+            i for i, k in enumerate(map(self.key, self.rows)) if k not in live and k not in fading
         ]
         for i in reversed(expired):
             del self.rows[i]
@@ -286,7 +286,7 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
             text.append(cell + " ", style=c.style(row) if c.style else "")
         if k in self._gone:
             text.stylize(Style(dim=True, strike=True))
-        elif time.monotonic() - self._first_seen.get(k, 0.0) < NEW_S:
+        elif time.monotonic() - self._new.get(k, 0.0) < NEW_S:
             text.stylize(Style(bgcolor="dark_green"))
         if k in self.marked:
             text.stylize(Style(bgcolor="grey30"))
