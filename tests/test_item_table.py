@@ -22,3 +22,16 @@ def test_sort_rows_matches_the_reference(cols: list[list[Any]], reverse: bool) -
     missing = [r for r in rows if r[1] is None]
     reference = missing + present if reverse else present + missing
     assert sort_rows(rows, lambda r: r[1], reverse) == reference
+
+
+@given(st.lists(st.tuples(st.integers(0, 4), st.integers())), st.booleans())
+def test_stable_sort_in_chunks_is_sorted(items: list[tuple[int, int]], reverse: bool) -> None:
+    import iwtui.tui.widgets.item_table as it
+
+    saved = it.SORT_CHUNK
+    it.SORT_CHUNK = 3  # many chunks, many ties across them
+    try:
+        got = it.stable_sort(items, lambda x: x[0], reverse)
+    finally:
+        it.SORT_CHUNK = saved
+    assert got == sorted(items, key=lambda x: x[0], reverse=reverse)

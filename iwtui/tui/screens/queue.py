@@ -32,7 +32,7 @@ from iwtui.icewarp.queues import QUEUE_NAMES, QUEUE_TITLES
 from iwtui.tui.bindings import bindings
 from iwtui.tui.gate import run_plan
 from iwtui.tui.screens.queue_dialogs import OwnerScreen, ReasonsScreen, TextScreen, age
-from iwtui.tui.widgets.item_table import Column, ItemTable, sort_rows
+from iwtui.tui.widgets.item_table import Column, ItemTable, sort_rows, stable_sort
 from iwtui.tui.widgets.panel import Panel
 
 SAFETY_S = 10.0  # a check of the queue folders when no watcher event came
@@ -49,12 +49,13 @@ def _age(ts: float) -> str:
     return age(ts, _now())
 
 
+_QUEUE_RANK = {q: 10 * n for n, q in enumerate(QUEUE_NAMES)}  # the order of the queue selector
 COLUMNS: list[Column[QueueItem]] = [
     Column(
         "Status",
         7,
         lambda i: i.queue[:4] + ("" if i.priority is None else f" {i.priority}"),
-        lambda i: (i.queue, i.priority or 0),
+        lambda i: _QUEUE_RANK.get(i.queue, 90) + (i.priority or 0),  # a scalar: see sort_rows
     ),
     Column("From", 28, lambda i: i.sender or i.from_, lambda i: i.sender),
     Column("To", 28, lambda i: ", ".join(i.recipients) or i.to, lambda i: ",".join(i.recipients)),
@@ -100,8 +101,7 @@ def _select(
         rows = [i for i in rows if i.id in only_ids]
     # oldest first, by id on ties (two stable sorts on scalar keys: see sort_rows); ties
     # in the column keep this order
-    rows.sort(key=attrgetter("id"))
-    rows.sort(key=attrgetter("queued_at"))
+    rows = stable_sort(stable_sort(rows, attrgetter("id")), attrgetter("queued_at"))
     if cap:
         rows = rows[:cap]
     return sort_rows(rows, key, reverse)

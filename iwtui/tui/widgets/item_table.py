@@ -10,6 +10,7 @@ stay in place, struck through, for a few seconds (never selectable). All cell te
 from __future__ import annotations
 
 import contextlib
+import heapq
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -301,6 +302,22 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
         return Strip(list(segments)).crop_extend(0, width, base)
 
 
+SORT_CHUNK = 8192
+T = TypeVar("T")
+
+
+def stable_sort(items: Sequence[T], key: Callable[[T], Any], reverse: bool = False) -> list[T]:
+    """``sorted(items, key=key, reverse=reverse)`` in pieces: a C-level sort holds the GIL
+    from start to end (~80 ms for 100,000 rows, the UI thread waiting all along); sorted
+    in chunks of 8,192 and merged by ``heapq.merge`` (Python, stable), a worker's sort
+    lets the UI thread run every few milliseconds."""
+    if len(items) <= SORT_CHUNK:
+        return sorted(items, key=key, reverse=reverse)
+    chunks = [sorted(items[i : i + SORT_CHUNK], key=key, reverse=reverse)
+              for i in range(0, len(items), SORT_CHUNK)]  # fmt: skip
+    return list(heapq.merge(*chunks, key=key, reverse=reverse))
+
+
 def sort_rows(rows: Sequence[R], key: Callable[[R], Any], reverse: bool = False) -> list[R]:
     """``rows`` sorted by ``key`` (text without case), stable, None last (first when
     reversed). The values are sorted as plain scalars, not tuples: CPython's sort then
@@ -313,9 +330,9 @@ def sort_rows(rows: Sequence[R], key: Callable[[R], Any], reverse: bool = False)
     present = [i for i, v in enumerate(vals) if v is not None]
     missing = [i for i, v in enumerate(vals) if v is None]
     try:
-        present.sort(key=vals.__getitem__, reverse=reverse)
+        present = stable_sort(present, vals.__getitem__, reverse)
     except TypeError:  # mixed types in one column
-        present.sort(key=lambda i: _sortable(vals[i]), reverse=reverse)
+        present = stable_sort(present, lambda i: _sortable(vals[i]), reverse)
     order = missing + present if reverse else present + missing
     return [rows[i] for i in order]
 
