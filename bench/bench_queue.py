@@ -22,9 +22,9 @@ SCAN = """
 import sys, time
 from pathlib import Path
 from iwtui.icewarp.install import discover
-from iwtui.icewarp import messages
+from iwtui.icewarp import scanning
 inst = discover(Path(sys.argv[1]), use_tool_sh=False)
-scanner = messages.Scanner(inst, lazy=True)  # as the Message Queue screen keeps it
+scanner = scanning.Scanner(inst, lazy=True)  # as the Message Queue screen keeps it
 items = scanner.scan()
 out = inst.outgoing_dir
 victims = [p for p, i in items.items() if i.queue == "outgoing"][:1000]
@@ -53,8 +53,8 @@ def main() -> None:
     n = int(os.environ.get("IWTUI_BENCH_QUEUE", "20000"))
     tree = _tree(n)
     folders = " ".join(str(tree / "mail" / d) for d in ("_outgoing", "_incoming", "_sms"))
-    scan = f"{PY} -c \"from pathlib import Path; from iwtui.icewarp.install import discover; from iwtui.icewarp import messages; messages.scan(discover(Path('{tree}'), use_tool_sh=False))\""
-    listing = f"{PY} -c \"from pathlib import Path; from iwtui.icewarp.install import discover; from iwtui.icewarp import messages; messages.Scanner(discover(Path('{tree}'), use_tool_sh=False), lazy=True).scan()\""
+    scan = f"{PY} -c \"from pathlib import Path; from iwtui.icewarp.install import discover; from iwtui.icewarp import scanning; scanning.scan(discover(Path('{tree}'), use_tool_sh=False))\""
+    listing = f"{PY} -c \"from pathlib import Path; from iwtui.icewarp.install import discover; from iwtui.icewarp import scanning; scanning.Scanner(discover(Path('{tree}'), use_tool_sh=False), lazy=True).scan()\""
     compare(
         f"queue scan with headers ({n:,} files)",
         shell(scan),

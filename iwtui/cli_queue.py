@@ -15,7 +15,7 @@ from pathlib import Path
 
 from iwtui.cli import add_nested, emit_json, run_plan
 from iwtui.errors import BadInput
-from iwtui.icewarp import deferrals, messages, queue_actions
+from iwtui.icewarp import deferrals, messages, queue_actions, scanning
 from iwtui.icewarp.actions import Plan
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.logs.lines import safe_text
@@ -38,7 +38,7 @@ def _out(text: str) -> None:
 def _items(inst: Install, ids: Sequence[str]) -> list[QueueItem]:
     """The items named on the command line, frozen now; unknown ids are bad input."""
     wanted = list(dict.fromkeys(ids))
-    found = {i.id: i for i in messages.scan(inst).values() if i.id in wanted}
+    found = {i.id: i for i in scanning.scan(inst).values() if i.id in wanted}
     missing = [i for i in wanted if i not in found]
     if missing and not found:
         raise BadInput(f"no queued message with id {', '.join(missing)} (already delivered?)")
@@ -50,7 +50,7 @@ def _items(inst: Install, ids: Sequence[str]) -> list[QueueItem]:
 def cmd_list(args: argparse.Namespace) -> int:
     inst = _install(args)
     queues = QUEUE_NAMES if args.queue == "all" else (args.queue,)
-    items = sorted(messages.scan(inst, queues).values(), key=lambda i: i.queued_at)
+    items = sorted(scanning.scan(inst, queues).values(), key=lambda i: i.queued_at)
     if any(i.queue == "retry" for i in items):
         deferrals.attach([i for i in items if i.queue == "retry"], deferrals.scan(inst.log_dir))
     query = messages.parse_query(args.filter or "")
@@ -150,7 +150,7 @@ def cmd_undo(args: argparse.Namespace) -> int:
 
 def cmd_reasons(args: argparse.Namespace) -> int:
     inst = _install(args)
-    items = list(messages.scan(inst, ("retry",)).values())
+    items = list(scanning.scan(inst, ("retry",)).values())
     deferrals.attach(items, deferrals.scan(inst.log_dir))
     groups = deferrals.group(items)
     if args.json:

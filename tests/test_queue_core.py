@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from iwtui.cli import main
-from iwtui.icewarp import deferrals, messages, queue_actions
+from iwtui.icewarp import deferrals, messages, queue_actions, scanning
 from iwtui.icewarp.actions import ActionGate
 from iwtui.icewarp.install import Install, discover
 from iwtui.icewarp.logs.lines import safe_text
@@ -27,16 +27,16 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 
 
 def test_scan_reads_envelope_and_headers_and_reuses_unchanged_items(sim_install: Install) -> None:
-    items = messages.scan(sim_install)
+    items = scanning.scan(sim_install)
     assert len(items) == sum(1 for _ in items)  # keyed by path
     queues = {i.queue for i in items.values()}
     assert {"outgoing", "priority", "retry", "incoming"} <= queues
     one = next(i for i in items.values() if i.queue == "outgoing")
     assert one.sender and one.recipients and one.subject and one.size > 0 and one.problem is None
-    again = messages.scan(sim_install, previous=items)
+    again = scanning.scan(sim_install, previous=items)
     assert all(again[p] is items[p] for p in items)  # nothing re-read
     one.path.write_bytes(one.path.read_bytes() + b"x")
-    third = messages.scan(sim_install, previous=again)
+    third = scanning.scan(sim_install, previous=again)
     assert third[one.where] is not one and third[one.where].size == one.size + 1
 
 
@@ -52,7 +52,7 @@ def test_files_that_are_not_messages_are_listed_with_a_problem(sim_install: Inst
         b"From: =?UTF-8?B?xb1sdcWlb3XEjWvDvQ==?= <k@x.cz>\r\nTo: a@b.c\r\n"
         b"Subject: =?ISO-8859-2?Q?Faktura_=E8._1?= \x1b[31m[bold]x[/bold]\r\n\r\nbody"
     )
-    items = {i.id: i for i in messages.scan(sim_install, ("outgoing",)).values()}
+    items = {i.id: i for i in scanning.scan(sim_install, ("outgoing",)).values()}
     assert items["BIN0000001"].problem == "not a message: binary data"
     assert items["EMP0000001"].problem == "empty file"
     assert items["NOH0000001"].problem == "not a message: no headers"
@@ -73,12 +73,12 @@ def test_relocated_queues_from_a_crlf_path_dat(sim_root: Path, tmp_path: Path) -
     (sim_root / "path.dat").write_bytes(b"\r\n".join(lines))
     inst = discover(sim_root, use_tool_sh=False)
     assert inst.outgoing_dir == moved
-    ids = {i.id for i in messages.scan(inst, ("outgoing",)).values()}
+    ids = {i.id for i in scanning.scan(inst, ("outgoing",)).values()}
     assert ids == {"MOVED00001"}
 
 
 def test_deferral_reasons_come_from_failed_client_sessions(sim_install: Install) -> None:
-    retry = list(messages.scan(sim_install, ("retry",)).values())
+    retry = list(scanning.scan(sim_install, ("retry",)).values())
     found = deferrals.scan(sim_install.log_dir)
     deferrals.attach(retry, found)
     assert retry and all(i.last_error for i in retry)
@@ -99,7 +99,7 @@ def test_delete_undo_restores_byte_identical_files_and_gone_is_delivered(
     sim_install: Install, tmp_path: Path
 ) -> None:
     gate = ActionGate(tmp_path / "state", read_only=False)
-    items = sorted(messages.scan(sim_install, ("outgoing",)).values(), key=lambda i: i.id)[:3]
+    items = sorted(scanning.scan(sim_install, ("outgoing",)).values(), key=lambda i: i.id)[:3]
     before = {i.path: i.path.read_bytes() for i in items}
     items[2].path.unlink()  # delivered between listing and acting
     del before[items[2].path]
@@ -115,7 +115,7 @@ def test_bounce_writes_a_valid_dsn_and_trashes_the_original(
     sim_install: Install, tmp_path: Path
 ) -> None:
     gate = ActionGate(tmp_path / "state", read_only=False)
-    item = next(i for i in messages.scan(sim_install, ("retry",)).values())
+    item = next(i for i in scanning.scan(sim_install, ("retry",)).values())
     original = item.path.read_bytes()
     deferrals.attach([item], deferrals.scan(sim_install.log_dir))
     before = set(sim_install.outgoing_dir.iterdir())
@@ -147,7 +147,7 @@ def test_whitelist_adds_a_row_validates_owner_and_undoes(
     sim_install: Install, tmp_path: Path
 ) -> None:
     gate = ActionGate(tmp_path / "state", read_only=False)
-    item = next(iter(messages.scan(sim_install, ("outgoing",)).values()))
+    item = next(iter(scanning.scan(sim_install, ("outgoing",)).values()))
     with pytest.raises(Exception, match="bad owner"):
         queue_actions.sender_list_plan(sim_install, [item], "whitelist", "not an owner")
     plan = queue_actions.sender_list_plan(sim_install, [item], "whitelist", "Example.COM")
@@ -226,21 +226,21 @@ def test_scanner_skips_unchanged_folders_and_a_full_pass_sees_rewrites(
 ) -> None:
     import os
 
-    scanner = messages.Scanner(sim_install)
+    scanner = scanning.Scanner(sim_install)
     first = scanner.scan()
     listed: list[Path] = []
-    real = messages.list_spot
+    real = scanning.list_spot
 
     def counting(
         spot: messages.QueueSpot,
         prev: dict[str, messages.QueueItem],
         cancel: object = None,
-        sink: Callable[[list[messages.Job]], None] | None = None,
-    ) -> tuple[dict[str, messages.QueueItem], list[messages.Job]]:
+        sink: Callable[[list[scanning.Job]], None] | None = None,
+    ) -> tuple[dict[str, messages.QueueItem], list[scanning.Job]]:
         listed.append(spot.folder)
         return real(spot, prev, None, sink)
 
-    monkeypatch.setattr(messages, "list_spot", counting)
+    monkeypatch.setattr(scanning, "list_spot", counting)
     again = scanner.scan()
     assert again == first and listed == []  # nothing changed: no folder listed, no file read
     new = sim_install.retry_dir / "NEWRETRY01.tmp"
@@ -272,15 +272,15 @@ def test_helper_processes_read_and_parse_a_large_scan_with_the_same_result(
     odd = sim_install.outgoing_dir / "EMPTY00001.tmp"
     odd.write_bytes(b"")
     (sim_install.outgoing_dir / "BIN0000002.tmp").write_bytes(b"\x00\x01" * 100)
-    jobs = [j for s in spots(sim_install) for j in messages.list_spot(s, {})[1]]
+    jobs = [j for s in spots(sim_install) for j in scanning.list_spot(s, {})[1]]
     jobs.append((spots(sim_install)[0], str(sim_install.outgoing_dir / "GONE000001.tmp"), "GONE000001.tmp"))  # fmt: skip
-    alone = messages.read_items(jobs, parallel=False)
+    alone = scanning.read_items(jobs, parallel=False)
     if helper == "missing":
         monkeypatch.setattr(heads.sys, "executable", "/nonexistent/python")
     elif helper == "fails":
         monkeypatch.setattr(heads.sys, "executable", "/bin/false")
     answered: list[bool] = []  # per helper that started: did it deliver everything?
-    real = messages.gather
+    real = scanning.gather
 
     def spy(helpers: list[heads.Helper]) -> Iterator[tuple[int, list[object] | None]]:
         failed = set()
@@ -290,10 +290,10 @@ def test_helper_processes_read_and_parse_a_large_scan_with_the_same_result(
             yield i, frame
         answered.extend(i not in failed for i, h in enumerate(helpers) if h.started)
 
-    monkeypatch.setattr(messages, "gather", spy)
-    both = messages.read_items(jobs, parallel=True, lazy=lazy)
+    monkeypatch.setattr(scanning, "gather", spy)
+    both = scanning.read_items(jobs, parallel=True, lazy=lazy)
     assert all(i.parsed for i in both.values()) != lazy or not both
-    messages.parse_all(both.values(), parallel=True)  # the lazy ones: parsed by helpers too
+    scanning.parse_all(both.values(), parallel=True)  # the lazy ones: parsed by helpers too
     assert _fields(both) == _fields(alone) and len(both) == len(jobs) - 1  # the gone file
     helpers_used = 1 + (2 if lazy else 0)  # one reads with this process; two parse
     expected = {"works": [True] * helpers_used, "fails": [False] * helpers_used, "missing": []}

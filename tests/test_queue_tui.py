@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from iwtui.icewarp import messages
+from iwtui.icewarp import scanning
 from iwtui.icewarp.install import discover
 from iwtui.tui.screens.queue import QueueArea
 from iwtui.tui.screens.queue_dialogs import ReasonsScreen, TextScreen
@@ -32,7 +32,7 @@ async def test_lists_every_item_and_the_cursor_sticks_while_the_queue_changes(
 ) -> None:
     monkeypatch.setattr(item_table, "GONE_S", 1.0)
     app = make_app(sim_root, isolated_config)
-    total = len(messages.scan(discover(sim_root, use_tool_sh=False)))
+    total = len(scanning.scan(discover(sim_root, use_tool_sh=False)))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("1")
         area = app.query_one(QueueArea)

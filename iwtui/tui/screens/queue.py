@@ -21,7 +21,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Select
 
 from iwtui.errors import IwtuiError
-from iwtui.icewarp import deferrals, messages, queue_actions
+from iwtui.icewarp import deferrals, messages, queue_actions, scanning
 from iwtui.icewarp.actions import ActionGate, Plan
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.logs import catalog as catalog_mod
@@ -83,7 +83,7 @@ def _parse_all(
 ) -> None:
     """Parse every header block not parsed yet (a large queue in two helper processes),
     reporting (done, total)."""
-    messages.parse_all(items, cancel=cancel, progress=progress)
+    scanning.parse_all(items, cancel=cancel, progress=progress)
 
 
 def _select(
@@ -126,7 +126,7 @@ class QueueArea(Vertical):
         self._safety_runs = 0
         self.parse_progress = (0, 0)
         self._shown = 0
-        self.scanner = messages.Scanner(install, lazy=True)
+        self.scanner = scanning.Scanner(install, lazy=True)
         self.scan_s = 0.0
 
     def compose(self) -> ComposeResult:
