@@ -37,6 +37,10 @@ async def test_tabs_list_rows_and_keys_follow_the_tab(
         area = await _open(pilot, app)
         tab = area.current
         assert tab.spec.id == "quarantine" and len(tab.table.rows) == 12 and tab.table.has_focus
+        await pilot.press("enter")  # the whole held message
+        await wait_for(pilot, lambda: isinstance(app.screen, TextScreen))
+        assert any(line.lower().startswith("subject:") for line in app.screen.lines)
+        await pilot.press("escape")
         assert area.check_action("act", ("deliver",)) and not area.check_action("act", ("add",))
         seen = []
         for _ in range(4):

@@ -23,9 +23,12 @@ from iwtui.icewarp.actions import Plan
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.logs.lines import safe_text
 from iwtui.tui.gate import run_plan
+from iwtui.tui.screens.queue_dialogs import TextScreen
 from iwtui.tui.screens.spam_dialogs import FormScreen
 from iwtui.tui.widgets.item_table import Column, ItemTable
 from iwtui.tui.widgets.panel import Panel
+
+VIEW_BYTES = 256 * 1024  # of a held message, shown by Enter
 
 
 def _now() -> datetime:
@@ -280,6 +283,28 @@ class SpamTab(Vertical):
         for line in body.decode("utf-8", "replace").splitlines()[:6]:
             t.append(safe_text(line, 200) + "\n", style="italic")
         return t
+
+    @on(ItemTable.Chosen)
+    def open_held(self) -> None:
+        """Enter on a held message: the whole message (safely rendered)."""
+        row = self.table.current()
+        if self.spec.id != "quarantine" or row is None or self.table.is_gone(row):
+            return
+        files = spam.held_files(self.install.mail_dir, row)
+        if not files:
+            self.app.notify("the held message was not found", title="Quarantine")
+            return
+        try:
+            with open(files[0], "rb") as fh:
+                data = fh.read(VIEW_BYTES)
+        except OSError as exc:
+            self.app.notify(f"{files[0]}: {exc.strerror or exc}", severity="error")
+            return
+        lines = data.decode("utf-8", "replace").replace("\r\n", "\n").split("\n")
+        if len(data) == VIEW_BYTES:
+            lines.append(f"… the first {VIEW_BYTES // 1024} KiB")
+        title = Text.assemble((" held ", "reverse"), f"  {row.owner}  ", (safe_text(row.subject, 100), "bold"))  # fmt: skip
+        self.app.push_screen(TextScreen(title, lines))
 
     # --- actions -------------------------------------------------------------------------
 
