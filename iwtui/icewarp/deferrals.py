@@ -172,7 +172,9 @@ def scan_apart(
     its UI thread. When the helper cannot run, the scan runs here."""
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "iwtui.icewarp.deferrals", str(log_dir), str(days)],
+            # -P: the working folder is not put on sys.path (an `iwtui` folder there
+            # must not be imported by a helper of an admin's console)
+            [sys.executable, "-P", "-m", "iwtui.icewarp.deferrals", str(log_dir), str(days)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

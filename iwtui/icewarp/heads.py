@@ -176,7 +176,9 @@ class Helper:
         self._queue: queue.SimpleQueue[list[Any] | None] = queue.SimpleQueue()
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "iwtui.icewarp.heads", mode],
+                # -P: the working folder is not put on sys.path (an `iwtui` folder there
+                # must not be imported by a helper of an admin's console)
+                [sys.executable, "-P", "-m", "iwtui.icewarp.heads", mode],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
