@@ -107,7 +107,7 @@ def test_quarantine_actions_move_files_and_undo_restores_bytes(
     gate = ActionGate(tmp_path / "state", read_only=False)
     db = sim_install.antispam_db
     rows, _ = asyncio.run(spam.list_senders(db, "quarantine"))
-    held = {r.id: spam.held_files(sim_install.mail_dir, r) for r in rows}
+    held = {r.id: spam.held_files(sim_install.mail_dir, r.owner, r.folder) for r in rows}
     r1, r2, r3, r4 = [r for r in rows if held[r.id]][:4]
     before = {p: _digest(p) for r in (r1, r2, r3, r4) for p in held[r.id]}
     out_before = set(sim_install.outgoing_dir.iterdir())

@@ -263,12 +263,12 @@ async def _read(path: Path) -> AsyncIterator[aiosqlite.Connection]:
         await con.close()
 
 
-def _where(clauses: list[tuple[str, str, str]]) -> tuple[str, list[object]]:
-    """``(column, value, kind)`` filters: kind "like" (substring) or "owner" (exact or
-    substring of the owner or of its domain)."""
+def _where(filters: list[tuple[str, str]]) -> tuple[str, list[object]]:
+    """``AND`` clauses for ``(column, text)`` filters: the column contains the text, in
+    any case (an empty text filters nothing)."""
     sql: list[str] = []
     params: list[object] = []
-    for column, value, _kind in clauses:
+    for column, value in filters:
         value = value.strip()
         if value:
             sql.append(f"lower({column}) LIKE lower(?) ESCAPE '\\'")
@@ -290,9 +290,7 @@ async def list_senders(
     code = LIST_CODES.get(list_name)
     if code is None:
         raise SpamDbError(f"unknown list {list_name!r}: use quarantine, whitelist or blacklist")
-    where, params = _where(
-        [("SndEmail", sender, ""), ("SndOwner", owner, ""), ("SndDomain", domain, "")]
-    )
+    where, params = _where([("SndEmail", sender), ("SndOwner", owner), ("SndDomain", domain)])
     limit = f" LIMIT {int(max_items)}" if max_items > 0 else ""
     async with _read(path) as con:
         cur = await con.execute(
@@ -352,7 +350,7 @@ async def list_greylist(
         "coalesce((coalesce(GLStatus, 0) != 1 AND GLCreated < ?) OR"
         " (GLStatus = 1 AND coalesce(GLUpdated, GLCreated) < ?), 0)"
     )
-    where, params = _where([("GLOwner", owner, ""), ("GLValue", value, "")])
+    where, params = _where([("GLOwner", owner), ("GLValue", value)])
     sel: list[object] = [pend_limit, auth_limit]
     if status == "expired":
         where += f" AND {expired_sql}"
@@ -391,14 +389,12 @@ def _int(value: object) -> int | None:
     return None
 
 
-def held_files(mail_dir: Path, row: SenderRow) -> list[Path]:
-    """The quarantined message file(s) of a row (``*.tmp`` in its folder)."""
-    if not row.folder:
-        return []
-    folder = quarantine_dir(mail_dir, row.owner, row.folder)
-    if folder is None:
+def held_files(mail_dir: Path, owner: str, folder: str) -> list[Path]:
+    """The quarantined message file(s) of a row: the files of its folder."""
+    where = quarantine_dir(mail_dir, owner, folder) if folder else None
+    if where is None:
         return []
     try:
-        return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+        return sorted(p for p in where.iterdir() if p.is_file() and not p.name.startswith("."))
     except OSError:
         return []

@@ -250,7 +250,9 @@ def sender_plan(
         undo.append(_restore("Senders", SENDER_ROW, str(db), old))
         detail = f"row {rowid} {action}"
         if list_name == "quarantine":
-            held = spam.held_files(install.mail_dir, _row_of(old))
+            # SENDER_ROW: SndID, SndOwner, SndEmail, SndAuthorized, SndFolder, ...
+            owner, folder = spam._text(old[1]), spam._text(old[4])
+            held = spam.held_files(install.mail_dir, owner, folder)
             release = action in ("deliver", "whitelist")
             for src in held:
                 dst = (
@@ -283,14 +285,6 @@ def sender_plan(
         cli=_cli(f"spam {action} --list {list_name}", targets, root),
         step=step,
         undoable=True,
-    )
-
-
-def _row_of(values: Sequence[Any]) -> spam.SenderRow:
-    names = ("id", *spam.SENDERS_COLUMNS)
-    v = dict(zip(names, values, strict=True))
-    return spam.SenderRow(
-        int(v["id"]), "", "", spam._text(v["SndOwner"]), "", "", spam._text(v["SndFolder"]), None
     )
 
 

@@ -259,7 +259,7 @@ class SpamTab(Vertical):
     def preview(self, row: spam.SenderRow) -> Text:
         """The held message: where it is, its headers, the first lines of its body."""
         t = Text()
-        files = spam.held_files(self.install.mail_dir, row)
+        files = spam.held_files(self.install.mail_dir, row.owner, row.folder)
         if not files:
             t.append("Held message: not found", style="yellow")
             t.append(
@@ -290,7 +290,7 @@ class SpamTab(Vertical):
         row = self.table.current()
         if self.spec.id != "quarantine" or row is None or self.table.is_gone(row):
             return
-        files = spam.held_files(self.install.mail_dir, row)
+        files = spam.held_files(self.install.mail_dir, row.owner, row.folder)
         if not files:
             self.app.notify("the held message was not found", title="Quarantine")
             return
