@@ -87,11 +87,11 @@ def connect_ro(path: Path) -> sqlite3.Connection:
         con.execute("PRAGMA query_only = 1")
         con.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as exc:
-        raise SpamDbError(f"{path}: {_explain(exc)}") from exc
+        raise SpamDbError(f"{path}: {explain(exc)}") from exc
     return con
 
 
-def _explain(exc: sqlite3.Error) -> str:
+def explain(exc: sqlite3.Error) -> str:
     text = str(exc)
     if "not a database" in text or "malformed" in text:
         return "not a readable SQLite database (corrupt or another format)"
@@ -111,7 +111,7 @@ def schema(path: Path) -> SchemaReport:
             senders = _columns(con, "Senders")
             grey = _columns(con, "Greylist")
         except sqlite3.DatabaseError as exc:
-            raise SpamDbError(f"{path}: {_explain(exc)}") from exc
+            raise SpamDbError(f"{path}: {explain(exc)}") from exc
     miss_s = tuple(c for c in SENDERS_COLUMNS if senders is None or c not in senders)
     miss_g = tuple(c for c in GREYLIST_COLUMNS if grey is None or c not in grey)
     return SchemaReport(
@@ -128,7 +128,7 @@ def list_counts(path: Path) -> dict[str, int]:
                 "SELECT SndAuthorized, count(*) FROM Senders GROUP BY SndAuthorized"
             ).fetchall()
         except sqlite3.DatabaseError as exc:
-            raise SpamDbError(f"{path}: {_explain(exc)}") from exc
+            raise SpamDbError(f"{path}: {explain(exc)}") from exc
     for status, n in rows:
         name = LIST_NAMES.get(status) if isinstance(status, int) else None
         if name:
@@ -145,7 +145,7 @@ def quarantine_folders(path: Path) -> list[tuple[str, str]]:
                 "AND SndFolder IS NOT NULL AND SndFolder != ''"
             ).fetchall()
         except sqlite3.DatabaseError as exc:
-            raise SpamDbError(f"{path}: {_explain(exc)}") from exc
+            raise SpamDbError(f"{path}: {explain(exc)}") from exc
     return [(str(o or ""), str(f)) for o, f in rows]
 
 
@@ -162,7 +162,7 @@ def greylist_count(path: Path) -> int:
         try:
             return int(con.execute("SELECT count(*) FROM Greylist").fetchone()[0])
         except sqlite3.DatabaseError as exc:
-            raise SpamDbError(f"{path}: {_explain(exc)}") from exc
+            raise SpamDbError(f"{path}: {explain(exc)}") from exc
 
 
 # --- listing (aiosqlite: the screen awaits these; the CLI runs them with asyncio.run) ----
@@ -234,7 +234,7 @@ def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
 
-def _text(value: object) -> str:
+def as_text(value: object) -> str:
     if isinstance(value, str):
         return value
     if value is None:
@@ -253,12 +253,12 @@ async def _read(path: Path) -> AsyncIterator[aiosqlite.Connection]:
     try:
         con = await aiosqlite.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
     except sqlite3.Error as exc:
-        raise SpamDbError(f"{path}: {_explain(exc)}") from exc
+        raise SpamDbError(f"{path}: {explain(exc)}") from exc
     try:
         con.text_factory = _decode  # a row with bad UTF-8 must not stop the listing
         yield con
     except sqlite3.Error as exc:
-        raise SpamDbError(f"{path}: {_explain(exc)}") from exc
+        raise SpamDbError(f"{path}: {explain(exc)}") from exc
     finally:
         await con.close()
 
@@ -311,11 +311,11 @@ async def list_senders(
         SenderRow(
             int(i),
             list_name,
-            _text(e),
-            _text(o),
-            _text(d),
-            _text(s),
-            _text(f),
+            as_text(e),
+            as_text(o),
+            as_text(d),
+            as_text(s),
+            as_text(f),
             delphi.combine(on, at),
         )
         for i, e, o, d, s, f, on, at in raw
@@ -374,7 +374,7 @@ async def list_greylist(
     rows = []
     for i, v, o, st, created, updated, expired in raw:
         name = "expired" if expired else ("authorized" if _int(st) == 1 else "pending")
-        rows.append(GreyRow(int(i), _text(v), _text(o), name,
+        rows.append(GreyRow(int(i), as_text(v), as_text(o), name,
                             delphi.to_datetime(_num(created)), delphi.to_datetime(_num(updated))))  # fmt: skip
     return rows, total
 

@@ -112,9 +112,9 @@ def write(db: Path, fn: Callable[[sqlite3.Connection], T], *, wait_s: float = LO
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
                 continue
-            raise spam.SpamDbError(f"{db}: {spam._explain(exc)}") from exc
+            raise spam.SpamDbError(f"{db}: {spam.explain(exc)}") from exc
         except sqlite3.DatabaseError as exc:
-            raise spam.SpamDbError(f"{db}: {spam._explain(exc)}") from exc
+            raise spam.SpamDbError(f"{db}: {spam.explain(exc)}") from exc
 
 
 SENDER_ROW = "SndID, " + ", ".join(spam.SENDERS_COLUMNS)
@@ -251,7 +251,7 @@ def sender_plan(
         detail = f"row {rowid} {action}"
         if list_name == "quarantine":
             # SENDER_ROW: SndID, SndOwner, SndEmail, SndAuthorized, SndFolder, ...
-            owner, folder = spam._text(old[1]), spam._text(old[4])
+            owner, folder = spam.as_text(old[1]), spam.as_text(old[4])
             held = spam.held_files(install.mail_dir, owner, folder)
             release = action in ("deliver", "whitelist")
             for src in held:
