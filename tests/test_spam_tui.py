@@ -174,3 +174,10 @@ async def test_a_corrupt_database_is_a_message_not_a_crash(
         assert "not a readable SQLite database" in str(area.current.query_one(".spam-state").render())  # fmt: skip
         await pilot.press("right_square_bracket")  # tarpit.dat is a file of its own: it lists
         await wait_for(pilot, lambda: area.current.loaded and len(area.current.table.rows) > 0)
+
+
+def test_ips_sort_by_address_not_text() -> None:
+    from iwtui.tui.screens.spam_tarpit import _ip_order
+
+    ips = ["9.1.1.1", "10.0.0.2", "10.0.0.0/8", "2001:db8::1", "192.0.2.1", "not an ip"]
+    assert sorted(ips, key=_ip_order) == ["9.1.1.1", "10.0.0.0/8", "10.0.0.2", "192.0.2.1", "2001:db8::1", "not an ip"]  # fmt: skip

@@ -3,6 +3,7 @@ countdowns, reason codes and what each IP did in the SMTP log."""
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,12 +30,22 @@ def _now() -> datetime:
     return spam_tabs._now()  # one clock for every tab (tests pin it there)
 
 
+def _ip_order(ip: str) -> tuple[int, int, int]:
+    """IPv4 before IPv6, then by address, then the wider range first (text order would
+    put 10.0.0.2 before 9.1.1.1)."""
+    try:
+        net = ipaddress.ip_network(ip, strict=False)
+    except ValueError:
+        return (9, 0, 0)
+    return (net.version, int(net.network_address), net.prefixlen)
+
+
 def _tarpit_columns(period_min: float) -> list[Column[tarpit.TarpitEntry]]:
     def blocked(e: tarpit.TarpitEntry) -> datetime | None:
         return e.expires - timedelta(minutes=period_min) if e.expires else None
 
     return [
-        Column("IP", 40, lambda e: e.ip, lambda e: e.ip),
+        Column("IP", 40, lambda e: e.ip, lambda e: _ip_order(e.ip)),
         Column("Expires", 16, lambda e: _when(e.expires), lambda e: e.expires),
         Column("Expires in", 21, lambda e: countdown(e.expires, _now()), lambda e: e.expires,
                style=lambda e: "dim" if e.expired(_now()) else "bold"),
