@@ -35,3 +35,21 @@ def test_stable_sort_in_chunks_is_sorted(items: list[tuple[int, int]], reverse: 
     finally:
         it.SORT_CHUNK = saved
     assert got == sorted(items, key=lambda x: x[0], reverse=reverse)
+
+
+@given(st.lists(st.integers(0, 40), min_size=1, max_size=8), st.integers(20, 300))
+def test_columns_fit_a_narrow_terminal_and_keep_their_width_in_a_wide_one(
+    wanted: list[int], total: int
+) -> None:
+    from iwtui.tui.widgets.item_table import column_widths
+
+    widths = column_widths(wanted, total)
+    assert len(widths) == len(wanted)
+    assert all(w >= (min(x, 4) if x else 8) for w, x in zip(widths, wanted, strict=True))
+    n_flex = sum(1 for w in wanted if not w)
+    floor = 2 + len(wanted) + sum(min(x, 4) if x else 8 for x in wanted)  # the least it takes
+    roomy = total - 2 - sum(wanted) - (len(wanted) - n_flex) >= 9 * n_flex
+    if roomy:  # fixed columns keep their width
+        assert all(w == x for w, x in zip(widths, wanted, strict=True) if x)
+    elif total >= floor:  # narrow: everything still fits
+        assert sum(widths) + 2 + len(widths) <= total

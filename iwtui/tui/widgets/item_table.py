@@ -255,10 +255,7 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
     # --- drawing -------------------------------------------------------------------------
 
     def _widths(self, total: int) -> list[int]:
-        fixed = sum(c.width + 1 for c in self.columns if c.width) + 2
-        rest = max(8, total - fixed)
-        flex = [c for c in self.columns if not c.width] or [self.columns[-1]]
-        return [c.width if c.width else max(8, rest // len(flex)) for c in self.columns]
+        return column_widths([c.width for c in self.columns], total)
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
@@ -300,6 +297,25 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
         text.end = ""
         segments = Segment.apply_style(text.render(self.app.console), style=base)
         return Strip(list(segments)).crop_extend(0, width, base)
+
+
+def column_widths(wanted: list[int], total: int, flex_min: int = 8, least: int = 4) -> list[int]:
+    """Widths for columns that want ``wanted`` cells (0: the rest) in ``total`` cells,
+    with a mark column of 2 and a space after each. When the fixed columns do not fit
+    (a narrow terminal), they shrink in proportion, to ``least`` at the very least, so
+    every column stays on screen."""
+    flex = [i for i, w in enumerate(wanted) if not w]
+    fixed = sum(wanted)
+    rest = total - 2 - fixed - (len(wanted) - len(flex))  # after the fixed columns
+    if rest >= (flex_min + 1) * len(flex):
+        share = rest // len(flex) if flex else 0
+        return [w or share for w in wanted]
+    budget = max(0, total - 2 - len(wanted) - flex_min * len(flex))
+    floors = [min(w, least) for w in wanted]
+    extra = max(0, budget - sum(floors))  # shared in proportion to what each gives up
+    give = sum(w - f for w, f in zip(wanted, floors, strict=True)) or 1
+    return [f + (w - f) * extra // give if w else flex_min
+            for w, f in zip(wanted, floors, strict=True)]  # fmt: skip
 
 
 SORT_CHUNK = 8192
