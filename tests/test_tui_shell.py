@@ -258,3 +258,19 @@ async def test_keys_never_stay_with_a_hidden_area(sim_root: Path, isolated_confi
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         assert isinstance(app.screen, ConfirmDialog) and "spam delete" in app.screen.detail
         await pilot.press("n")
+
+
+async def test_a_narrow_terminal_hides_the_navigation_and_keys_still_switch(
+    sim_root: Path, isolated_config: Path
+) -> None:
+    app = make_app(sim_root, isolated_config)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        nav = app.query_one("#nav")
+        assert not nav.display or nav.region.width == 0
+        await pilot.press("2")
+        assert app.focused is not None and app.query_one("#spam") in app.focused.ancestors_with_self
+    wide = make_app(sim_root, isolated_config)
+    async with wide.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        assert wide.query_one("#nav").region.width > 0

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from functools import partial
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.command import Hit, Hits, Provider
 from textual.containers import Horizontal
@@ -42,6 +42,7 @@ from iwtui.tui.widgets.nav import NavList
 from iwtui.tui.widgets.status_strip import StatusStrip
 
 SAFETY_POLL_S = 15.0
+NARROW_COLUMNS = 120  # under this width the navigation column hides
 
 
 def _now() -> datetime:
@@ -145,6 +146,16 @@ class IwtuiApp(App[int]):
                 title="Demo",
                 timeout=8,
             )
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Under NARROW_COLUMNS the navigation hides (the areas need the width)."""
+        narrow = event.size.width < NARROW_COLUMNS
+        self.screen.set_class(narrow, "-narrow")
+        nav = self.query_one("#nav", OptionList)
+        if narrow and nav.has_focus:
+            pane = self.query_one("#areas", ContentSwitcher).visible_content
+            if pane is not None:
+                pane.focus()
 
     async def on_unmount(self) -> None:
         self._stop_watch.set()
