@@ -41,6 +41,8 @@ def fixed_root(sim_tree_master: Path, tmp_path: Path, monkeypatch: pytest.Monkey
         "iwtui.tui.screens.spam_tabs._now", lambda: datetime.fromisoformat(FIXED_START)
     )
     monkeypatch.setattr("iwtui.tui.app._now", lambda: datetime.fromisoformat(FIXED_START))
+    # how long a scan took depends on the machine's load: never part of a picture
+    monkeypatch.setattr("iwtui.tui.screens.queue.SLOW_SCAN_S", float("inf"))
     return Path("icewarp")
 
 

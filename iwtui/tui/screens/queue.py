@@ -38,6 +38,7 @@ from iwtui.tui.widgets.panel import Panel
 SAFETY_S = 10.0  # a check of the queue folders when no watcher event came
 FULL_EVERY = 6  # every sixth safety pass lists and stats every file (rewrites in place)
 VIEW_BYTES = 256 * 1024
+SLOW_SCAN_S = 1.0  # a scan slower than this says how long it took
 
 
 def _now() -> float:
@@ -281,7 +282,7 @@ class QueueArea(Vertical):
         done, total = self.parse_progress
         if done < total:
             state.append(f"  │  reading headers {done * 100 // max(1, total)}%", style="cyan")
-        if self.scan_s >= 1.0:
+        if self.scan_s >= SLOW_SCAN_S:
             state.append(f"  │  scan took {self.scan_s:.1f} s", style="dim")
         if getattr(self.app, "paused", False):
             state.append("  │  ‖ paused", style="bold yellow")
