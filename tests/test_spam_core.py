@@ -311,3 +311,13 @@ def test_remove_all_of_thousands_is_one_rewrite_and_one_undo(
     assert outcome.done == 3000 and writes == [0] and tarpit.read(path).entries == ()
     gate.undo()
     assert writes == [0, 3000] and path.read_text() == original
+
+
+def test_owners_come_from_the_mail_store(sim_install: Install) -> None:
+    found = spam.owners(sim_install.mail_dir)
+    domains = {d.name for d in sim_install.mail_dir.iterdir() if "." in d.name}
+    assert found[0] == "*" and domains <= set(found)
+    assert not any(o.startswith("_") for o in found)  # the queue folders are not owners
+    users = [o for o in found if "@" in o]
+    assert users and all((sim_install.mail_dir / o.split("@")[1] / o.split("@")[0]).is_dir() for o in users)  # fmt: skip
+    assert spam.owners(sim_install.mail_dir / "missing") == ["*"]

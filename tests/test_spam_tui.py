@@ -7,6 +7,8 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
+from textual.widgets import Input
+
 from iwtui.tui.screens.queue_dialogs import TextScreen
 from iwtui.tui.screens.spam import SpamArea, SpamTab, TarpitTab, countdown
 from iwtui.tui.screens.spam_dialogs import FormScreen
@@ -105,7 +107,11 @@ async def test_add_dialog_validates_and_adds(sim_root: Path, isolated_config: Pa
         assert "bad owner" in str(app.screen.query_one("#form-error").render())
         for _ in range(12):
             await pilot.press("backspace")
-        await pilot.press(*"acme-corp.test", "enter")
+        await pilot.press(*"acme-c")  # completes from the mail store; right arrow takes it
+        await pilot.pause(0.2)
+        await pilot.press("right")
+        assert app.screen.query_one("#form-1", Input).value == "acme-corp.test"
+        await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         await pilot.press("y")
         await wait_for(pilot, lambda: len(area.current.table.rows) == before + 1)

@@ -8,6 +8,7 @@ has a busy timeout and transactions stay short. This module holds what the heade
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, closing
@@ -398,3 +399,24 @@ def held_files(mail_dir: Path, owner: str, folder: str) -> list[Path]:
         return sorted(p for p in where.iterdir() if p.is_file() and not p.name.startswith("."))
     except OSError:
         return []
+
+
+def owners(mail_dir: Path, limit: int = 20000) -> list[str]:
+    """What an Owner can be, from the mail store: ``*``, every domain, every user address
+    (``<mail>/<domain>/<user>/``), at most ``limit`` (the seed's "Select Item" list)."""
+    out = ["*"]
+    try:
+        domains = [d for d in os.scandir(mail_dir) if d.is_dir() and "." in d.name
+                   and not d.name.startswith(("_", ".", "~"))]  # fmt: skip
+    except OSError:
+        return out
+    for d in sorted(domains, key=lambda e: e.name):
+        out.append(d.name)
+        try:
+            users = sorted(u.name for u in os.scandir(d.path) if u.is_dir() and not u.name.startswith(("_", ".", "~")))  # fmt: skip
+        except OSError:
+            continue
+        out += [f"{u}@{d.name}" for u in users]
+        if len(out) >= limit:
+            return out[:limit]
+    return out

@@ -11,6 +11,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
+from textual.suggester import SuggestFromList
 from textual.widgets import Input, Static
 
 from iwtui.errors import IwtuiError
@@ -32,10 +33,18 @@ class FormScreen(ModalScreen[tuple[str, ...] | None]):
     """
 
     def __init__(
-        self, title: str, fields: Sequence[Field], note: str, check: Callable[..., object]
+        self,
+        title: str,
+        fields: Sequence[Field],
+        note: str,
+        check: Callable[..., object],
+        suggest: dict[int, list[str]] | None = None,
     ) -> None:
+        """``suggest``: completions for some fields (by index), shown as you type; the
+        right arrow takes one (the seed's "..." Select Item list, by keyboard)."""
         super().__init__()
         self.title_text, self.fields, self.note, self.check = title, list(fields), note, check
+        self.suggest = suggest or {}
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -43,7 +52,11 @@ class FormScreen(ModalScreen[tuple[str, ...] | None]):
             yield Static(Text(self.note, style="dim"))
             for n, (label, placeholder, value) in enumerate(self.fields):
                 yield Static(label)
-                yield Input(value=value, placeholder=placeholder, id=f"form-{n}")
+                choices = self.suggest.get(n)
+                suggester = SuggestFromList(choices, case_sensitive=False) if choices else None
+                yield Input(
+                    value=value, placeholder=placeholder, id=f"form-{n}", suggester=suggester
+                )
             yield Static("", id="form-error")
 
     def on_mount(self) -> None:

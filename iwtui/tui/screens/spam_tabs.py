@@ -368,8 +368,10 @@ class SpamTab(Vertical):
                 f"Add to the {which}",
                 [("Sender (the From address, or a domain)", "user@example.com", self.value("sender")),
                  ("Owner", "* | example.com | user@example.com", owner)],
-                "Owner: a user address (that user), a domain (its users) or * (every domain).",
+                "Owner: a user address (that user), a domain (its users) or * (every domain);"
+                " it completes from the mail store (right arrow takes it).",
                 check,
+                {1: spam.owners(self.install.mail_dir)},
             ),
             chosen,
         )  # fmt: skip
