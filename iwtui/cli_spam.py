@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from iwtui.cli import Context, add_nested, context, emit_json, run_plan
+from iwtui.cli import add_nested, context, emit_json, run_plan
 from iwtui.errors import BadInput
 from iwtui.icewarp import spam, spam_actions, tarpit
 from iwtui.icewarp.install import Install
@@ -20,10 +20,6 @@ from iwtui.icewarp.logs import catalog as catalog_mod
 from iwtui.icewarp.logs.lines import safe_text
 
 Add = Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser]
-
-
-def _ctx(args: argparse.Namespace) -> Context:
-    return context(args)
 
 
 def _install(args: argparse.Namespace) -> Install:
@@ -75,7 +71,7 @@ def cmd_spam_add(args: argparse.Namespace) -> int:
 
 def cmd_spam_action(action: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        ctx = _ctx(args)
+        ctx = context(args)
         plan = spam_actions.sender_plan(
             ctx.gate(), ctx.install(), args.list, action, _ids(args.ids), _root(args)
         )
@@ -93,7 +89,7 @@ def _root(args: argparse.Namespace) -> Path | None:
 
 
 def cmd_grey_list(args: argparse.Namespace) -> int:
-    ctx = _ctx(args)
+    ctx = context(args)
     cfg = ctx.config
     rows, total = asyncio.run(
         spam.list_greylist(
@@ -155,7 +151,7 @@ def cmd_tarpit_list(args: argparse.Namespace) -> int:
 
 
 def cmd_tarpit_add(args: argparse.Namespace) -> int:
-    ctx = _ctx(args)
+    ctx = context(args)
     plan = tarpit.add_plan(
         ctx.install().tarpit_file, args.ip, ctx.config.tarpit_minutes, args.reason, _root(args)
     )

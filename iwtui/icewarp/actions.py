@@ -19,6 +19,7 @@ import errno
 import getpass
 import json
 import os
+import shlex
 import shutil
 import tempfile
 import threading
@@ -335,6 +336,12 @@ def trash_step(gate: ActionGate, area: str, paths: dict[str, Path]) -> Callable[
         )
 
     return step
+
+
+def cli_line(words: str, root: Path | None) -> str:
+    """The equivalent command of a plan: ``iwtui [--root R] WORDS --yes``."""
+    where = f" --root {shlex.quote(str(root))}" if root else ""
+    return f"iwtui{where} {words} --yes"
 
 
 def targets_of(ids: Iterable[str]) -> tuple[str, ...]:

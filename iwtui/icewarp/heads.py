@@ -166,8 +166,8 @@ def _serve(mode: str) -> None:
 class Helper:
     """``python -m iwtui.icewarp.heads MODE`` doing a share of a large scan in another
     process (the GIL is not shared: the UI thread stays free). Input is fed by a thread,
-    in frames. Its stderr goes nowhere (a full-screen app must not be written over); any
-    failure makes ``results`` None, and the caller does the share itself."""
+    in frames; ``gather`` reads the results. Its stderr goes nowhere (a full-screen app
+    must not be written over); on any failure the caller does the share itself."""
 
     def __init__(self, mode: str, items: list[Any] | None = None) -> None:
         """``items``: all the work at once; None: ``send`` it in batches, then ``close``."""
@@ -226,22 +226,6 @@ class Helper:
             return False
         self._feeder.join(timeout=10)
         return code == 0
-
-    def results(self) -> list[Any] | None:
-        """Every result, in the order of the items; None when the helper failed."""
-        if self.proc is None or self.proc.stdout is None:
-            return None
-        try:
-            out: list[Any] = []
-            for frame in iter_frames(self.proc.stdout):
-                out += frame
-            code = self.proc.wait()
-            self._feeder.join()
-            return out if code == 0 and len(out) == self.count else None
-        except (OSError, ValueError, EOFError, TypeError):
-            return None
-        finally:
-            self.stop()
 
     def stop(self) -> None:
         if self.proc is None:

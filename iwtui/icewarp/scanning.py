@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -217,52 +218,51 @@ def parse_all(
     parallel: bool | None = None,
 ) -> None:
     """Parse every header block not parsed yet. Many are parsed by two helper processes
-    (this process only adopts the fields); progress is reported as (done, total)."""
-    import time
-
+    (this process only adopts the fields); progress is reported as (done, total), at
+    most twice a second and once at the end."""
     todo = [i for i in items if not i.parsed]
     total = len(todo)
     if not todo:
         return
+    last = time.monotonic()
+
+    def report(done: int) -> None:
+        nonlocal last
+        if progress is not None and time.monotonic() - last > 0.5:
+            progress(done, total)
+            last = time.monotonic()
+
     if parallel is None:
         parallel = total >= PARALLEL_MIN and (os.cpu_count() or 1) > 1
-    if parallel:
+    if not parallel:
+        for n, item in enumerate(todo, 1):
+            if cancel is not None and cancel.is_set():
+                return
+            item._parsed()
+            report(n)
+    else:
         shares = [todo[0::2], todo[1::2]]
         helpers = [Helper("parse", [i._head or b"" for i in share]) for share in shares]
+        done = 0
         for helper, share in zip(helpers, shares, strict=True):
             if not helper.started:  # this share is parsed here while the other works
                 for item in share:
                     item._parsed()
-        done = sum(len(s) for h, s in zip(helpers, shares, strict=True) if not h.started)
+                done += len(share)
         pos = [0] * len(helpers)
-        last = time.monotonic()
         for i, frame in gather(helpers):
             share, at = shares[i], pos[i]
             if frame is None:  # the helper failed: the rest of its share is parsed here
                 for item in share[at:]:
                     item._parsed()
-                done += len(share) - at
                 pos[i] = len(share)
             else:
                 for item, (fields, problem) in zip(share[at : at + len(frame)], frame, strict=True):  # fmt: skip
                     item._adopt(fields, problem)
-                done += len(frame)
                 pos[i] = at + len(frame)
+            done += pos[i] - at
             if cancel is not None and cancel.is_set():
                 return
-            if progress is not None and time.monotonic() - last > 0.5:
-                progress(done, total)
-                last = time.monotonic()
-        if progress is not None:
-            progress(total, total)
-        return
-    last = time.monotonic()
-    for n, item in enumerate(todo, 1):
-        if cancel is not None and cancel.is_set():
-            return
-        item._parsed()
-        if progress is not None and time.monotonic() - last > 0.5:
-            progress(n, total)
-            last = time.monotonic()
+            report(done)
     if progress is not None:
         progress(total, total)

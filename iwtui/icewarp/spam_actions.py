@@ -33,6 +33,7 @@ from iwtui.icewarp.actions import (
     Plan,
     StepResult,
     UndoRecord,
+    cli_line,
     move_file,
     register_undo,
     targets_of,
@@ -173,9 +174,8 @@ def add_sender(con: sqlite3.Connection, owner: str, sender: str, code: int) -> t
 # --- plans -----------------------------------------------------------------------------
 
 
-def _cli(words: str, ids: Sequence[object], root: Path | None, extra: str = "") -> str:
-    where = f" --root {shlex.quote(str(root))}" if root else ""
-    return f"iwtui{where} {words} {' '.join(str(i) for i in ids)}{extra} --yes"
+def _cli(words: str, ids: Sequence[object], root: Path | None) -> str:
+    return cli_line(f"{words} {' '.join(str(i) for i in ids)}", root)
 
 
 def add_plan(
@@ -195,13 +195,14 @@ def add_plan(
         undo = [{"op": "senders-delete", "db": str(db), "rowid": rowid}]
         return StepResult(target, "done", f"{which} row {rowid}", undo)
 
-    where = f" --root {shlex.quote(str(root))}" if root else ""
     return Plan(
         action=f"spam add {which}",
         targets=(sender,),
         summary=f"Add {sender} to the {which} of {owner}",
-        cli=f"iwtui{where} spam add --list {which} --sender {shlex.quote(sender)}"
-        f" --owner {shlex.quote(owner)}",
+        cli=cli_line(
+            f"spam add --list {which} --sender {shlex.quote(sender)} --owner {shlex.quote(owner)}",
+            root,
+        ),
         step=step,
         undoable=True,
     )

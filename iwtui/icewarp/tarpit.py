@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING
 
 from iwtui.errors import BadInput, Refused
 from iwtui.icewarp import delphi
-from iwtui.icewarp.actions import Plan, StepResult, UndoRecord, atomic_write, register_undo
+from iwtui.icewarp.actions import (
+    Plan,
+    StepResult,
+    UndoRecord,
+    atomic_write,
+    cli_line,
+    register_undo,
+)
 
 if TYPE_CHECKING:
     from iwtui.icewarp.logs.catalog import Catalog
@@ -152,7 +159,7 @@ def format_entry(entry: TarpitEntry) -> str:
 # --- writes (through the gate) -----------------------------------------------------------
 
 
-def _writable(path: Path) -> TarpitFile:
+def check_writable(path: Path) -> TarpitFile:
     """The file as it is now, or a Refused error when iwtui must not write it."""
     current = read(path)
     if current.problem and current.layout == MISSING:
@@ -177,7 +184,7 @@ def _undo_add(record: UndoRecord) -> None:
     """Put a removed entry back (unless the IP was blocked again meanwhile)."""
     path = Path(record["file"])
     entry = parse_readable(record["line"])
-    current = _writable(path)
+    current = check_writable(path)
     if not entry:
         raise ValueError("bad tarpit undo record")
     if all(e.ip != entry[0].ip for e in current.entries):
@@ -192,7 +199,7 @@ def _undo_add_many(record: UndoRecord) -> None:
     entries = parse_readable("".join(record["lines"]))
     if entries is None:
         raise ValueError("bad tarpit undo record")
-    current = _writable(path)
+    current = check_writable(path)
     have = {e.ip for e in current.entries}
     back = [e for e in entries if e.ip not in have]
     if back:
@@ -204,14 +211,13 @@ def _undo_remove(record: UndoRecord) -> None:
     """Take an added entry out again."""
     path = Path(record["file"])
     entry = parse_readable(record["line"])
-    current = _writable(path)
+    current = check_writable(path)
     if entry:
         _save(path, [e for e in current.entries if e != entry[0]])
 
 
 def _cli(words: str, root: Path | None) -> str:
-    where = f" --root {shlex.quote(str(root))}" if root else ""
-    return f"iwtui{where} tarpit {words} --yes"
+    return cli_line(f"tarpit {words}", root)
 
 
 def add_plan(
@@ -224,10 +230,10 @@ def add_plan(
     reason = reason.strip().upper()
     if reason not in REASONS:
         raise BadInput(f"bad reason code {reason!r}: use one of {', '.join(REASONS)}")
-    _writable(path)
+    check_writable(path)
 
     def step(target: str) -> StepResult:
-        current = _writable(path)
+        current = check_writable(path)
         expires = datetime.now().replace(microsecond=0) + timedelta(minutes=minutes)
         entry = TarpitEntry(ip, expires, reason)
         old = [e for e in current.entries if e.ip == ip]
@@ -252,7 +258,7 @@ def remove_plan(
 ) -> Plan:
     """Remove the given IPs (``None``: every entry, or every expired one). The file is
     rewritten once for the whole plan; each IP reports its own result."""
-    current = _writable(path)
+    current = check_writable(path)
     now = datetime.now()
     if ips is None:
         chosen = [e.ip for e in current.entries if not expired_only or e.expired(now)]
@@ -271,7 +277,7 @@ def remove_plan(
     def step(target: str) -> StepResult:
         undo: list[UndoRecord] = []
         if not done:  # the first step rewrites the file once for every target
-            fresh = _writable(path)
+            fresh = check_writable(path)
             wanted = set(targets)
             keep = [e for e in fresh.entries if e.ip not in wanted]
             removed = [e for e in fresh.entries if e.ip in wanted]

@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from operator import attrgetter
 from typing import Any
@@ -77,14 +77,6 @@ COLUMNS: list[Column[QueueItem]] = [
         style=lambda i: "red",
     ),
 ]
-
-
-def _parse_all(
-    items: Iterable[QueueItem], cancel: threading.Event, progress: Callable[[int, int], None]
-) -> None:
-    """Parse every header block not parsed yet (a large queue in two helper processes),
-    reporting (done, total)."""
-    scanning.parse_all(items, cancel=cancel, progress=progress)
 
 
 def _select(
@@ -205,10 +197,10 @@ class QueueArea(Vertical):
                 # filtered and sorted here, off the UI thread
                 view = self.app.call_from_thread(self._view)
                 self.app.call_from_thread(self._apply, items, _select(items, *view))
-                _parse_all(
+                scanning.parse_all(
                     items.values(),
-                    cancel,
-                    lambda n, total: self.app.call_from_thread(self._parsing, n, total),
+                    cancel=cancel,
+                    progress=lambda n, total: self.app.call_from_thread(self._parsing, n, total),
                 )
                 retry = [i for i in items.values() if i.queue == "retry"]
                 deferrals.attach(retry, self._deferrals)

@@ -24,6 +24,7 @@ from iwtui.tui.widgets.item_table import Column
 from iwtui.tui.widgets.panel import Panel
 
 TICK_S = 1.0  # the countdowns
+ACTIVITY_DELAY_S = 0.25  # the cursor rests this long on an IP before its log is read
 
 
 def _now() -> datetime:
@@ -77,6 +78,7 @@ class TarpitTab(SpamTab):
         return rows, total
 
     file: tarpit.TarpitFile | None = None
+    _activity: tarpit.Activity | None = None  # of the row under the cursor, once read
 
     def _read(self) -> tarpit.TarpitFile:
         f = tarpit.read(self.install.tarpit_file)
@@ -104,8 +106,15 @@ class TarpitTab(SpamTab):
         e: tarpit.TarpitEntry = row
         t = self.detail_text_base(e)
         t.append("SMTP log: reading…", style="dim")
-        self.activity_worker(e.ip)
+        # read the log only for a row the cursor rests on: scrolling past ten rows must
+        # not start ten reads of two days of log
+        self.set_timer(ACTIVITY_DELAY_S, lambda: self._activity_if_current(e.ip))
         return t
+
+    def _activity_if_current(self, ip: str) -> None:
+        row = self.table.current()
+        if row is not None and row.ip == ip:
+            self.activity_worker(ip)
 
     @work(thread=True, exclusive=True, group="tarpit-activity", exit_on_error=False)
     def activity_worker(self, ip: str) -> None:
@@ -113,6 +122,7 @@ class TarpitTab(SpamTab):
         self.app.call_from_thread(self._show_activity, act)
 
     def _show_activity(self, act: tarpit.Activity) -> None:
+        self._activity = act  # L shows these lines without reading the log again
         row = self.table.current()
         if row is None or row.ip != act.ip:
             return  # the cursor moved on
@@ -134,15 +144,23 @@ class TarpitTab(SpamTab):
 
     def log_lines(self) -> None:
         row = self.table.current()
-        if row is not None:
+        if row is None:
+            return
+        act = self._activity
+        if act is not None and act.ip == row.ip:
+            self._show_lines(act)  # the detail read them already
+        else:
             self.lines_worker(row.ip)
 
     @work(thread=True, exclusive=True, group="tarpit-lines", exit_on_error=False)
     def lines_worker(self, ip: str) -> None:
         act = tarpit.activity(catalog_mod.scan(self.install.log_dir), ip)
-        lines = list(act.lines) or [f"(no SMTP log line of {ip} in the last two days)"]
-        title = Text.assemble((f" {ip} ", "reverse"), f"  SMTP log lines: {act.connections} connection(s), {act.rejected} rejected")  # fmt: skip
-        self.app.call_from_thread(self.app.push_screen, TextScreen(title, lines))
+        self.app.call_from_thread(self._show_lines, act)
+
+    def _show_lines(self, act: tarpit.Activity) -> None:
+        lines = list(act.lines) or [f"(no SMTP log line of {act.ip} in the last two days)"]
+        title = Text.assemble((f" {act.ip} ", "reverse"), f"  SMTP log lines: {act.connections} connection(s), {act.rejected} rejected")  # fmt: skip
+        self.app.push_screen(TextScreen(title, lines))
 
     def plan(self, action: str, chosen: list[Any]) -> Plan:
         path = self.install.tarpit_file
@@ -169,7 +187,7 @@ class TarpitTab(SpamTab):
         minutes = self.app.cfg.tarpit_minutes  # type: ignore[attr-defined]
         path = self.install.tarpit_file
         try:
-            tarpit.add_plan(path, "192.0.2.1", minutes)  # refuses an unrecognised file now
+            tarpit.check_writable(path)  # an unrecognised file is refused before the dialog
         except IwtuiError as exc:
             self.app.notify(str(exc), title="Refused", severity="error")
             return
