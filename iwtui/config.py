@@ -48,6 +48,10 @@ class Config:
     """Ask <root>/tool.sh for relocated mail and log paths (short timeout)."""
     watch: bool = True
     """File watchers for live updates (off: poll every refresh_seconds)."""
+    reverse_lookup: bool = False
+    """Account Statistics: resolve Last IP to a host name (short timeout)."""
+    analyzer: dict[str, Any] = field(default_factory=dict)
+    """Log Analyzer settings (db, server_id, active, ...): checked by iwtui.analyzer."""
 
     def state_path(self) -> Path:
         if self.state_dir:
@@ -71,6 +75,8 @@ _KINDS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "state_dir": ((str, type(None)), "a path"),
     "tool_sh": (bool, "true or false"),
     "watch": (bool, "true or false"),
+    "reverse_lookup": (bool, "true or false"),
+    "analyzer": (dict, "a mapping of Log Analyzer settings"),
 }
 _POSITIVE = {
     "refresh_seconds",
