@@ -1,0 +1,419 @@
+"""The folder walker behind Volume: totals as ``du --apparent-size -b`` counts them.
+
+- Only regular files count: their apparent size (``st_size``) and one file each. Symlinks
+  are neither followed nor counted; FIFOs, sockets and devices are skipped.
+- A file with several hard links counts once per walk, by ``(st_dev, st_ino)``.
+- Every folder is opened with ``O_NOFOLLOW | O_DIRECTORY`` relative to its parent's
+  descriptor (``openat``), so a folder swapped for a link mid-walk is never entered.
+- A file or folder that vanishes mid-walk is skipped; a folder that cannot be listed is
+  reported in ``errors`` and counted as empty.
+- No per-file state is kept: each folder leaves one ``Folder`` record (its direct files'
+  totals, its subfolder names, its hard-linked files) in the cache, which a later walk
+  reuses when the folder's inode, mtime and ctime did not change (a folder's mtime moves only
+  when its direct entries change) and it held no file written within ``HOT_SECONDS`` of the
+  walk that cached it (files appended in place, like today's log, do not move the folder's
+  mtime: such "hot" folders are read again every time).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, NamedTuple, Protocol
+
+if TYPE_CHECKING:
+    from iwtui.icewarp.volume.helper import Helper
+
+HOT_SECONDS = 24 * 3600
+PROGRESS_EVERY = 0.05  # seconds between progress reports (the promise is 100 ms)
+CHECK_EVERY = 1024  # entries between clock/cancel checks inside one big folder
+HELPER_AFTER = 0.04  # a walk still going after this long, mostly not from the cache,
+#                      gets a helper process
+MAX_DEPTH = 400  # deeper folders are reported, not entered (one descriptor per level)
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+
+
+class Folder(NamedTuple):
+    """What the cache keeps per folder: enough to re-add it without listing it."""
+
+    ino: int
+    mtime_ns: int
+    ctime_ns: int
+    bytes: int  # direct regular files with a single link
+    files: int
+    subdirs: tuple[str, ...]
+    links: tuple[int, ...]  # hard-linked direct files, flattened (dev, ino, size) triples
+    newest_ns: int  # the newest direct file's mtime
+
+
+class Cancel(Protocol):
+    def is_set(self) -> bool: ...
+
+
+@dataclass
+class Unit:
+    """One row of the result: a folder walked whole, or only its direct files."""
+
+    name: str
+    path: str
+    recursive: bool = True
+    bytes: int = 0
+    files: int = 0
+    folders: int = 0
+    done: bool = False
+
+
+@dataclass
+class Progress:
+    bytes: int
+    files: int
+    folders: int
+    reused: int
+    current: str
+    units: list[tuple[str, int, int, bool]]  # name, bytes, files, done
+    elapsed: float
+
+
+@dataclass
+class WalkStats:
+    bytes: int = 0
+    files: int = 0
+    folders: int = 0
+    reused: int = 0
+    vanished: int = 0
+    symlinks: int = 0
+    cancelled: bool = False
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    elapsed: float = 0.0
+
+
+def list_folder(fd: int) -> Iterable[os.DirEntry[str]]:
+    """The entries of an open folder (a seam the tests replace to fake unreadable folders)."""
+    return os.scandir(fd)
+
+
+class Walker:
+    """Walk units one after the other, sharing the hard-link set and the cache.
+
+    ``cache`` maps a folder's path to its ``Folder``; ``fresh`` receives every folder this
+    walk visited (the caller merges it into the stored cache). A unit's own folder is
+    counted first; its subfolders are jobs, walked here from the front of the queue and,
+    on a big walk, by a helper process from the back.
+    """
+
+    def __init__(
+        self,
+        cache: dict[str, Folder] | None = None,
+        *,
+        exclude: Iterable[str] = (),
+        progress: Callable[[Progress], None] | None = None,
+        cancel: Cancel | None = None,
+        hot_seconds: float = HOT_SECONDS,
+        clock: Callable[[], float] = time.time,
+        helpers: bool = True,
+        sink: list[tuple[str, Folder]] | None = None,
+    ) -> None:
+        self.cache = cache if cache is not None else {}
+        self.fresh: dict[str, Folder] = {}
+        self.exclude = set(exclude)
+        self.progress = progress
+        self.cancel = cancel
+        self.hot_before_ns = int((clock() - hot_seconds) * 1e9)
+        self.seen: set[int] = set()
+        self.stats = WalkStats()
+        self.units: list[Unit] = []
+        self.helpers = helpers
+        self.sink = sink  # the helper process side: every new record, in walk order
+        self._helper: Helper | None = None
+        self._unit: Unit | None = None
+        self._t0 = time.monotonic()
+        self._next_report = self._t0 + PROGRESS_EVERY
+        self._current = ""
+
+    # -- public -----------------------------------------------------------------------
+    def run(self, units: list[Unit]) -> WalkStats:
+        self.units = units
+        self._t0 = time.monotonic()
+        try:
+            jobs: deque[tuple[int, str, str]] = deque()
+            for index, unit in enumerate(units):
+                if self._cancelled():
+                    break
+                self._unit = unit
+                for name in self._walk_top(unit):
+                    jobs.append((index, unit.path, name))
+            self._run_jobs(jobs)
+            for unit in units:
+                unit.done = not self.stats.cancelled
+        finally:
+            self._stop_helper()
+            self.stats.elapsed = time.monotonic() - self._t0
+            self._report()
+        return self.stats
+
+    def merge(self, path: str, rec: Folder, unit: Unit) -> None:
+        """A folder another process walked (the helper): counted and cached here."""
+        if path in self.fresh:
+            return
+        self.fresh[path] = rec
+        self._add(rec.bytes, rec.files, rec.links, unit)
+
+    def tick(self) -> bool:
+        """Report progress when due; True when the walk must stop."""
+        now = time.monotonic()
+        if now >= self._next_report:
+            self._next_report = now + PROGRESS_EVERY
+            if self._helper is not None:
+                self._helper.drain(self)
+            self._report()
+        return self._cancelled()
+
+    # -- internals --------------------------------------------------------------------
+    def _cancelled(self) -> bool:
+        if self.stats.cancelled:
+            return True
+        if self.cancel is not None and self.cancel.is_set():
+            self.stats.cancelled = True
+        return self.stats.cancelled
+
+    def _report(self) -> None:
+        if self.progress is None:
+            return
+        s = self.stats
+        self.progress(
+            Progress(
+                s.bytes,
+                s.files,
+                s.folders,
+                s.reused,
+                self._current,
+                [(u.name, u.bytes, u.files, u.done) for u in self.units],
+                time.monotonic() - self._t0,
+            )
+        )
+
+    def _add(self, nbytes: int, nfiles: int, links: tuple[int, ...], unit: Unit | None) -> None:
+        for i in range(0, len(links), 3):
+            key = (links[i] << 64) | links[i + 1]
+            if key not in self.seen:
+                self.seen.add(key)
+                nbytes += links[i + 2]
+                nfiles += 1
+        s = self.stats
+        s.bytes += nbytes
+        s.files += nfiles
+        s.folders += 1
+        if unit is not None:
+            unit.bytes += nbytes
+            unit.files += nfiles
+            unit.folders += 1
+
+    def _error(self, path: str, exc: OSError) -> None:
+        self.stats.errors.append((path, exc.strerror or type(exc).__name__))
+
+    def _open_failed(self, path: str, exc: OSError) -> None:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            self.stats.vanished += 1  # replaced by a link or a file mid-walk
+        else:
+            self._error(path, exc)
+
+    def _open(self, path: str, name: str | None = None) -> int | None:
+        """``path`` (or ``name`` inside it) opened as a folder without following a link."""
+        target = path if name is None else f"{path}/{name}"
+        try:
+            fd = os.open(path, _DIR_FLAGS)
+        except FileNotFoundError:
+            self.stats.vanished += 1
+            return None
+        except OSError as exc:
+            self._open_failed(target, exc)
+            return None
+        if name is None:
+            return fd
+        try:
+            return os.open(name, _DIR_FLAGS, dir_fd=fd)
+        except FileNotFoundError:
+            self.stats.vanished += 1
+        except OSError as exc:
+            self._open_failed(target, exc)
+        finally:
+            os.close(fd)
+        return None
+
+    def _walk_top(self, unit: Unit) -> list[str]:
+        """Count a unit's own folder; the subfolders left to walk (the jobs)."""
+        fd = self._open(unit.path)
+        if fd is None:
+            return []
+        try:
+            subs = self._folder(fd, unit.path, os.fstat(fd))
+        finally:
+            os.close(fd)
+        if not unit.recursive:
+            return []
+        return [s for s in subs if f"{unit.path}/{s}" not in self.exclude]
+
+    def _run_jobs(self, jobs: deque[tuple[int, str, str]]) -> None:
+        helper_at = self._t0 + HELPER_AFTER
+        while jobs and not self.tick():
+            if self.helpers and self._helper is None and len(jobs) >= 4:
+                fresh = self.stats.reused * 2 < self.stats.folders
+                if fresh and time.monotonic() >= helper_at:
+                    self._start_helper(jobs)
+            try:
+                index, top, name = jobs.popleft()
+            except IndexError:
+                break  # the helper took the last one
+            self._unit = self.units[index]
+            fd = self._open(top, name)
+            if fd is None:
+                continue
+            try:
+                path = f"{top}/{name}"
+                subs = self._folder(fd, path, os.fstat(fd))
+                if subs:
+                    self._descend(fd, path, subs)
+            finally:
+                os.close(fd)
+        if self._helper is not None:
+            self._helper.finish(self)
+
+    def _start_helper(self, jobs: deque[tuple[int, str, str]]) -> None:
+        from iwtui.icewarp.volume import helper
+
+        self._helper = helper.start(self, jobs)
+        if self._helper is None:
+            self.helpers = False
+
+    def _stop_helper(self) -> None:
+        if self._helper is not None:
+            self._helper.stop()
+
+    def _descend(self, top_fd: int, top_path: str, top_subs: tuple[str, ...]) -> None:
+        # One frame per open folder: [fd, path, subfolder names, next index].
+        stack: list[tuple[int, str, tuple[str, ...], list[int]]] = [
+            (top_fd, top_path, top_subs, [0])
+        ]
+        cache_get = self.cache.get
+        while stack:
+            fd, path, subs, pos = stack[-1]
+            i = pos[0]
+            if i >= len(subs) or self.tick():
+                if len(stack) > 1:
+                    os.close(fd)
+                stack.pop()
+                continue
+            pos[0] = i + 1
+            name = subs[i]
+            child = f"{path}/{name}"
+            if child in self.exclude:
+                continue
+            cached = cache_get(child)
+            if cached is not None and not cached.subdirs:
+                # A leaf seen before: one fstatat on the parent's descriptor settles it.
+                try:
+                    st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+                except FileNotFoundError:
+                    self.stats.vanished += 1
+                    continue
+                except OSError as exc:
+                    self._error(child, exc)
+                    continue
+                if self._reusable(cached, st):
+                    self._reuse(child, cached)
+                    continue
+            if len(stack) >= MAX_DEPTH:
+                self.stats.errors.append((child, "too deep"))
+                continue
+            try:
+                cfd = os.open(name, _DIR_FLAGS, dir_fd=fd)
+            except FileNotFoundError:
+                self.stats.vanished += 1
+                continue
+            except OSError as exc:
+                self._open_failed(child, exc)
+                continue
+            try:
+                csubs = self._folder(cfd, child, os.fstat(cfd))
+            except BaseException:
+                os.close(cfd)
+                raise
+            if csubs:
+                stack.append((cfd, child, csubs, [0]))
+            else:
+                os.close(cfd)
+
+    def _reusable(self, cached: Folder, st: os.stat_result) -> bool:
+        return (
+            cached.ino == st.st_ino
+            and cached.mtime_ns == st.st_mtime_ns
+            and cached.ctime_ns == st.st_ctime_ns
+            and cached.newest_ns < self.hot_before_ns
+            and stat.S_ISDIR(st.st_mode)
+        )
+
+    def _reuse(self, path: str, cached: Folder) -> None:
+        self._current = path
+        self.fresh[path] = cached
+        self.stats.reused += 1
+        self._add(cached.bytes, cached.files, cached.links, self._unit)
+
+    def _folder(self, fd: int, path: str, st: os.stat_result) -> tuple[str, ...]:
+        """Count one folder's direct files (or reuse them); its subfolder names."""
+        cached = self.cache.get(path)
+        if cached is not None and self._reusable(cached, st):
+            self._reuse(path, cached)
+            return cached.subdirs
+        self._current = path
+        nbytes = nfiles = newest = 0
+        subs: list[str] = []
+        links: list[int] = []
+        n = 0
+        try:
+            with list_folder(fd) as it:  # type: ignore[attr-defined]
+                for entry in it:
+                    n += 1
+                    if n % CHECK_EVERY == 0 and self.tick():
+                        break
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            subs.append(entry.name)
+                            continue
+                        if not entry.is_file(follow_symlinks=False):
+                            if entry.is_symlink():
+                                self.stats.symlinks += 1
+                            continue
+                        fst = entry.stat(follow_symlinks=False)
+                    except FileNotFoundError:
+                        self.stats.vanished += 1
+                        continue
+                    if fst.st_mtime_ns > newest:
+                        newest = fst.st_mtime_ns
+                    if fst.st_nlink > 1:
+                        links += (fst.st_dev, fst.st_ino, fst.st_size)
+                    else:
+                        nbytes += fst.st_size
+                        nfiles += 1
+        except FileNotFoundError:
+            self.stats.vanished += 1
+            return ()
+        except OSError as exc:
+            self._error(path, exc)
+            self._add(0, 0, (), self._unit)
+            return ()
+        subs.sort()
+        rec = Folder(
+            st.st_ino, st.st_mtime_ns, st.st_ctime_ns, nbytes, nfiles, tuple(subs),
+            tuple(links), newest,
+        )  # fmt: skip
+        if not self.stats.cancelled:
+            self.fresh[path] = rec  # a folder cut short by cancel is not cached
+            if self.sink is not None:
+                self.sink.append((path, rec))
+        self._add(nbytes, nfiles, rec.links, self._unit)
+        return rec.subdirs
