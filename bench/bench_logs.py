@@ -23,7 +23,7 @@ from pathlib import Path
 
 from common import compare, shell, simulated_tree
 
-from iwtui.icewarp import deferrals
+from iwtui.icewarp.queue import deferrals
 
 PY = sys.executable
 

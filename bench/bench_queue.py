@@ -22,7 +22,7 @@ SCAN = """
 import sys, time
 from pathlib import Path
 from iwtui.icewarp.install import discover
-from iwtui.icewarp import scanning
+from iwtui.icewarp.queue import scanning
 inst = discover(Path(sys.argv[1]), use_tool_sh=False)
 scanner = scanning.Scanner(inst, lazy=True)  # as the Message Queue screen keeps it
 items = scanner.scan()

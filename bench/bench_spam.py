@@ -14,7 +14,7 @@ from pathlib import Path
 
 from common import compare
 
-from iwtui.icewarp import spam
+from iwtui.icewarp.spam import lists as spam
 
 N = int(os.environ.get("IWTUI_BENCH_SPAM", "50000"))
 

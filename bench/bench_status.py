@@ -8,8 +8,9 @@ from pathlib import Path
 
 from common import compare, shell
 
-from iwtui.icewarp import queues, status
+from iwtui.icewarp import status
 from iwtui.icewarp.install import discover
+from iwtui.icewarp.queue import folders as queues
 from iwtui.simulator.tree import SimOptions, build
 
 N = int(os.environ.get("IWTUI_BENCH_QUEUE", "20000"))

@@ -18,8 +18,8 @@ from iwtui.icewarp.install import discover
 from iwtui.simulator.tree import SimOptions, build
 from iwtui.tui import app as app_module
 from iwtui.tui.app import IwtuiApp
-from iwtui.tui.screens import queue as queue_screen
-from iwtui.tui.screens import spam_tabs as spam_screen
+from iwtui.tui.screens.queue import area as queue_screen
+from iwtui.tui.screens.spam import tabs as spam_screen
 from iwtui.tui.widgets.status_strip import StatusStrip
 
 OUT = Path(__file__).resolve().parent.parent / "screenshots"

@@ -7,13 +7,16 @@ import subprocess
 import sys
 
 import iwtui.analyzer
+import iwtui.cli
+import iwtui.data
 import iwtui.icewarp
 import iwtui.simulator
 
 
 def _modules() -> list[str]:
     names = []
-    for pkg in (iwtui.icewarp, iwtui.analyzer, iwtui.simulator):
+    # the CLI too: its modules load Textual only inside the commands that draw a screen
+    for pkg in (iwtui.icewarp, iwtui.analyzer, iwtui.simulator, iwtui.data, iwtui.cli):
         names.append(pkg.__name__)
         names += [m.name for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + ".")]
     return names
@@ -22,6 +25,9 @@ def _modules() -> list[str]:
 def test_core_packages_do_not_load_textual() -> None:
     modules = _modules()
     assert "iwtui.icewarp.install" in modules and "iwtui.icewarp.actions" in modules
+    assert {"iwtui.icewarp.queue.actions", "iwtui.icewarp.spam.tarpit", "iwtui.cli.queue"} <= set(
+        modules
+    )
     code = (
         "import importlib, sys\n"
         f"for m in {modules!r}: importlib.import_module(m)\n"

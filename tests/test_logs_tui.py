@@ -10,8 +10,8 @@ from textual.widgets import DataTable, Input
 from iwtui.icewarp.logs.catalog import scan
 from iwtui.icewarp.logs.view import FilterSource
 from iwtui.tui.screens.logs import LogsArea
-from iwtui.tui.screens.session_log import SessionLogScreen
-from iwtui.tui.screens.sessions import SessionsArea
+from iwtui.tui.screens.sessions.area import SessionsArea
+from iwtui.tui.screens.sessions.session_log import SessionLogScreen
 from iwtui.tui.widgets.log_view import LogView
 from iwtui.tui.widgets.status_strip import StatusStrip
 

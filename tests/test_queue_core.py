@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 from iwtui.cli import main
-from iwtui.icewarp import deferrals, messages, queue_actions, scanning
 from iwtui.icewarp.actions import ActionGate
 from iwtui.icewarp.install import Install, discover
 from iwtui.icewarp.logs.lines import safe_text
+from iwtui.icewarp.queue import actions as queue_actions
+from iwtui.icewarp.queue import deferrals, messages, scanning
 from iwtui.simulator.tree import write_path_dat
 
 
@@ -266,8 +267,8 @@ def _fields(items: dict[str, messages.QueueItem]) -> dict[str, tuple[object, ...
 def test_helper_processes_read_and_parse_a_large_scan_with_the_same_result(
     sim_install: Install, monkeypatch: pytest.MonkeyPatch, helper: str, lazy: bool
 ) -> None:
-    from iwtui.icewarp import heads
-    from iwtui.icewarp.queues import spots
+    from iwtui.icewarp.queue import heads
+    from iwtui.icewarp.queue.folders import spots
 
     odd = sim_install.outgoing_dir / "EMPTY00001.tmp"
     odd.write_bytes(b"")

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from iwtui.icewarp import scanning
 from iwtui.icewarp.install import discover
-from iwtui.tui.screens.queue import QueueArea
-from iwtui.tui.screens.queue_dialogs import ReasonsScreen, TextScreen
+from iwtui.icewarp.queue import scanning
+from iwtui.tui.screens.queue.area import QueueArea
+from iwtui.tui.screens.queue.dialogs import ReasonsScreen, TextScreen
 from iwtui.tui.widgets import item_table
 from iwtui.tui.widgets.confirm import ConfirmDialog
 from iwtui.tui.widgets.item_table import ItemTable
@@ -139,7 +139,7 @@ async def test_whitelist_asks_whose_list_and_validates_it(
 
     from textual.widgets import Input
 
-    from iwtui.tui.screens.queue_dialogs import OwnerScreen
+    from iwtui.tui.screens.queue.dialogs import OwnerScreen
 
     app = make_app(sim_root, isolated_config)
     async with app.run_test(size=SIZE) as pilot:

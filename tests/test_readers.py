@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from iwtui.icewarp import delphi, tarpit
+from iwtui.icewarp import delphi
 from iwtui.icewarp.logs.names import file_name, parse_name
+from iwtui.icewarp.spam import tarpit
 
 
 def test_delphi_round_trip_and_odd_values() -> None:

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from iwtui.icewarp import queues, spam, tarpit
 from iwtui.icewarp.install import discover
 from iwtui.icewarp.logs.names import parse_name
+from iwtui.icewarp.queue import folders as queues
+from iwtui.icewarp.spam import lists as spam
+from iwtui.icewarp.spam import tarpit
 from iwtui.simulator.live import LiveSimulator
 from iwtui.simulator.tree import STATE_FILE, SimOptions, build
 

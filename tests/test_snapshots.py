@@ -17,8 +17,8 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from iwtui.tui.screens.logs import LogsArea
-from iwtui.tui.screens.queue import QueueArea
-from iwtui.tui.screens.spam import SpamArea, TarpitTab
+from iwtui.tui.screens.queue.area import QueueArea
+from iwtui.tui.screens.spam.area import SpamArea, TarpitTab
 from iwtui.tui.widgets.item_table import ItemTable
 from iwtui.tui.widgets.status_strip import StatusStrip
 
@@ -36,13 +36,13 @@ def fixed_root(sim_tree_master: Path, tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.chdir(tmp_path)
     # queue ages against the simulated "now", not the wall clock
     now = datetime.fromisoformat(FIXED_START).timestamp()
-    monkeypatch.setattr("iwtui.tui.screens.queue._now", lambda: now)
+    monkeypatch.setattr("iwtui.tui.screens.queue.area._now", lambda: now)
     monkeypatch.setattr(
-        "iwtui.tui.screens.spam_tabs._now", lambda: datetime.fromisoformat(FIXED_START)
+        "iwtui.tui.screens.spam.tabs._now", lambda: datetime.fromisoformat(FIXED_START)
     )
     monkeypatch.setattr("iwtui.tui.app._now", lambda: datetime.fromisoformat(FIXED_START))
     # how long a scan took depends on the machine's load: never part of a picture
-    monkeypatch.setattr("iwtui.tui.screens.queue.SLOW_SCAN_S", float("inf"))
+    monkeypatch.setattr("iwtui.tui.screens.queue.area.SLOW_SCAN_S", float("inf"))
     return Path("icewarp")
 
 

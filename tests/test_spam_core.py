@@ -17,9 +17,12 @@ import pytest
 
 from iwtui.cli import main
 from iwtui.errors import BadInput, Refused
-from iwtui.icewarp import delphi, spam, spam_actions, tarpit
+from iwtui.icewarp import delphi
 from iwtui.icewarp.actions import ActionGate
 from iwtui.icewarp.install import Install
+from iwtui.icewarp.spam import actions as spam_actions
+from iwtui.icewarp.spam import lists as spam
+from iwtui.icewarp.spam import tarpit
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -6,12 +6,15 @@ import json
 import sqlite3
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
+import pytest
 from textual.widgets import Input
 
-from iwtui.tui.screens.queue_dialogs import TextScreen
-from iwtui.tui.screens.spam import SpamArea, SpamTab, TarpitTab, countdown
-from iwtui.tui.screens.spam_dialogs import FormScreen
+from iwtui.icewarp.watch import Area
+from iwtui.tui.screens.queue.dialogs import TextScreen
+from iwtui.tui.screens.spam.area import SpamArea, SpamTab, TarpitTab, countdown
+from iwtui.tui.screens.spam.dialogs import FormScreen
 from iwtui.tui.widgets.confirm import ConfirmDialog
 
 from .tui_helpers import make_app, wait_for
@@ -86,7 +89,7 @@ async def test_delete_marked_states_the_count_and_a_watcher_reload_shows_it(
             con.execute("INSERT INTO Senders (SndOwner, SndEmail, SndAuthorized, SndFolder, SndDomain,"
                         " SndSubject, SndCreatedOn) VALUES ('a@b.test','new@x.test',2,'f','b.test','hi',46000)")  # fmt: skip
             con.commit()
-        app._spam_changed(True, False)
+        app._files_changed(frozenset({Area.SPAM}))
         await wait_for(pilot, lambda: any(r.sender == "new@x.test" for r in tab.table.rows))
 
 
@@ -154,6 +157,44 @@ async def test_intrusion_prevention_countdown_activity_and_log_lines(
         await wait_for(pilot, lambda: isinstance(app.screen, TextScreen))
 
 
+async def test_a_finished_log_read_is_kept_across_reloads_and_ticks(
+    sim_root: Path, isolated_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 9, section 0: a reload (a watcher, the first header refresh) rebuilt the
+    detail and showed "reading…" again, and read two days of log once more."""
+    from iwtui.icewarp.spam import tarpit
+
+    reads: list[str] = []
+    real = tarpit.activity
+
+    def counting(cat: Any, ip: str) -> tarpit.Activity:
+        reads.append(ip)
+        return real(cat, ip)
+
+    monkeypatch.setattr(tarpit, "activity", counting)
+    app = make_app(sim_root, isolated_config)
+    async with app.run_test(size=SIZE) as pilot:
+        area = await _open(pilot, app)
+        for _ in range(4):
+            await pilot.press("right_square_bracket")
+        await wait_for(pilot, lambda: isinstance(area.current, TarpitTab) and area.current.loaded)
+        tab = area.current
+        assert isinstance(tab, TarpitTab)
+        detail = tab.query_one(".spam-detail")
+        await wait_for(pilot, lambda: "SMTP log (2 days)" in str(detail.render()))
+        assert len(reads) == 1
+        for _ in range(3):
+            tab.reload()
+            await wait_for(pilot, lambda: not tab._loading)
+            area.files_changed(frozenset({Area.TARPIT}))
+            await pilot.pause(0.4)  # past the activity delay: a new read would have started
+            assert "SMTP log (2 days)" in str(detail.render())
+        assert len(reads) == 1
+        # another row is another read; coming back after the log changed reads again
+        await pilot.press("j")
+        await wait_for(pilot, lambda: len(reads) == 2)
+
+
 def test_countdown_words() -> None:
     from datetime import datetime, timedelta
 
@@ -183,7 +224,7 @@ async def test_a_corrupt_database_is_a_message_not_a_crash(
 
 
 def test_ips_sort_by_address_not_text() -> None:
-    from iwtui.tui.screens.spam_tarpit import _ip_order
+    from iwtui.tui.screens.spam.tarpit import _ip_order
 
     ips = ["9.1.1.1", "10.0.0.2", "10.0.0.0/8", "2001:db8::1", "192.0.2.1", "not an ip"]
     assert sorted(ips, key=_ip_order) == ["9.1.1.1", "10.0.0.0/8", "10.0.0.2", "192.0.2.1", "2001:db8::1", "not an ip"]  # fmt: skip

@@ -11,7 +11,7 @@ from iwtui.icewarp.actions import Plan, targets_of, trash_step
 from iwtui.tui.areas import AREAS
 from iwtui.tui.gate import run_plan
 from iwtui.tui.screens.help import HelpScreen
-from iwtui.tui.screens.spam import SpamArea
+from iwtui.tui.screens.spam.area import SpamArea
 from iwtui.tui.widgets.confirm import ConfirmDialog
 from iwtui.tui.widgets.status_strip import StatusStrip
 

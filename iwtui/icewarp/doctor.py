@@ -8,9 +8,11 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
-from iwtui.icewarp import queues, spam, tarpit
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.logs.names import parse_name
+from iwtui.icewarp.queue import folders as queues
+from iwtui.icewarp.spam import lists as spam
+from iwtui.icewarp.spam import tarpit
 
 AREAS = (
     "queues",

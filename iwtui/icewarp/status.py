@@ -9,8 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from iwtui.icewarp import queues, spam, tarpit
 from iwtui.icewarp.install import Install
+from iwtui.icewarp.queue import folders as queues
+from iwtui.icewarp.spam import lists as spam
+from iwtui.icewarp.spam import tarpit
 from iwtui.icewarp.watch import Area
 
 

@@ -22,8 +22,10 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import IO
 
-from iwtui.icewarp import delphi, spam, tarpit
+from iwtui.icewarp import delphi
 from iwtui.icewarp.actions import atomic_write
+from iwtui.icewarp.spam import lists as spam
+from iwtui.icewarp.spam import tarpit
 from iwtui.simulator import data
 from iwtui.simulator.render import Clock, Counters, line
 from iwtui.simulator.sessions import (

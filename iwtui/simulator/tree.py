@@ -14,8 +14,10 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from iwtui.icewarp import delphi, spam, tarpit
+from iwtui.icewarp import delphi
 from iwtui.icewarp.logs.names import file_name
+from iwtui.icewarp.spam import lists as spam
+from iwtui.icewarp.spam import tarpit
 from iwtui.simulator import data
 from iwtui.simulator.render import (
     SERVICES,

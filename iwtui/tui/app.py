@@ -33,11 +33,7 @@ from iwtui.resources import resource_dir
 from iwtui.tui.areas import AREAS, BY_ID
 from iwtui.tui.bindings import bindings
 from iwtui.tui.screens.help import HelpScreen
-from iwtui.tui.screens.logs import LogsArea
 from iwtui.tui.screens.pending import PendingArea
-from iwtui.tui.screens.queue import QueueArea
-from iwtui.tui.screens.sessions import SessionsArea
-from iwtui.tui.screens.spam import SpamArea
 from iwtui.tui.widgets.nav import NavList
 from iwtui.tui.widgets.status_strip import StatusStrip
 
@@ -72,7 +68,8 @@ class AreaCommands(Provider):
 class IwtuiApp(App[int]):
     TITLE = "iwtui"
     CSS_PATH = [
-        resource_dir("styles") / n for n in ("base.tcss", "shell.tcss", "logs.tcss", "spam.tcss")
+        resource_dir("styles") / n
+        for n in dict.fromkeys(("base.tcss", "shell.tcss", *(a.css for a in AREAS if a.css)))
     ]
     BINDINGS = bindings("app")
     COMMANDS = App.COMMANDS | {AreaCommands}
@@ -101,16 +98,7 @@ class IwtuiApp(App[int]):
             yield NavList(*(Option(f"{a.key} {a.title}", id=a.id) for a in AREAS), id="nav")
             with ContentSwitcher(initial=AREAS[0].id, id="areas"):
                 for area in AREAS:
-                    if area.id == "queue":
-                        yield QueueArea(self.install)
-                    elif area.id == "logs":
-                        yield LogsArea(self.install, self.cfg.state_path())
-                    elif area.id == "spam":
-                        yield SpamArea(self.install)
-                    elif area.id == "sessions":
-                        yield SessionsArea(self.install)
-                    else:
-                        yield PendingArea(area, self.install)
+                    yield area.build(self.install, self.loaded)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -181,21 +169,15 @@ class IwtuiApp(App[int]):
         finally:
             self.call_from_thread(self._refresh_done)
         self.call_from_thread(self.apply_snapshot, snap)
-        if Area.QUEUES in areas:
-            self.call_from_thread(self._queues_changed)
-        if Area.SPAM in areas or Area.TARPIT in areas:
-            self.call_from_thread(self._spam_changed, Area.SPAM in areas, Area.TARPIT in areas)
+        self.call_from_thread(self._files_changed, areas)
 
-    def _queues_changed(self) -> None:
-        """A watcher saw the queue folders change: the Message Queue lists them again
-        (only changed files are read)."""
-        for pane in self.query(QueueArea):
-            pane.rescan()
-
-    def _spam_changed(self, database: bool, tarpit_file: bool) -> None:
-        """antispam.db or tarpit.dat changed: the Spam Queues list them again."""
-        for pane in self.query(SpamArea):
-            pane.changed(database, tarpit_file)
+    def _files_changed(self, areas: frozenset[Area]) -> None:
+        """Tell every area which parts of the install changed (``files_changed``): the
+        Message Queue lists the queues again, the Spam Queues reload their lists."""
+        for pane in self.query_one("#areas", ContentSwitcher).children:
+            hook = getattr(pane, "files_changed", None)
+            if hook is not None:
+                hook(areas)
 
     def _refresh_done(self) -> None:
         self._refreshing = False

@@ -11,13 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
-from functools import cache
-from importlib import resources
 from typing import Any
 
-import yaml
-
-from iwtui.icewarp.tarpit import REASONS
+from iwtui.data.codes import TARPIT_REASONS as REASONS
+from iwtui.data.codes import Interpretation as Interpretation
+from iwtui.data.codes import reply_table as reply_table
 
 _HEAD = re.compile(
     r"^(?P<who>\S+)\s+\[(?P<tid>[0-9A-Fa-f]{4}|[0-9A-Fa-f]{8})\]\s+"
@@ -47,15 +45,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 # Summary results other than OK (spec 5.3, the Log Analyzer classes).
 RESULTS = {"OK", "TARP", "ANA", "UNK", "SDME", "SCAN", "AV", "DNSBL", "DBF", "WDNR", "ERROR",
            "AS", "CA", "CNC", "INCPLT", "GRLST"}  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Interpretation:
-    code: str
-    enhanced: str
-    phrase: str
-    cause: str
-    remedy: str
 
 
 @dataclass
@@ -89,14 +78,6 @@ class LogLine:
                 value = value.__dict__
             out[key] = value
         return out
-
-
-@cache
-def reply_table() -> tuple[Interpretation, ...]:
-    text = resources.files("iwtui.data").joinpath("smtp_replies.yaml").read_text(encoding="utf-8")
-    return tuple(
-        Interpretation(**{k: str(v) for k, v in row.items()}) for row in yaml.safe_load(text)
-    )
 
 
 def interpret(code: str, enhanced: str, text: str) -> Interpretation | None:

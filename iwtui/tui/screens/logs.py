@@ -8,6 +8,7 @@ import threading
 import time as time_mod
 from datetime import date, time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -26,9 +27,13 @@ from iwtui.icewarp.logs.manage import delete_plan, save_lines
 from iwtui.icewarp.logs.view import DaySource, FilterSource
 from iwtui.tui.bindings import bindings
 from iwtui.tui.gate import run_plan
-from iwtui.tui.screens.session_log import SessionLogScreen
+from iwtui.tui.screens.sessions.session_log import SessionLogScreen
 from iwtui.tui.widgets.log_view import LogView
 from iwtui.tui.widgets.panel import Panel
+
+if TYPE_CHECKING:
+    from iwtui.config import LoadedConfig
+    from iwtui.tui.areas import AreaInfo
 
 POLL_S = 0.1
 
@@ -125,6 +130,11 @@ class LogsArea(Vertical):
 
     can_focus = False
     BINDINGS = bindings("logs")
+
+    @classmethod
+    def from_app(cls, info: AreaInfo, install: Install, loaded: LoadedConfig) -> LogsArea:
+        """The registry's constructor (``iwtui.tui.areas``)."""
+        return cls(install, loaded.config.state_path())
 
     def __init__(self, install: Install, state_dir: Path, *, live: bool = True) -> None:
         super().__init__(id="logs", classes="area")

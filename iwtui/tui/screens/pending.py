@@ -5,6 +5,8 @@ The header's live counts stay in view above it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -13,9 +15,18 @@ from textual.widgets import Static
 from iwtui.icewarp.install import Install
 from iwtui.tui.areas import AreaInfo
 
+if TYPE_CHECKING:
+    from iwtui.config import LoadedConfig
+    from iwtui.tui.areas import AreaInfo
+
 
 class PendingArea(VerticalScroll):
     can_focus = True
+
+    @classmethod
+    def from_app(cls, info: AreaInfo, install: Install, loaded: LoadedConfig) -> PendingArea:
+        """The registry's constructor (``iwtui.tui.areas``)."""
+        return cls(info, install)
 
     def __init__(self, area: AreaInfo, install: Install) -> None:
         super().__init__(id=area.id, classes="area pending")

@@ -15,7 +15,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from iwtui.icewarp.install import Install
-from iwtui.icewarp.queues import QUEUE_NAMES, QUEUE_TITLES
+from iwtui.icewarp.queue.folders import QUEUE_NAMES, QUEUE_TITLES
 from iwtui.icewarp.status import Snapshot
 
 SHORT_TITLES = {

@@ -11,6 +11,7 @@ journal, undo). Buttons the seed marks "non-functional here" or "useless here" a
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -18,9 +19,14 @@ from textual.containers import Vertical
 from textual.widgets import Button, Input, Select, TabbedContent, TabPane
 
 from iwtui.icewarp.install import Install
+from iwtui.icewarp.watch import Area
 from iwtui.tui.bindings import bindings
-from iwtui.tui.screens.spam_tabs import TABS, GreyTab, SpamTab, countdown
-from iwtui.tui.screens.spam_tarpit import TarpitTab
+from iwtui.tui.screens.spam.tabs import TABS, GreyTab, SpamTab, countdown
+from iwtui.tui.screens.spam.tarpit import TarpitTab
+
+if TYPE_CHECKING:
+    from iwtui.config import LoadedConfig
+    from iwtui.tui.areas import AreaInfo
 
 __all__ = ["SpamArea", "SpamTab", "TarpitTab", "countdown"]
 
@@ -31,6 +37,11 @@ class SpamArea(Vertical):
     """The Spam Queues area: five tabs; keys act on the shown tab's list."""
 
     BINDINGS = bindings("spam")
+
+    @classmethod
+    def from_app(cls, info: AreaInfo, install: Install, loaded: LoadedConfig) -> SpamArea:
+        """The registry's constructor (``iwtui.tui.areas``)."""
+        return cls(install)
 
     def __init__(self, install: Install, *, live: bool = True) -> None:
         super().__init__(id="spam", classes="area")
@@ -78,6 +89,13 @@ class SpamArea(Vertical):
             tab.stale = False
             tab.reload()
         tab.table.focus()
+
+    def files_changed(self, areas: frozenset[Area]) -> None:
+        if Area.LOGS in areas:
+            for tab in self.query(TarpitTab):
+                tab.log_changed()
+        if Area.SPAM in areas or Area.TARPIT in areas:
+            self.changed(Area.SPAM in areas, Area.TARPIT in areas)
 
     def changed(self, database: bool, tarpit_file: bool) -> None:
         """A watcher saw the database or tarpit.dat change: reload the shown tab now;

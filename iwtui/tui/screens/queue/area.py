@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Collection
 from datetime import datetime
 from operator import attrgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -21,19 +21,25 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Select
 
 from iwtui.errors import IwtuiError
-from iwtui.icewarp import deferrals, messages, queue_actions, scanning
 from iwtui.icewarp.actions import ActionGate, Plan
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.logs import catalog as catalog_mod
 from iwtui.icewarp.logs.lines import safe_text
 from iwtui.icewarp.logs.search import grep_days
-from iwtui.icewarp.messages import QueueItem
-from iwtui.icewarp.queues import QUEUE_NAMES, QUEUE_TITLES
+from iwtui.icewarp.queue import actions as queue_actions
+from iwtui.icewarp.queue import deferrals, messages, scanning
+from iwtui.icewarp.queue.folders import QUEUE_NAMES, QUEUE_TITLES
+from iwtui.icewarp.queue.messages import QueueItem
+from iwtui.icewarp.watch import Area
 from iwtui.tui.bindings import bindings
 from iwtui.tui.gate import run_plan
-from iwtui.tui.screens.queue_dialogs import OwnerScreen, ReasonsScreen, TextScreen, age
+from iwtui.tui.screens.queue.dialogs import OwnerScreen, ReasonsScreen, TextScreen, age
 from iwtui.tui.widgets.item_table import Column, ItemTable, sort_rows, stable_sort
 from iwtui.tui.widgets.panel import Panel
+
+if TYPE_CHECKING:
+    from iwtui.config import LoadedConfig
+    from iwtui.tui.areas import AreaInfo
 
 SAFETY_S = 10.0  # a check of the queue folders when no watcher event came
 FULL_EVERY = 6  # every sixth safety pass lists and stats every file (rewrites in place)
@@ -104,6 +110,11 @@ class QueueArea(Vertical):
     can_focus = False
     BINDINGS = bindings("queue")
 
+    @classmethod
+    def from_app(cls, info: AreaInfo, install: Install, loaded: LoadedConfig) -> QueueArea:
+        """The registry's constructor (``iwtui.tui.areas``)."""
+        return cls(install)
+
     def __init__(self, install: Install, *, live: bool = True) -> None:
         super().__init__(id="queue", classes="area")
         self.install = install
@@ -160,6 +171,12 @@ class QueueArea(Vertical):
         self.rescan(full=self._safety_runs % FULL_EVERY == 0)
 
     # --- scanning ------------------------------------------------------------------------
+
+    def files_changed(self, areas: frozenset[Area]) -> None:
+        """A watcher saw the queue folders change: list them again (only changed files
+        are read)."""
+        if Area.QUEUES in areas:
+            self.rescan()
 
     def rescan(self, *, full: bool = False) -> None:
         """List the queues again: folders that did not change are not listed (unless

@@ -1,6 +1,6 @@
 """``iwtui queue ...`` and ``iwtui mailbox list``: the headless Message Queue (issue 4).
 
-The same core as the Message Queue screen: ``iwtui.icewarp.messages`` (scan),
+The same core as the Message Queue screen: ``iwtui.icewarp.queue.messages`` (scan),
 ``deferrals`` (last error, reasons) and ``queue_actions`` (plans through the gate).
 """
 
@@ -13,20 +13,18 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from iwtui.cli import add_nested, emit_json, run_plan
+from iwtui.cli.common import Add, add_nested, context, emit_json, run_plan
 from iwtui.errors import BadInput
-from iwtui.icewarp import deferrals, messages, queue_actions, scanning
 from iwtui.icewarp.actions import Plan
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.logs.lines import safe_text
-from iwtui.icewarp.messages import QueueItem
-from iwtui.icewarp.queues import QUEUE_NAMES
-
-Add = Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser]
+from iwtui.icewarp.queue import actions as queue_actions
+from iwtui.icewarp.queue import deferrals, messages, scanning
+from iwtui.icewarp.queue.folders import QUEUE_NAMES
+from iwtui.icewarp.queue.messages import QueueItem
 
 
 def _install(args: argparse.Namespace) -> Install:
-    from iwtui.cli import context
 
     return context(args).install()
 
@@ -104,7 +102,6 @@ def _root(args: argparse.Namespace) -> Path | None:
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    from iwtui.cli import context
 
     inst = _install(args)
     return _run(
@@ -118,7 +115,6 @@ def cmd_send_now(args: argparse.Namespace) -> int:
 
 
 def cmd_bounce(args: argparse.Namespace) -> int:
-    from iwtui.cli import context
 
     inst = _install(args)
     items = _items(inst, args.ids)
@@ -143,7 +139,7 @@ def cmd_list_sender(which: str) -> Callable[[argparse.Namespace], int]:
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
-    from iwtui.cli import cmd_undo as undo
+    from iwtui.cli.shell import cmd_undo as undo
 
     return undo(args)
 

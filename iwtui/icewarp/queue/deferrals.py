@@ -21,7 +21,7 @@ from pathlib import Path
 
 from iwtui.icewarp.logs import catalog as catalog_mod
 from iwtui.icewarp.logs.lines import interpret, parse_line, parse_summary
-from iwtui.icewarp.messages import QueueItem
+from iwtui.icewarp.queue.messages import QueueItem
 
 _ADDR = re.compile(r"<?[\w.+-]+@[\w.-]+>?")
 _QUOTED = re.compile(r"'[^']*'")
@@ -167,14 +167,14 @@ def attach(items: Iterable[QueueItem], deferrals: dict[tuple[str, str], Deferral
 def scan_apart(
     log_dir: Path, *, days: int = 2, cancel: threading.Event | None = None
 ) -> dict[tuple[str, str], Deferral]:
-    """``scan`` in a helper process (``python -m iwtui.icewarp.deferrals``): reading a
+    """``scan`` in a helper process (``python -m iwtui.icewarp.queue.deferrals``): reading a
     large log takes seconds of CPU that the screen's process then need not share with
     its UI thread. When the helper cannot run, the scan runs here."""
     try:
         proc = subprocess.Popen(
             # -P: the working folder is not put on sys.path (an `iwtui` folder there
             # must not be imported by a helper of an admin's console)
-            [sys.executable, "-P", "-m", "iwtui.icewarp.deferrals", str(log_dir), str(days)],
+            [sys.executable, "-P", "-m", "iwtui.icewarp.queue.deferrals", str(log_dir), str(days)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -221,7 +221,7 @@ class ReasonGroup:
     ids: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, object]:
-        from iwtui.icewarp.messages import _iso
+        from iwtui.icewarp.queue.messages import _iso
 
         return {
             "reason": self.reason,

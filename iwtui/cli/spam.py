@@ -12,14 +12,14 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from iwtui.cli import add_nested, context, emit_json, run_plan
+from iwtui.cli.common import Add, add_nested, context, emit_json, run_plan
 from iwtui.errors import BadInput
-from iwtui.icewarp import spam, spam_actions, tarpit
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.logs import catalog as catalog_mod
 from iwtui.icewarp.logs.lines import safe_text
-
-Add = Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser]
+from iwtui.icewarp.spam import actions as spam_actions
+from iwtui.icewarp.spam import lists as spam
+from iwtui.icewarp.spam import tarpit
 
 
 def _install(args: argparse.Namespace) -> Install:

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from iwtui.data.codes import TARPIT_REASONS as REASONS
 from iwtui.errors import BadInput, Refused
 from iwtui.icewarp import delphi
 from iwtui.icewarp.actions import (
@@ -31,21 +32,6 @@ from iwtui.icewarp.actions import (
 
 if TYPE_CHECKING:
     from iwtui.icewarp.logs.catalog import Catalog
-
-REASONS: dict[str, str] = {
-    "C": "Tarpitting invoked via Content Filters",
-    "I": "IP blocked for exceeding connections in one minute",
-    "M": "IP blocked for delivering oversized message",
-    "R": "IP blocked for exceeding RSET command count",
-    "D": "IP blocked for being listed on DNSBL",
-    "A": 'The account that this message was sent to was a "tarpit" account so the sending IP '
-    "is tarpitted",
-    "P": "IP blocked for exceeding unknown user delivery count",
-    "Y": "IP blocked for relaying",
-    "S": "IP blocked for exceeding spam score in a message",
-    "U": "IP blocked manually via console",
-    "L": "IP blocked for too many failed login attempts",
-}
 
 READABLE = "readable"
 EXTRACTED = "extracted"
@@ -324,7 +310,7 @@ class Activity:
 def activity(catalog: Catalog, ip: str, *, days: int = 2) -> Activity:
     """The SMTP log lines of ``ip`` over the newest ``days`` logs (its own sessions, and
     lines that name it), summed up. A network (CIDR) matches nothing here."""
-    from iwtui.icewarp.logs.lines import parse_line  # logs.lines reads REASONS from here
+    from iwtui.icewarp.logs.lines import parse_line
     from iwtui.icewarp.logs.search import grep_days
 
     if "/" in ip:

@@ -4,6 +4,7 @@ countdowns, reason codes and what each IP did in the SMTP log."""
 from __future__ import annotations
 
 import ipaddress
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,18 +14,19 @@ from textual.app import ComposeResult
 from textual.widgets import Input
 
 from iwtui.errors import IwtuiError
-from iwtui.icewarp import tarpit
 from iwtui.icewarp.actions import Plan
 from iwtui.icewarp.logs import catalog as catalog_mod
-from iwtui.tui.screens import spam_tabs
-from iwtui.tui.screens.queue_dialogs import TextScreen
-from iwtui.tui.screens.spam_dialogs import FormScreen
-from iwtui.tui.screens.spam_tabs import SpamTab, _when, countdown
+from iwtui.icewarp.spam import tarpit
+from iwtui.tui.screens.queue.dialogs import TextScreen
+from iwtui.tui.screens.spam import tabs as spam_tabs
+from iwtui.tui.screens.spam.dialogs import FormScreen
+from iwtui.tui.screens.spam.tabs import SpamTab, _when, countdown
 from iwtui.tui.widgets.item_table import Column
 from iwtui.tui.widgets.panel import Panel
 
 TICK_S = 1.0  # the countdowns
 ACTIVITY_DELAY_S = 0.25  # the cursor rests this long on an IP before its log is read
+ACTIVITY_KEEP_S = 30.0  # a finished read is kept this long at least while the log grows
 
 
 def _now() -> datetime:
@@ -102,8 +104,27 @@ class TarpitTab(SpamTab):
     def hint(self) -> str:
         return super().hint().replace("d delete", "d remove") + "  L log lines"
 
+    _activity_at = 0.0  # when it was read (monotonic)
+    _log_changed_at = 0.0  # when a watcher last saw the log folder change
+
+    def log_changed(self) -> None:
+        self._log_changed_at = time.monotonic()
+
+    def _kept_activity(self, ip: str) -> tarpit.Activity | None:
+        """The finished read of ``ip``, kept until the row or the log changes (and at
+        least ACTIVITY_KEEP_S while the log grows): rebuilding the detail, as a reload or
+        a countdown tick does, never reads two days of log again."""
+        act = self._activity
+        if act is None or act.ip != ip:
+            return None
+        fresh = time.monotonic() - self._activity_at < ACTIVITY_KEEP_S
+        return act if fresh or self._log_changed_at <= self._activity_at else None
+
     def detail(self, row: Any) -> Text:
         e: tarpit.TarpitEntry = row
+        kept = self._kept_activity(e.ip)
+        if kept is not None:
+            return self._activity_text(e, kept)
         t = self.detail_text_base(e)
         t.append("SMTP log: reading…", style="dim")
         # read the log only for a row the cursor rests on: scrolling past ten rows must
@@ -111,28 +132,45 @@ class TarpitTab(SpamTab):
         self.set_timer(ACTIVITY_DELAY_S, lambda: self._activity_if_current(e.ip))
         return t
 
+    _reading: str | None = None  # the IP whose log is being read
+
     def _activity_if_current(self, ip: str) -> None:
         row = self.table.current()
-        if row is not None and row.ip == ip:
+        if row is None or row.ip != ip or self._reading == ip:
+            return
+        if self._kept_activity(ip) is None:
+            # one read per IP at a time, however often the detail was rebuilt meanwhile
+            self._reading = ip
             self.activity_worker(ip)
 
     @work(thread=True, exclusive=True, group="tarpit-activity", exit_on_error=False)
     def activity_worker(self, ip: str) -> None:
-        act = tarpit.activity(catalog_mod.scan(self.install.log_dir), ip)
+        try:
+            act = tarpit.activity(catalog_mod.scan(self.install.log_dir), ip)
+        finally:
+            self.app.call_from_thread(self._read_done, ip)
         self.app.call_from_thread(self._show_activity, act)
+
+    def _read_done(self, ip: str) -> None:
+        if self._reading == ip:
+            self._reading = None
 
     def _show_activity(self, act: tarpit.Activity) -> None:
         self._activity = act  # L shows these lines without reading the log again
+        self._activity_at = time.monotonic()
         row = self.table.current()
         if row is None or row.ip != act.ip:
             return  # the cursor moved on
+        self.query_one(".spam-detail", Panel).update(self._activity_text(row, act))
+
+    def _activity_text(self, row: tarpit.TarpitEntry, act: tarpit.Activity) -> Text:
         t = self.detail_text_base(row)
         t.append("SMTP log (2 days): ", style="dim")
         t.append(f"{act.connections} connection(s), {act.rejected} rejected reply(ies), {len(act.lines)} line(s)")  # fmt: skip
         if act.blocked_at:
             t.append(f"; blocked at {act.blocked_at} ({act.reason or '?'})")
         t.append("  — L shows the lines", style="dim")
-        self.query_one(".spam-detail", Panel).update(t)
+        return t
 
     def detail_text_base(self, e: tarpit.TarpitEntry) -> Text:
         t = Text()

@@ -18,13 +18,15 @@ from textual.message import Message
 from textual.widgets import Button, Input, Select
 
 from iwtui.errors import IwtuiError
-from iwtui.icewarp import messages, spam, spam_actions
 from iwtui.icewarp.actions import Plan
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.logs.lines import safe_text
+from iwtui.icewarp.queue.headers import decode_value, parse_block
+from iwtui.icewarp.spam import actions as spam_actions
+from iwtui.icewarp.spam import lists as spam
 from iwtui.tui.gate import run_plan
-from iwtui.tui.screens.queue_dialogs import TextScreen
-from iwtui.tui.screens.spam_dialogs import FormScreen
+from iwtui.tui.screens.queue.dialogs import TextScreen
+from iwtui.tui.screens.spam.dialogs import FormScreen
 from iwtui.tui.widgets.item_table import Column, ItemTable
 from iwtui.tui.widgets.panel import Panel
 
@@ -275,11 +277,11 @@ class SpamTab(Vertical):
             t.append(f"unreadable: {exc.strerror or exc}\n", style="red")
             return t
         head, _, body = data.replace(b"\r\n", b"\n").partition(b"\n\n")
-        headers, _problem = messages.parse_block(head)
+        headers, _problem = parse_block(head)
         for name in ("from", "to", "subject", "date"):
             for v in headers.get(name, [])[:1]:
                 t.append(f"{name.title()}: ", style="dim")
-                t.append(safe_text(messages.decode_value(v), 200) + "\n")
+                t.append(safe_text(decode_value(v), 200) + "\n")
         for line in body.decode("utf-8", "replace").splitlines()[:6]:
             t.append(safe_text(line, 200) + "\n", style="italic")
         return t

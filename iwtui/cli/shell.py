@@ -1,11 +1,5 @@
-"""The command line: the TUI (default), demo, simulate, doctor, config, keys, journal, undo;
-``logs`` and ``sessions`` live in :mod:`iwtui.cli_logs`.
-
-Every sub-command takes ``--root R`` and ``--read-only``; commands that write take
-``--yes`` and ``--dry-run``; listings take ``--json``. Exit codes: 0 done, 1 refused or
-partly done, 2 bad input or install not found. Errors are one line on stderr; ``--debug``
-shows the traceback. Textual is imported only by the commands that draw a screen.
-"""
+"""The commands of the shell itself: the console (default), demo, simulate, doctor,
+status, config, keys, journal and undo."""
 
 from __future__ import annotations
 
@@ -19,94 +13,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from iwtui import config as config_mod
-from iwtui.errors import BadInput, IwtuiError, Refused
-from iwtui.icewarp import actions, doctor
-from iwtui.icewarp.install import Install, discover
-
-EXIT_OK, EXIT_REFUSED, EXIT_BAD = 0, 1, 2
-
-
-@dataclass
-class Context:
-    loaded: config_mod.LoadedConfig
-    args: argparse.Namespace
-
-    @property
-    def config(self) -> config_mod.Config:
-        return self.loaded.config
-
-    def install(self) -> Install:
-        c = self.config
-        return discover(
-            getattr(self.args, "root", None),
-            config_root=c.root,
-            mail_path=c.mail_path,
-            log_path=c.log_path,
-            use_tool_sh=c.tool_sh,
-        )
-
-    def gate(self) -> actions.ActionGate:
-        return actions.ActionGate(self.config.state_path(), read_only=self.config.read_only)
-
-
-def context(args: argparse.Namespace) -> Context:
-    cfg_file = getattr(args, "config", None)
-    env = dict(os.environ)
-    if cfg_file:
-        env["IWTUI_CONFIG"] = cfg_file
-    loaded = config_mod.load(env)
-    loaded = loaded.with_overrides(
-        root=getattr(args, "root", None),
-        read_only=True if getattr(args, "read_only", False) else None,
-    )
-    return Context(loaded, args)
-
-
-def confirm(args: argparse.Namespace, summary: str) -> bool:
-    """Ask before a write. ``--dry-run`` says what would change; ``--yes`` acts; without
-    either, ask on a terminal, and refuse when there is none."""
-    if getattr(args, "dry_run", False):
-        print(f"dry run: would {summary[0].lower()}{summary[1:]}")
-        return False
-    if getattr(args, "yes", False):
-        return True
-    if not sys.stdin.isatty():
-        raise Refused(
-            f"{summary}: no terminal to confirm on; pass --yes to act or --dry-run to preview"
-        )
-    try:
-        answer = input(f"{summary}? [y/N] ")
-    except EOFError:
-        answer = ""
-    if answer.strip().lower() not in ("y", "yes"):
-        raise Refused("not confirmed; nothing was changed")
-    return True
-
-
-def run_plan(args: argparse.Namespace, plan: actions.Plan, gone_word: str = "already gone") -> int:
-    """List the plan's targets, confirm (the count is in the summary), act through the
-    gate. Exit 0 when every target is done or gone, 1 when some failed."""
-    gate = context(args).gate()
-    gate.check(plan.action)
-    for t in plan.targets:
-        print(f"  {t}")
-    if not confirm(args, plan.summary):
-        return 0
-    outcome = gate.execute(plan)
-    print(outcome.message(gone_word=gone_word))
-    return 0 if outcome.complete else 1
-
-
-def emit_json(value: Any) -> None:
-    json.dump(value, sys.stdout, indent=2, ensure_ascii=False, default=str)
-    sys.stdout.write("\n")
-
+from iwtui.cli.common import EXIT_OK, EXIT_REFUSED, Add, confirm, context, emit_json
+from iwtui.errors import BadInput, IwtuiError
+from iwtui.icewarp import doctor
+from iwtui.icewarp.install import discover
 
 # --- commands ----------------------------------------------------------------------------
 
@@ -139,7 +54,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from iwtui.icewarp import status
-    from iwtui.icewarp.queues import QUEUE_NAMES, QUEUE_TITLES
+    from iwtui.icewarp.queue.folders import QUEUE_NAMES, QUEUE_TITLES
 
     snap = status.refresh(context(args).install())
     if args.json:
@@ -369,52 +284,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # --- the parser ---------------------------------------------------------------------------
 
 
-def _common(p: argparse.ArgumentParser, *, top: bool = False) -> None:
-    d = None if top else argparse.SUPPRESS
-    p.add_argument("--root", metavar="R", default=d, help="IceWarp install root")
-    p.add_argument("--read-only", action="store_true", default=d, help="refuse every write")
-    p.add_argument("--config", metavar="FILE", default=d, help="config file (else $IWTUI_CONFIG)")
-    p.add_argument("--debug", action="store_true", default=d, help="show tracebacks")
-
-
-def add_nested(
-    sub: Any, dest: str, name: str, func: Callable[[argparse.Namespace], int], help_: str
-) -> argparse.ArgumentParser:
-    """A sub-sub-command (``iwtui logs show``): the common options, and ``func`` stored
-    under ``dest`` for its group's dispatcher."""
-    q: argparse.ArgumentParser = sub.add_parser(name, help=help_, description=help_)
-    _common(q)
-    q.set_defaults(**{dest: func})
-    return q
-
-
-def _writes(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--yes", action="store_true", help="act without asking")
-    p.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
-
-
-def _lists(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="iwtui",
-        description="A terminal console for the Status node of IceWarp mail servers. "
-        "Without a command, opens the full-screen console.",
-    )
-    _common(parser, top=True)
-    parser.set_defaults(func=cmd_tui)
-    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-
-    def add(
-        name: str, func: Callable[[argparse.Namespace], int], help_: str
-    ) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_, description=help_)
-        _common(p)
-        p.set_defaults(func=func)
-        return p
-
+def register(
+    add: Add,
+    lists: Callable[[argparse.ArgumentParser], None],
+    writes: Callable[[argparse.ArgumentParser], None],
+) -> None:
     add("tui", cmd_tui, "open the full-screen console (the default)")
     p = add("demo", cmd_demo, "the simulator, live in a temporary folder, plus the console on it")
     p.add_argument("--seed", type=int, default=1)
@@ -422,19 +296,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", action="store_true", help="keep the temporary tree on exit")
 
     p = add("doctor", cmd_doctor, "what iwtui found in the install, per area")
-    _lists(p)
+    lists(p)
     p = add("status", cmd_status, "the live counts of the header: queues, spam lists, tarpit")
-    _lists(p)
+    lists(p)
     p = add("config", cmd_config, "the effective config, and where each value came from")
-    _lists(p)
+    lists(p)
     p = add("keys", cmd_keys, "every key binding with its id (remap by id in config)")
-    _lists(p)
+    lists(p)
     p = add("journal", cmd_journal, "the journal of actions, with their CLI equivalents")
-    _lists(p)
+    lists(p)
     p.add_argument("--max", type=int, default=50, help="the newest N entries (0 = all)")
     p = add("undo", cmd_undo, "undo a journaled action (default: the newest undoable)")
     p.add_argument("journal_id", nargs="?", metavar="JOURNAL-ID")
-    _writes(p)
+    writes(p)
 
     p = add("simulate", cmd_simulate, "write a simulated IceWarp tree and keep it alive")
     p.add_argument("root_dir", metavar="ROOT")
@@ -455,49 +329,3 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--rotate-mb", type=float, default=64.0, help="rotate logs past this size (0: never)"
     )
-    from iwtui import cli_logs
-
-    cli_logs.register(add, _lists)
-    from iwtui import cli_queue
-
-    cli_queue.register(add, _lists, _writes)
-    from iwtui import cli_spam
-
-    cli_spam.register(add, _lists, _writes)
-    return parser
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args))
-    except IwtuiError as exc:
-        if getattr(args, "debug", False):
-            raise
-        print(f"iwtui: {_one_line(exc)}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        # `iwtui ... | head`: the reader left; not an error.
-        with_devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(with_devnull, sys.stdout.fileno())
-        return EXIT_OK
-    except Exception as exc:  # the last line of defence: one line, no traceback
-        if getattr(args, "debug", False):
-            raise
-        print(
-            f"iwtui: unexpected error: {type(exc).__name__}: {_one_line(exc)} "
-            "(--debug shows the traceback)",
-            file=sys.stderr,
-        )
-        return EXIT_REFUSED
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -13,7 +13,6 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from iwtui.errors import BadInput
-from iwtui.icewarp import spam, spam_actions
 from iwtui.icewarp.actions import (
     ActionGate,
     Gone,
@@ -23,10 +22,12 @@ from iwtui.icewarp.actions import (
     move_file,
     trash_step,
 )
-from iwtui.icewarp.heads import HEAD_LIMIT
 from iwtui.icewarp.install import Install
-from iwtui.icewarp.messages import QueueItem
-from iwtui.icewarp.spam_actions import validate_owner
+from iwtui.icewarp.queue.heads import HEAD_LIMIT
+from iwtui.icewarp.queue.messages import QueueItem
+from iwtui.icewarp.spam import actions as spam_actions
+from iwtui.icewarp.spam import lists as spam
+from iwtui.icewarp.spam.actions import validate_owner
 
 GONE_WORD = "already delivered"
 

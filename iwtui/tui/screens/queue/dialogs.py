@@ -13,10 +13,11 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from iwtui.errors import IwtuiError
-from iwtui.icewarp import deferrals, spam_actions
 from iwtui.icewarp.logs.lines import safe_text
+from iwtui.icewarp.queue import deferrals
+from iwtui.icewarp.spam import actions as spam_actions
 from iwtui.tui.bindings import bindings
-from iwtui.tui.screens.session_log import ListSource
+from iwtui.tui.screens.sessions.session_log import ListSource
 from iwtui.tui.widgets.log_view import LogView
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -20,7 +21,11 @@ from iwtui.icewarp.logs import sessions
 from iwtui.icewarp.logs.lines import safe_text
 from iwtui.icewarp.logs.sessions import Session, SessionSet, SessionTracker
 from iwtui.tui.bindings import bindings
-from iwtui.tui.screens.session_log import STATE_STYLE, SessionLogScreen
+from iwtui.tui.screens.sessions.session_log import STATE_STYLE, SessionLogScreen
+
+if TYPE_CHECKING:
+    from iwtui.config import LoadedConfig
+    from iwtui.tui.areas import AreaInfo
 
 SERVICES = ("smtp", "pop3", "imap")
 REFRESH_S = 2.0
@@ -68,6 +73,11 @@ COLUMNS = (
 class SessionsArea(Vertical):
     can_focus = False
     BINDINGS = bindings("sessions")
+
+    @classmethod
+    def from_app(cls, info: AreaInfo, install: Install, loaded: LoadedConfig) -> SessionsArea:
+        """The registry's constructor (``iwtui.tui.areas``)."""
+        return cls(install)
 
     def __init__(self, install: Install, *, live: bool = True) -> None:
         super().__init__(id="sessions", classes="area")

@@ -15,10 +15,10 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from iwtui.icewarp.heads import Helper, gather, read_blocks
 from iwtui.icewarp.install import Install
-from iwtui.icewarp.messages import QueueItem, _item, make_item
-from iwtui.icewarp.queues import QUEUE_NAMES, QueueSpot, iter_items, spots
+from iwtui.icewarp.queue.folders import QUEUE_NAMES, QueueSpot, iter_items, spots
+from iwtui.icewarp.queue.heads import Helper, gather, read_blocks
+from iwtui.icewarp.queue.messages import QueueItem, _item, make_item
 
 
 def scan(

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from iwtui.cli import add_nested, emit_json, run_plan
+from iwtui.cli.common import Add, add_nested, context, emit_json, run_plan
 from iwtui.errors import BadInput
 from iwtui.icewarp.logs import catalog as catalog_mod
 from iwtui.icewarp.logs import search, sessions
@@ -24,11 +24,8 @@ from iwtui.icewarp.logs.lines import parse_line, safe_text
 from iwtui.icewarp.logs.names import parse_name
 from iwtui.icewarp.logs.tail import Follower
 
-Add = Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser]
-
 
 def _catalog(args: argparse.Namespace) -> Catalog:
-    from iwtui.cli import context
 
     inst = context(args).install()
     if not inst.log_dir.is_dir():
@@ -58,7 +55,6 @@ def _log_day(cat: Catalog, service: str, day: date | None) -> LogDay:
 
 def _readable(args: argparse.Namespace, path: Path) -> Path:
     """A ``.gz`` archive is decompressed once into iwtui's cache; other files as they are."""
-    from iwtui.cli import context
 
     return plain_path(path, context(args).config.state_path() / "cache")
 
@@ -123,7 +119,6 @@ def cmd_logs_show(args: argparse.Namespace) -> int:
 
 
 def cmd_logs_delete(args: argparse.Namespace) -> int:
-    from iwtui.cli import context
     from iwtui.icewarp.logs.manage import delete_plan
 
     ctx = context(args)
@@ -166,7 +161,6 @@ def cmd_logs_parse(args: argparse.Namespace) -> int:
 
 
 def cmd_logs_tail(args: argparse.Namespace) -> int:
-    from iwtui.cli import context
 
     inst = context(args).install()
     f = Follower(inst.log_dir, args.service, from_start=False)
@@ -242,7 +236,11 @@ def cmd_sessions_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(add: Add, lists: Callable[[argparse.ArgumentParser], None]) -> None:
+def register(
+    add: Add,
+    lists: Callable[[argparse.ArgumentParser], None],
+    writes: Callable[[argparse.ArgumentParser], None],
+) -> None:
     p = add(
         "logs", lambda a: a.logs_func(a), "log files: list, show (filter, time range), parse, tail"
     )

@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from iwtui.icewarp.queue.headers import Parsed, parse_fields
+
 HEAD_LIMIT = 64 * 1024
 FIRST_READ = 8 * 1024
 
@@ -97,17 +99,11 @@ def read_blocks(paths: list[str]) -> list[BlockResult]:
 
 FRAME = 1000  # items per marshalled frame: each unmarshal holds the GIL only briefly
 
-# A parsed header block: the fields of messages.QueueItem, and a problem or None.
-Parsed = tuple[
-    tuple[str, list[str], str, str, str, str | None, str | None], str | None
-]  # = messages.Fields
 # read-parse: like BlockResult, the parsed fields in place of the block.
 ParsedResult = tuple[Parsed, str | None, int, int, int, float] | str | None
 
 
 def _read_parsed(paths: list[str]) -> list[ParsedResult]:
-    from iwtui.icewarp.messages import parse_fields
-
     out: list[ParsedResult] = []
     for r in read_blocks(paths):
         out.append(r if r is None or isinstance(r, str) else (parse_fields(r[0]), *r[1:]))
@@ -115,8 +111,6 @@ def _read_parsed(paths: list[str]) -> list[ParsedResult]:
 
 
 def _parse(blocks: list[bytes]) -> list[Parsed]:
-    from iwtui.icewarp.messages import parse_fields
-
     return [parse_fields(b) for b in blocks]
 
 
@@ -164,7 +158,7 @@ def _serve(mode: str) -> None:
 
 
 class Helper:
-    """``python -m iwtui.icewarp.heads MODE`` doing a share of a large scan in another
+    """``python -m iwtui.icewarp.queue.heads MODE`` doing a share of a large scan in another
     process (the GIL is not shared: the UI thread stays free). Input is fed by a thread,
     in frames; ``gather`` reads the results. Its stderr goes nowhere (a full-screen app
     must not be written over); on any failure the caller does the share itself."""
@@ -178,7 +172,7 @@ class Helper:
             self.proc = subprocess.Popen(
                 # -P: the working folder is not put on sys.path (an `iwtui` folder there
                 # must not be imported by a helper of an admin's console)
-                [sys.executable, "-P", "-m", "iwtui.icewarp.heads", mode],
+                [sys.executable, "-P", "-m", "iwtui.icewarp.queue.heads", mode],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,

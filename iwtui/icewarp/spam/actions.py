@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from iwtui.errors import BadInput
-from iwtui.icewarp import delphi, spam
+from iwtui.icewarp import delphi
 from iwtui.icewarp.actions import (
     ActionGate,
     Gone,
@@ -39,6 +39,7 @@ from iwtui.icewarp.actions import (
     targets_of,
 )
 from iwtui.icewarp.install import Install
+from iwtui.icewarp.spam import lists as spam
 
 LOCK_WAIT_S = 30.0  # how long a write keeps retrying a locked database
 T = TypeVar("T")

@@ -1,0 +1,1 @@
+"""The Sessions area: active and history sessions per service, and one session's log."""
