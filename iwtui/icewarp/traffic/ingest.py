@@ -1,0 +1,427 @@
+"""Incremental ingest of an install's logs into its traffic store.
+
+Each log file is remembered by path and identity (device, inode, SHA-1 of its first 4 KiB,
+or of all of it while shorter) with the offset read up to: the next ingest reads only what
+was appended, and only complete lines (a half-written last line waits for its newline). A
+file whose identity changed (replaced) or that shrank (truncated) is taken back (what it
+gave is subtracted) and read again from its start; a file that vanished keeps what it gave
+(the store outlives log retention). A ``.gz`` archive of a file already read is skipped.
+Calling ``ingest`` with nothing new costs one ``stat`` per file and one query.
+
+Large work (48 MiB or more) is cut into 32 MiB newline-aligned pieces shared between this
+process and helper processes (``worker.py``), results merged in order per file. Progress
+is reported per piece; ``cancel`` stops between pieces (files already finished are kept).
+Two ingests at once (console and CLI) never count a range twice: a file's rows are written
+only if its stored offset is still the one its reading started from.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import json
+import os
+import queue
+import stat
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from iwtui.icewarp.logs.names import LogName, parse_name
+from iwtui.icewarp.traffic import scan, worker
+from iwtui.icewarp.traffic.counters import FOLDED, NOT_READ
+from iwtui.icewarp.traffic.store import FileRecord, Store
+
+HEAD = 4096
+PIECE = 32 << 20
+PARALLEL_MIN = 48 << 20
+GZ_BLOCK = 8 << 20
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class IngestReport:
+    files_seen: int = 0
+    files_read: int = 0
+    bytes_read: int = 0
+    reread: list[str] = field(default_factory=list)  # truncated or replaced: read again
+    skipped: list[str] = field(default_factory=list)  # not a regular file, unreadable
+    helpers: int = 0
+    seconds: float = 0.0
+    cancelled: bool = False
+    days: set[str] = field(default_factory=set)  # days whose counters changed
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.days)
+
+
+@dataclass
+class _Job:
+    rec: FileRecord
+    name: LogName
+    service: str  # the service the counters belong to (anti-spam -> smtp)
+    antispam: bool
+    start: int
+    end: int
+    reset: bool
+    base_offset: int  # the stored offset this read continues from (compare-and-set)
+    base_ino: int
+    pieces: list[tuple[int, int]] = field(default_factory=list)
+    parts: dict[int, scan.Part] = field(default_factory=dict)
+
+
+def _log_files(log_dir: Path) -> list[tuple[LogName, os.stat_result]]:
+    out = []
+    for dirpath, _dirs, names in os.walk(log_dir):
+        for n in names:
+            path = Path(dirpath) / n
+            parsed = parse_name(path, log_dir)
+            if parsed is None or parsed.service in NOT_READ:
+                continue
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            out.append((parsed, st))
+    return out
+
+
+def _logical(n: LogName) -> str:
+    return f"{n.service}|{n.server_id}|{n.day.isoformat()}|{'' if n.part is None else n.part}"
+
+
+def _open(path: Path) -> tuple[int, os.stat_result]:
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise OSError(f"{path} is not a regular file")
+    return fd, st
+
+
+def _last_newline(fd: int, start: int, size: int) -> int:
+    """The offset just after the last ``\\n`` in [start, size), or ``start``."""
+    at = size
+    while at > start:
+        lo = max(start, at - (1 << 20))
+        data = os.pread(fd, at - lo, lo)
+        nl = data.rfind(b"\n")
+        if nl >= 0:
+            return lo + nl + 1
+        at = lo
+    return start
+
+
+def _next_newline(fd: int, at: int, end: int) -> int:
+    while at < end:
+        data = os.pread(fd, min(1 << 16, end - at), at)
+        nl = data.find(b"\n")
+        if nl >= 0:
+            return at + nl + 1
+        at += len(data)
+    return end
+
+
+def _pieces(fd: int, start: int, end: int) -> list[tuple[int, int]]:
+    out = []
+    at = start
+    while at < end:
+        cut = end if end - at <= PIECE * 3 // 2 else _next_newline(fd, at + PIECE, end)
+        out.append((at, cut))
+        at = cut
+    return out
+
+
+def _plan(install: Any, store: Store, report: IngestReport) -> list[_Job]:
+    server = install.server_id or ""
+    records = store.files()
+    found = _log_files(Path(install.log_dir))
+    plain = {_logical(n) for n, _st in found if not n.compressed}
+    stored = store.logicals()
+    jobs: list[_Job] = []
+    for name, lst in found:
+        report.files_seen += 1
+        path = str(name.path)
+        rec = records.get(path)
+        if not stat.S_ISREG(lst.st_mode):
+            report.skipped.append(path)
+            continue
+        if rec is not None and (rec.dev, rec.ino, rec.size, rec.mtime_ns) == (
+            lst.st_dev,
+            lst.st_ino,
+            lst.st_size,
+            lst.st_mtime_ns,
+        ):
+            continue  # nothing new: the warm path
+        logical = _logical(name)
+        if name.compressed and rec is None and (logical in plain or logical in stored):
+            continue  # an archive of a file already read
+        try:
+            fd, st = _open(name.path)
+        except OSError:
+            report.skipped.append(path)
+            continue
+        try:
+            job = _job(fd, st, name, rec, server, logical, report)
+        finally:
+            os.close(fd)
+        if job is not None:
+            jobs.append(job)
+    return jobs
+
+
+def _job(fd: int, st: os.stat_result, name: LogName, rec: FileRecord | None, server: str,
+         logical: str, report: IngestReport) -> _Job | None:  # fmt: skip
+    head = os.pread(fd, HEAD, 0)
+    path = str(name.path)
+    reset = False
+    start = 0
+    if rec is not None:
+        same = (rec.dev, rec.ino) == (st.st_dev, st.st_ino) and rec.head_len <= len(head)
+        same = same and hashlib.sha1(head[: rec.head_len]).hexdigest() == rec.head_hash
+        if name.compressed:
+            reset = True  # an archive changed: read it again whole
+        elif same and st.st_size >= rec.offset:
+            start = rec.offset
+        else:
+            reset = True
+        if reset:
+            report.reread.append(path)
+    else:
+        rec = FileRecord(0, path, logical, name.service, name.day.isoformat(), server, 0, 0, 0,
+                         0, 0, "", 0, None, name.compressed)  # fmt: skip
+    base_offset, base_ino = rec.offset, rec.ino
+    end = st.st_size if name.compressed else _last_newline(fd, start, st.st_size)
+    rec.dev, rec.ino, rec.size, rec.mtime_ns = st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+    rec.head_len, rec.head_hash = len(head), hashlib.sha1(head).hexdigest()
+    service = FOLDED.get(name.service, name.service)
+    job = _Job(rec, name, service, name.service == "antispam", start, max(start, end), reset,
+               base_offset, base_ino)  # fmt: skip
+    if not name.compressed:
+        job.pieces = _pieces(fd, start, job.end)
+    else:
+        job.pieces = [(0, st.st_size)]
+    return job
+
+
+class _Helper:
+    """One helper process fed tasks one at a time by a thread of this process."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[bytes] | None = None
+        with contextlib.suppress(OSError):
+            self.proc = subprocess.Popen(
+                # -P: an `iwtui` folder in the working directory is never imported
+                [sys.executable, "-P", "-m", "iwtui.icewarp.traffic.worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+
+    def run(self, task: dict[str, Any]) -> Any:
+        assert self.proc is not None and self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        self.proc.stdin.write((json.dumps(task) + "\n").encode())
+        self.proc.stdin.flush()
+        return worker.read_frame(self.proc.stdout)
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        with contextlib.suppress(OSError):
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+def _task(job: _Job, piece: tuple[int, int]) -> dict[str, Any]:
+    return {"path": job.rec.path, "start": piece[0], "end": piece[1],
+            "day": job.name.day.toordinal(), "antispam": job.antispam,
+            "dev": job.rec.dev, "ino": job.rec.ino}  # fmt: skip
+
+
+def _read_gz(job: _Job, cancel: threading.Event | None) -> scan.Part:
+    fd, _st = _open(job.name.path)
+    part = scan.new_part(job.name.day)
+    with os.fdopen(fd, "rb") as raw, gzip.open(raw) as fh:
+        carry = b""
+        while True:
+            if cancel is not None and cancel.is_set():
+                raise InterruptedError
+            block = fh.read(GZ_BLOCK)
+            if not block:
+                break
+            data = carry + block
+            cut = data.rfind(b"\n") + 1
+            piece = scan.scan(data[:cut], scan.new_part(job.name.day), antispam=job.antispam)
+            scan.merge(part, piece)
+            carry = data[cut:]
+        if carry:
+            piece = scan.scan(carry + b"\n", scan.new_part(job.name.day), antispam=job.antispam)
+            scan.merge(part, piece)
+    return part
+
+
+def ingest(install: Any, store: Store, *, progress: Progress | None = None,
+           cancel: threading.Event | None = None, helpers: int | None = None,
+           in_process: bool = True) -> IngestReport:  # fmt: skip
+    """Bring the store up to date with the install's logs. ``helpers``: how many helper
+    processes large work may use (default: one per extra core, at least 1); ``in_process``:
+    this process takes pieces too (the console passes False: its UI thread stays free)."""
+    t0 = time.perf_counter()
+    report = IngestReport()
+    jobs = _plan(install, store, report)
+    server = install.server_id or ""
+    tasks = [(j, k) for j, job in enumerate(jobs) for k in range(len(job.pieces))]
+    sizes = {(j, k): jobs[j].pieces[k][1] - jobs[j].pieces[k][0] for j, k in tasks}
+    total = sum(sizes.values())
+    done = 0
+    if helpers is None:
+        helpers = max(1, (os.cpu_count() or 2) - 1)
+    parallel = total >= PARALLEL_MIN and helpers > 0 and len(tasks) > 1
+    if not parallel:
+        helpers = 0
+    if not in_process and helpers == 0 and total >= PARALLEL_MIN:
+        helpers = 1
+    pending: list[tuple[int, int]] = list(reversed(tasks))
+    lock = threading.Lock()
+    results: queue.SimpleQueue[tuple[int, int, Any]] = queue.SimpleQueue()
+    stop = threading.Event()
+    pool = [_Helper() for _ in range(helpers)]
+    pool = [h for h in pool if h.proc is not None]
+    report.helpers = len(pool)
+
+    def take() -> tuple[int, int] | None:
+        with lock:
+            return pending.pop() if pending and not stop.is_set() else None
+
+    def helper_loop(h: _Helper) -> None:
+        while (t := take()) is not None:
+            job = jobs[t[0]]
+            if job.name.compressed:
+                results.put((t[0], t[1], None))  # archives are read in this process
+                continue
+            try:
+                got = h.run(_task(job, job.pieces[t[1]]))
+            except (OSError, EOFError, ValueError):
+                results.put((t[0], t[1], None))
+                return
+            results.put((t[0], t[1], got))
+
+    threads = [threading.Thread(target=helper_loop, args=(h,), daemon=True) for h in pool]
+    for th in threads:
+        th.start()
+    outstanding = len(tasks)
+
+    def local(j: int, k: int) -> Any:
+        job = jobs[j]
+        try:
+            if job.name.compressed:
+                return _read_gz(job, cancel)
+            return worker.run_task(_task(job, job.pieces[k]))
+        except OSError as exc:
+            return {"error": str(exc)}
+
+    def handle(j: int, k: int, part: Any) -> None:
+        nonlocal outstanding, done
+        if part is None:
+            part = local(j, k)  # the helper could not: do it here
+        outstanding -= 1
+        done += sizes[(j, k)]
+        job = jobs[j]
+        job.parts[k] = part
+        if progress is not None:
+            progress(done, total)
+        if len(job.parts) == len(job.pieces):
+            _write(store, job, server, report)
+
+    try:
+        while outstanding:
+            if cancel is not None and cancel.is_set():
+                report.cancelled = True
+                break
+            alive = any(th.is_alive() for th in threads)
+            local_turn = (in_process or not alive) and bool(pending)
+            if local_turn:
+                t = take()
+                if t is not None:
+                    handle(t[0], t[1], local(*t))
+            try:
+                while outstanding and not (cancel is not None and cancel.is_set()):
+                    handle(*results.get(timeout=0.1) if not local_turn else results.get_nowait())
+            except queue.Empty:
+                if not alive and not pending and results.empty():
+                    break
+        if not report.cancelled:
+            for job in jobs:
+                if not job.pieces:
+                    _write(store, job, server, report)
+    except InterruptedError:
+        report.cancelled = True
+    finally:
+        stop.set()
+        for h in pool:
+            h.stop()
+        for th in threads:
+            th.join(timeout=5)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _write(store: Store, job: _Job, server: str, report: IngestReport) -> None:
+    rec = job.rec
+    saved: dict[str, Any] | None = None
+    if not job.reset and rec.state:
+        with contextlib.suppress(ValueError):
+            saved = json.loads(rec.state)
+    into = scan.state_part(job.name.day, saved)
+    for k in range(len(job.pieces)):
+        part = job.parts[k]
+        if "error" in part:
+            report.skipped.append(rec.path)
+            return  # the file changed while it was read: the next ingest reads it
+        scan.merge(into, part)
+    counts = {c: v for c, v in into["counts"].items() if v}
+    with store.transaction() as db:
+        row = db.execute("SELECT id, offset, ino FROM files WHERE path=?", (rec.path,)).fetchone()
+        if row is not None and (
+            rec.id != row[0] or (row[1], row[2]) != (job.base_offset, job.base_ino)
+        ):
+            return  # another ingest got there first
+        if row is None and rec.id:
+            return
+        touched: set[tuple[str, int]] = set()
+        if job.reset and rec.id:
+            touched |= store.forget_file(db, rec.id, server)
+        rec.offset = job.end
+        rec.state = json.dumps(scan.trim_state(into))
+        file_id = store.save_file(db, rec)
+        store.add_counts(db, file_id, server, job.service, counts)
+        store.add_starts(db, file_id, job.service, into["starts"])
+        accounts = scan.accounts(into)
+        if accounts:
+            store.add_accounts(db, file_id, server, accounts)
+        touched |= {(job.service, m // 1440) for c in counts.values() for m in c}
+        store.rebuild_rollups(db, server, touched)
+    if job.end > job.start:
+        report.files_read += 1
+        report.bytes_read += job.end - job.start
+    report.days |= {scan.day_of(d * 1440).isoformat() for _s, d in touched}
+
+
+def open_store(install: Any, state_dir: Path) -> Store:
+    from iwtui.icewarp.traffic.store import default_path
+
+    return Store(default_path(install, state_dir))

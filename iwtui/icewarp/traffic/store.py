@@ -1,0 +1,350 @@
+"""The traffic store: one embedded SQLite file per install in iwtui's state dir.
+
+Tables (minutes are numbers: ``date.toordinal() * 1440 + minute of the day``, local time as
+in the logs; ``server`` is the install's LocalServerID or ""):
+
+- ``files``: every log file read, by path: identity (device, inode, hash of its first
+  bytes), the offset read up to (after the last complete line), the parser state
+  between two reads (clock wrap, open sessions).
+- ``minute_file`` (file, service, counter, minute) -> value: what each file gave, so a
+  truncated or replaced file can be taken back and read again without double counting.
+- ``minute`` (server, service, counter, minute) -> value: the sum over files (charts read it).
+- ``rollup`` (server, service, counter, step_s 3600|86400, t) -> total, peak: hours and
+  days with the sum and the busiest minute (mailgraph/RRD style), for long periods.
+- ``starts``: service start lines (Statistics counts "since the service started").
+- ``account_file`` / ``account_day``: per-account daily aggregates (issue 12 reads
+  ``account_day``; see ``accounts_feed``).
+
+WAL mode and a busy timeout: the console reads while a CLI ingests. Writes are short
+transactions, one per ingested file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = "1"
+BUSY_MS = 5000
+ACCOUNT_FIELDS = ("received_count", "received_bytes", "sent_count", "sent_bytes",
+                  "sent_out_count", "sent_out_bytes", "last_sent", "last_received",
+                  "last_login", "last_ip")  # fmt: skip
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS files(
+    id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL, logical TEXT NOT NULL,
+    service TEXT NOT NULL, day TEXT NOT NULL, server TEXT NOT NULL,
+    dev INTEGER, ino INTEGER, size INTEGER, mtime_ns INTEGER,
+    head_len INTEGER, head_hash TEXT, offset INTEGER NOT NULL DEFAULT 0,
+    state TEXT, gz INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS files_logical ON files(logical);
+CREATE TABLE IF NOT EXISTS minute_file(
+    file_id INTEGER, service TEXT, counter TEXT, minute INTEGER, value INTEGER,
+    PRIMARY KEY(file_id, service, counter, minute)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS minute(
+    server TEXT, service TEXT, counter TEXT, minute INTEGER, value INTEGER,
+    PRIMARY KEY(server, service, counter, minute)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rollup(
+    server TEXT, service TEXT, counter TEXT, step_s INTEGER, t INTEGER,
+    total INTEGER, peak INTEGER,
+    PRIMARY KEY(server, service, counter, step_s, t)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS starts(
+    file_id INTEGER, service TEXT, t TEXT, PRIMARY KEY(file_id, service, t)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS account_file(
+    file_id INTEGER, server TEXT, day TEXT, account TEXT,
+    received_count INTEGER, received_bytes INTEGER, sent_count INTEGER, sent_bytes INTEGER,
+    sent_out_count INTEGER, sent_out_bytes INTEGER,
+    last_sent TEXT, last_received TEXT, last_login TEXT, last_ip TEXT,
+    PRIMARY KEY(file_id, day, account)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS account_day(
+    server TEXT, day TEXT, account TEXT,
+    received_count INTEGER, received_bytes INTEGER, sent_count INTEGER, sent_bytes INTEGER,
+    sent_out_count INTEGER, sent_out_bytes INTEGER,
+    last_sent TEXT, last_received TEXT, last_login TEXT, last_ip TEXT,
+    PRIMARY KEY(server, day, account));
+"""
+
+# additive upsert of an account row; last_* keep the newest; the IP goes with the login
+_ACC_SET = """
+    received_count = received_count + excluded.received_count,
+    received_bytes = received_bytes + excluded.received_bytes,
+    sent_count = sent_count + excluded.sent_count,
+    sent_bytes = sent_bytes + excluded.sent_bytes,
+    sent_out_count = sent_out_count + excluded.sent_out_count,
+    sent_out_bytes = sent_out_bytes + excluded.sent_out_bytes,
+    last_sent = coalesce(max(last_sent, excluded.last_sent), last_sent, excluded.last_sent),
+    last_received = coalesce(max(last_received, excluded.last_received), last_received,
+                             excluded.last_received),
+    last_ip = CASE WHEN excluded.last_login IS NOT NULL
+                    AND (last_login IS NULL OR excluded.last_login >= last_login)
+              THEN excluded.last_ip ELSE last_ip END,
+    last_login = coalesce(max(last_login, excluded.last_login), last_login, excluded.last_login)
+"""
+
+
+def default_path(install: Any, state_dir: Path) -> Path:
+    """``<state_dir>/traffic/<sha1 of the resolved install root, 12 hex>.sqlite``."""
+    root = Path(install.root).resolve()
+    key = hashlib.sha1(str(root).encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    return Path(state_dir) / "traffic" / f"{key}.sqlite"
+
+
+@dataclass
+class FileRecord:
+    id: int
+    path: str
+    logical: str
+    service: str
+    day: str
+    server: str
+    dev: int
+    ino: int
+    size: int
+    mtime_ns: int
+    head_len: int
+    head_hash: str
+    offset: int
+    state: str | None
+    gz: bool
+
+
+class Store:
+    """A connection to one install's traffic store (created on first use)."""
+
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        self.path = Path(path)
+        if readonly:
+            uri = f"file:{self.path}?mode=ro"
+            self.db = sqlite3.connect(uri, uri=True, timeout=BUSY_MS / 1000,
+                                      check_same_thread=False)  # fmt: skip
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.db = sqlite3.connect(self.path, timeout=BUSY_MS / 1000, check_same_thread=False)
+        self.db.execute(f"PRAGMA busy_timeout={BUSY_MS}")
+        if not readonly:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            version = self._version()
+            if version is None:
+                self.db.executescript(_SCHEMA)
+                self.db.execute("INSERT OR REPLACE INTO meta VALUES('schema', ?)",
+                                (SCHEMA_VERSION,))  # fmt: skip
+                self.db.commit()
+
+    def _version(self) -> str | None:
+        try:
+            row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        except sqlite3.OperationalError:
+            return None
+        return str(row[0]) if row else None
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.rollback()
+            raise
+        self.db.commit()
+
+    # -- files -------------------------------------------------------------------------
+
+    def files(self) -> dict[str, FileRecord]:
+        rows = self.db.execute(
+            "SELECT id, path, logical, service, day, server, dev, ino, size, mtime_ns,"
+            " head_len, head_hash, offset, state, gz FROM files"
+        ).fetchall()
+        out = {}
+        for r in rows:
+            rec = out[r[1]] = FileRecord(*r)
+            rec.gz = bool(rec.gz)
+        return out
+
+    def logicals(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT logical FROM files")}
+
+    def save_file(self, db: sqlite3.Connection, rec: FileRecord) -> int:
+        values = (rec.path, rec.logical, rec.service, rec.day, rec.server, rec.dev, rec.ino,
+                  rec.size, rec.mtime_ns, rec.head_len, rec.head_hash, rec.offset, rec.state,
+                  int(rec.gz))  # fmt: skip
+        if rec.id:
+            db.execute(
+                "UPDATE files SET path=?, logical=?, service=?, day=?, server=?, dev=?, ino=?,"
+                " size=?, mtime_ns=?, head_len=?, head_hash=?, offset=?, state=?, gz=?"
+                " WHERE id=?",
+                (*values, rec.id),
+            )
+            return rec.id
+        cur = db.execute(
+            "INSERT INTO files(path, logical, service, day, server, dev, ino, size, mtime_ns,"
+            " head_len, head_hash, offset, state, gz) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            values,
+        )
+        rec.id = int(cur.lastrowid or 0)
+        return rec.id
+
+    def touch_file(self, rec: FileRecord) -> None:
+        """Nothing new, but the size/mtime seen changed (e.g. a half line was added)."""
+        with self.transaction() as db:
+            self.save_file(db, rec)
+
+    def forget_file(
+        self, db: sqlite3.Connection, file_id: int, server: str
+    ) -> set[tuple[str, int]]:
+        """Take back everything a file gave (it was truncated or replaced). Returns the
+        (service, day number) pairs whose rollups must be rebuilt."""
+        rows = db.execute(
+            "SELECT service, counter, minute, value FROM minute_file WHERE file_id=?", (file_id,)
+        ).fetchall()
+        db.executemany(
+            "UPDATE minute SET value = value - ? WHERE server=? AND service=? AND counter=?"
+            " AND minute=?",
+            [(v, server, s, c, m) for s, c, m, v in rows],
+        )
+        db.execute("DELETE FROM minute WHERE value = 0 AND server=?", (server,))
+        db.execute("DELETE FROM minute_file WHERE file_id=?", (file_id,))
+        db.execute("DELETE FROM starts WHERE file_id=?", (file_id,))
+        days = [r[0] for r in db.execute(
+            "SELECT DISTINCT day FROM account_file WHERE file_id=?", (file_id,))]  # fmt: skip
+        db.execute("DELETE FROM account_file WHERE file_id=?", (file_id,))
+        for day in days:
+            self._rebuild_account_day(db, server, day)
+        return {(s, m // 1440) for s, _c, m, _v in rows}
+
+    def _rebuild_account_day(self, db: sqlite3.Connection, server: str, day: str) -> None:
+        db.execute("DELETE FROM account_day WHERE server=? AND day=?", (server, day))
+        db.execute(
+            "INSERT INTO account_day SELECT server, day, account, sum(received_count),"
+            " sum(received_bytes), sum(sent_count), sum(sent_bytes), sum(sent_out_count),"
+            " sum(sent_out_bytes), max(last_sent), max(last_received), max(last_login), NULL"
+            " FROM account_file WHERE server=? AND day=? GROUP BY account",
+            (server, day),
+        )
+        db.execute(
+            "UPDATE account_day SET last_ip = (SELECT f.last_ip FROM account_file f"
+            " WHERE f.server = account_day.server AND f.day = account_day.day"
+            " AND f.account = account_day.account AND f.last_login = account_day.last_login"
+            " LIMIT 1) WHERE server=? AND day=? AND last_login IS NOT NULL",
+            (server, day),
+        )
+
+    # -- adding what a file gave ---------------------------------------------------------
+
+    def add_counts(self, db: sqlite3.Connection, file_id: int, server: str, service: str,
+                   counts: dict[str, dict[int, int]]) -> None:  # fmt: skip
+        rows = [(c, m, v) for c, by_minute in counts.items() for m, v in by_minute.items() if v]
+        db.executemany(
+            "INSERT INTO minute_file VALUES(?,?,?,?,?) ON CONFLICT DO UPDATE"
+            " SET value = value + excluded.value",
+            [(file_id, service, c, m, v) for c, m, v in rows],
+        )
+        db.executemany(
+            "INSERT INTO minute VALUES(?,?,?,?,?) ON CONFLICT DO UPDATE"
+            " SET value = value + excluded.value",
+            [(server, service, c, m, v) for c, m, v in rows],
+        )
+
+    def add_starts(self, db: sqlite3.Connection, file_id: int, service: str,
+                   starts: Iterable[str]) -> None:  # fmt: skip
+        db.executemany(
+            "INSERT OR IGNORE INTO starts VALUES(?,?,?)", [(file_id, service, t) for t in starts]
+        )
+
+    def add_accounts(self, db: sqlite3.Connection, file_id: int, server: str,
+                     rows: dict[tuple[str, str], list[Any]]) -> None:  # fmt: skip
+        values = [(server, day, account, *row) for (day, account), row in rows.items()]
+        db.executemany(
+            f"INSERT INTO account_file VALUES({file_id},?,?,?,?,?,?,?,?,?,?,?,?,?)"
+            f" ON CONFLICT DO UPDATE SET {_ACC_SET}",
+            values,
+        )
+        db.executemany(
+            f"INSERT INTO account_day VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)"
+            f" ON CONFLICT DO UPDATE SET {_ACC_SET}",
+            values,
+        )
+
+    def rebuild_rollups(self, db: sqlite3.Connection, server: str,
+                        touched: Iterable[tuple[str, int]]) -> None:  # fmt: skip
+        """Hours and days of the touched (service, day number) from the minute table."""
+        for service, day in sorted(set(touched)):
+            lo, hi = day * 1440, (day + 1) * 1440
+            db.execute(
+                "DELETE FROM rollup WHERE server=? AND service=? AND t >= ? AND t < ?",
+                (server, service, lo, hi),
+            )
+            for step_s, width in ((3600, 60), (86400, 1440)):
+                db.execute(
+                    "INSERT INTO rollup SELECT server, service, counter, ?, (minute / ?) * ?,"
+                    " sum(value), max(value) FROM minute WHERE server=? AND service=?"
+                    " AND minute >= ? AND minute < ? AND value != 0"
+                    " GROUP BY counter, minute / ?",
+                    (step_s, width, width, server, service, lo, hi, width),
+                )
+
+    # -- reading -------------------------------------------------------------------------
+
+    def minutes(self, server: str, service: str, counter: str, lo: int, hi: int
+                ) -> list[tuple[int, int]]:  # fmt: skip
+        return self.db.execute(
+            "SELECT minute, value FROM minute WHERE server=? AND service=? AND counter=?"
+            " AND minute >= ? AND minute < ? ORDER BY minute",
+            (server, service, counter, lo, hi),
+        ).fetchall()
+
+    def rollups(self, server: str, service: str, counter: str, step_s: int, lo: int, hi: int
+                ) -> list[tuple[int, int, int]]:  # fmt: skip
+        return self.db.execute(
+            "SELECT t, total, peak FROM rollup WHERE server=? AND service=? AND counter=?"
+            " AND step_s=? AND t >= ? AND t < ? ORDER BY t",
+            (server, service, counter, step_s, lo, hi),
+        ).fetchall()
+
+    def starts(self, service: str, day: str) -> list[str]:
+        return [r[0] for r in self.db.execute(
+            "SELECT DISTINCT t FROM starts WHERE service=? AND t >= ? AND t < ? ORDER BY t",
+            (service, f"{day}T", f"{day}U"))]  # fmt: skip
+
+    def services(self, server: str) -> list[str]:
+        return [
+            r[0]
+            for r in self.db.execute(
+                "SELECT DISTINCT service FROM rollup WHERE server=? AND step_s=86400", (server,)
+            )
+        ]
+
+    def totals(
+        self, server: str, service: str, lo: int, hi: int
+    ) -> dict[str, tuple[int, int, int]]:
+        """counter -> (total, peak minute value, peak minute) over [lo, hi)."""
+        out: dict[str, tuple[int, int, int]] = {}
+        for counter, total in self.db.execute(
+            "SELECT counter, sum(value) FROM minute WHERE server=? AND service=?"
+            " AND minute >= ? AND minute < ? GROUP BY counter",
+            (server, service, lo, hi),
+        ):
+            out[counter] = (int(total), 0, -1)
+        for counter, peak, minute in self.db.execute(
+            "SELECT counter, max(value), minute FROM minute WHERE server=? AND service=?"
+            " AND minute >= ? AND minute < ? GROUP BY counter",
+            (server, service, lo, hi),
+        ):
+            total = out.get(counter, (0, 0, -1))[0]
+            out[counter] = (total, int(peak), int(minute))
+        return out

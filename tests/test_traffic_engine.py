@@ -1,0 +1,341 @@
+"""The traffic engine against an independent line-by-line count (tests/traffic_reference.py):
+both clock formats, server-id log names, -NN rotation, a restart, a session across
+midnight, incremental ingest (appends, half lines, rotation, truncation, replacement,
+archives), a rebuilt store, hostile lines, helper processes, cancel, accounts."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from iwtui.icewarp.install import Install, discover
+from iwtui.icewarp.traffic import ingest as ingest_mod
+from iwtui.icewarp.traffic.ingest import ingest
+from iwtui.icewarp.traffic.store import Store, default_path
+from iwtui.simulator.tree import SimOptions, build
+from tests import test_traffic_reference as ref
+from tests.conftest import FIXED_START
+
+
+def _store(tmp_path: Path, name: str = "t.sqlite") -> Store:
+    return Store(tmp_path / "state" / name)
+
+
+def _check(install: Install, store: Store) -> None:
+    counts, _acc = ref.count(install.log_dir)
+    got = ref.store_counts(store.db, install.server_id)
+    assert counts, "the reference found nothing: the fixture is wrong"
+    assert got == counts
+    assert ref.store_hours(store.db, install.server_id) == ref.hours(counts)
+
+
+@pytest.fixture(scope="module")
+def rfc_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("rfc") / "icewarp"
+    build(root, SimOptions(seed=3, days=2, start=FIXED_START, log_mb=0.2, queue=5,
+                           quarantine=2, tarpit=3, time_format="rfc822", server_id="1",
+                           tid_digits=8))  # fmt: skip
+    return root
+
+
+def test_hms_day_matches_independent_count(sim_install: Install, tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    report = ingest(sim_install, store)
+    assert report.files_read >= 4 and not report.skipped
+    _check(sim_install, store)
+    got = ref.store_counts(store.db)
+    # the issue's exact meanings are all present
+    names = {c for _s, c, _m in got}
+    assert {"serverconn", "clientconn", "msgreceived", "msgsent", "msgfailed",
+            "serverdatain", "clientdataout", "logins", "quarantine"} <= names  # fmt: skip
+
+
+def test_rfc822_clock_server_id_names_two_days(rfc_root: Path, tmp_path: Path) -> None:
+    install = discover(rfc_root, use_tool_sh=False)
+    names = [p.name for p in (install.log_dir / "smtp").iterdir()]
+    assert all(n.startswith("s1") for n in names) and len(names) == 2
+    first = next((install.log_dir / "smtp").iterdir()).read_text().splitlines()[0]
+    assert ", " in first.split("] ", 1)[1][:6]  # an RFC 822 clock
+    store = _store(tmp_path)
+    ingest(install, store)
+    _check(install, store)
+    days = {m[:10] for _s, _c, m in ref.store_counts(store.db, install.server_id)}
+    assert len(days) == 2
+
+
+def _split(path: Path, parts: int) -> list[Path]:
+    """Cut a day log into ``-NN`` rotation parts at line boundaries (as IceWarp rotates)."""
+    data = path.read_bytes()
+    out = []
+    at = 0
+    for i in range(parts):
+        cut = len(data) if i == parts - 1 else data.index(b"\n", len(data) * (i + 1) // parts) + 1
+        name = path if i == 0 else path.with_name(f"{path.stem}-{i:02d}.log")
+        out.append(name)
+        name.write_bytes(data[at:cut])
+        at = cut
+    return out
+
+
+def test_rotation_parts(sim_install: Install, tmp_path: Path) -> None:
+    smtp = next((sim_install.log_dir / "smtp").iterdir())
+    parts = _split(smtp, 3)
+    assert [p.name[-7:] for p in parts][1:] == ["-01.log", "-02.log"]
+    store = _store(tmp_path)
+    ingest(sim_install, store)
+    _check(sim_install, store)
+
+
+def _write(path: Path, lines: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(line + "\n" for line in lines))
+
+
+def _mini(tmp_path: Path) -> Install:
+    root = tmp_path / "mini"
+    (root / "logs" / "smtp").mkdir(parents=True)
+    return discover(root, use_tool_sh=False)
+
+
+def _srv(ip: str, tid: str, t: str, msg: str) -> str:
+    return f"{ip:<15} [{tid}] {t} {msg}"
+
+
+def test_restart_and_session_across_midnight(tmp_path: Path) -> None:
+    install = _mini(tmp_path)
+    smtp = install.log_dir / "smtp"
+    _write(smtp / "s20261123.log", [
+        _srv("SYSTEM", "0000", "00:00:01", "SMTP Service started"),
+        _srv("1.2.3.4", "00A1", "08:00:00", "Connected"),
+        _srv("1.2.3.4", "00A1", "08:00:02", "*** <a@x.com> <b@y.org> 1 100 00:00:01 OK M1"),
+        _srv("SYSTEM", "0000", "12:00:00", "SMTP Service started"),
+        _srv("1.2.3.4", "00A2", "12:00:30", "Connected, local IP=10.0.0.1"),
+        _srv("1.2.3.4", "00A2", "12:00:31", "*** <a@x.com> <b@y.org> <c@y.org> 2 50 00:00:01 OK M2"),
+        _srv("5.6.7.8", "00A3", "23:59:58", "Connected"),
+        _srv("5.6.7.8", "00A3", "23:59:59", "<<< MAIL From:<m@n.org>"),
+    ])  # fmt: skip
+    _write(smtp / "s20261124.log", [
+        _srv("5.6.7.8", "00A3", "00:00:03", "*** <m@n.org> <b@y.org> 1 700 00:00:05 OK M3"),
+        _srv("5.6.7.8", "00A3", "00:00:04", "Disconnected"),
+    ])  # fmt: skip
+    store = _store(tmp_path)
+    ingest(install, store)
+    _check(install, store)
+    got = ref.store_counts(store.db)
+    assert got[("smtp", "serverconn", "2026-11-23T23:59")] == 1
+    assert got[("smtp", "msgreceived", "2026-11-24T00:00")] == 1
+    assert got[("smtp", "serverconn", "2026-11-23T12:00")] == 1  # with ", local IP=..."
+    assert store.starts("smtp", "2026-11-23") == ["2026-11-23T00:00:01", "2026-11-23T12:00:00"]
+
+
+def test_clock_past_midnight_inside_one_file(tmp_path: Path) -> None:
+    install = _mini(tmp_path)
+    _write(install.log_dir / "smtp" / "s20261123.log", [
+        _srv("1.2.3.4", "00A1", "23:59:59", "Connected"),
+        _srv("1.2.3.4", "00A2", "00:00:01", "Connected"),
+    ])  # fmt: skip
+    store = _store(tmp_path)
+    ingest(install, store)
+    _check(install, store)
+    assert ("smtp", "serverconn", "2026-11-24T00:00") in ref.store_counts(store.db)
+
+
+HOSTILE = [
+    _srv("1.2.3.4", "0A01", "10:00:00", "Connected"),
+    _srv("1.2.3.4", "0A01", "10:00:01", "<<< RCPT To:<x [0A09] 10:00:01 Connected"),
+    _srv(
+        "1.2.3.4",
+        "0A01",
+        "10:00:01",
+        "<<< Subject: [0A09] 10:00:01 *** <a@b> <c@d> 1 9 00:00:01 OK",
+    ),
+    _srv("1.2.3.4", "0A01", "10:00:02", ">>> 250 ok \x1b[31m[red]markup[/red]\x07"),
+    "garbage without a head Connected",
+    "[0A09] 10:00:03 Connected",
+    "x" * 70000,
+    _srv("1.2.3.4", "0A01", "99:99:99", "Connected"),
+    _srv("1.2.3.4", "0A01", "10:00:04", "*** <a@b> <c@d> x y 00:00:01 OK"),
+    _srv("1.2.3.4", "0A01", "10:00:04", "*** <a@b> <c@d> 1 5 00:00:01 OK ID extra tokens"),
+    _srv("1.2.3.4", "0A01", "10:00:05", "*** <\x1b]0;pwn\x07@b> <c@d> 1 5 00:00:01 OK M9"),
+    _srv("1.2.3.4", "0A01", "10:00:06", "User \xe9\u202e@b logged in"),
+    _srv("1.2.3.4", "0A01", "10:00:07", "Connected\r"),
+    _srv("1.2.3.4", "0A01", "10:00:08", "*** <a@b> <c@d> 1 5 00:00:01 UNK"),
+    _srv("1.2.3.4", "0A01", "10:00:08", "*** <a@b> <c@d> 1 5 00:00:01 UNK"),
+    _srv("1.2.3.4", "0A01", "10:00:09", "*** <a@b> <c@d> 1 5 00:00:01 DNSBL"),
+    _srv("1.2.3.4", "0A01", "10:00:09", "*** <a@b> <c@d> 1 5 00:00:01 DNSBL"),
+]
+
+
+def test_hostile_lines(tmp_path: Path) -> None:
+    install = _mini(tmp_path)
+    path = install.log_dir / "smtp" / "s20261123.log"
+    _write(path, HOSTILE)
+    with path.open("ab") as fh:
+        fh.write(
+            b"\xff\xfe\x00 binary \x00\n" + _srv("1.2.3.4", "0A01", "10:00:10", "Conn").encode()
+        )
+    store = _store(tmp_path)
+    ingest(install, store)
+    _check(install, store)
+    got = ref.store_counts(store.db)
+    assert got[("smtp", "serverconn", "2026-11-23T10:00")] == 2
+    assert got[("smtp", "msgdns", "2026-11-23T10:00")] == 1  # once per session per filter
+    assert got[("smtp", "msgrejected", "2026-11-23T10:00")] == 4
+
+
+def test_incremental_appends_rotation_truncation_replacement(sim_install: Install,
+                                                             tmp_path: Path) -> None:  # fmt: skip
+    smtp_dir = sim_install.log_dir / "smtp"
+    full = next(smtp_dir.iterdir())
+    data = full.read_bytes()
+    store = _store(tmp_path)
+    # 1. a third of the day, ending in half a line
+    cut = data.index(b"\n", len(data) // 3) + 20
+    full.write_bytes(data[:cut])
+    ingest(sim_install, store)
+    _check(sim_install, store)
+    # 2. appended: the half line is finished, more lines follow
+    with full.open("ab") as fh:
+        fh.write(data[cut : len(data) * 2 // 3])
+    ingest(sim_install, store)
+    _check(sim_install, store)
+    # nothing new: nothing read
+    again = ingest(sim_install, store)
+    assert again.files_read == 0 and again.bytes_read == 0 and not again.changed
+    # 3. rotation: the rest goes into -01
+    with full.open("ab") as fh:
+        rest = len(data) * 2 // 3
+        nl = data.index(b"\n", rest) + 1
+        fh.write(data[rest:nl])
+    (smtp_dir / (full.stem + "-01.log")).write_bytes(data[nl:])
+    ingest(sim_install, store)
+    _check(sim_install, store)
+    # 4. truncation: the -01 part is cut short (and regrows a little)
+    part = smtp_dir / (full.stem + "-01.log")
+    with part.open("r+b") as fh:
+        fh.truncate(0)
+        fh.write(data[nl : nl + 5000])
+    r = ingest(sim_install, store)
+    assert str(part) in r.reread
+    _check(sim_install, store)
+    # 5. replacement: another file under the same name (atomic rename)
+    other = tmp_path / "other.log"
+    other.write_bytes(data[: len(data) // 2][: data.rindex(b"\n", 0, len(data) // 2) + 1])
+    os.replace(other, full)
+    r = ingest(sim_install, store)
+    assert str(full) in r.reread
+    _check(sim_install, store)
+    # a store deleted and rebuilt gives the same numbers
+    fresh = _store(tmp_path, "fresh.sqlite")
+    ingest(sim_install, fresh)
+    assert ref.store_counts(fresh.db) == ref.store_counts(store.db)
+    assert ref.store_hours(fresh.db) == ref.store_hours(store.db)
+    q = "SELECT * FROM account_day ORDER BY server, day, account"
+    assert fresh.db.execute(q).fetchall() == store.db.execute(q).fetchall()
+
+
+def test_archive_of_a_read_file_is_skipped_and_read_when_alone(sim_install: Install,
+                                                               tmp_path: Path) -> None:  # fmt: skip
+    store = _store(tmp_path)
+    ingest(sim_install, store)
+    before = ref.store_counts(store.db)
+    pop3 = next((sim_install.log_dir / "pop3").iterdir())
+    gz = pop3.with_name(pop3.name + ".gz")
+    gz.write_bytes(gzip.compress(pop3.read_bytes()))
+    pop3.unlink()
+    ingest(sim_install, store)
+    assert ref.store_counts(store.db) == before  # archived, not counted twice
+    fresh = _store(tmp_path, "fresh.sqlite")
+    ingest(sim_install, fresh)  # the archive alone is read
+    assert ref.store_counts(fresh.db) == before
+
+
+def test_links_fifos_and_devices_are_not_read(sim_install: Install, tmp_path: Path) -> None:
+    smtp_dir = sim_install.log_dir / "smtp"
+    secret = tmp_path / "outside.log"
+    secret.write_text(_srv("1.2.3.4", "0001", "10:00:00", "Connected") + "\n")
+    (smtp_dir / "s20260101.log").symlink_to(secret)
+    (smtp_dir / "s20260102.log").symlink_to("/dev/zero")
+    os.mkfifo(smtp_dir / "s20260103.log")
+    store = _store(tmp_path)
+    done = threading.Event()
+    out: list[ingest_mod.IngestReport] = []
+    th = threading.Thread(target=lambda: (out.append(ingest(sim_install, store)), done.set()))
+    th.start()
+    assert done.wait(20), "ingest hung on a FIFO or a device"
+    assert len(out[0].skipped) == 3
+    assert not any(m.startswith("2026-01-01") for _s, _c, m in ref.store_counts(store.db))
+
+
+def test_helpers_and_pieces_agree(sim_install: Install, tmp_path: Path,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """Small pieces in helper processes (merge across piece boundaries: sessions and
+    filters straddling them) give what one process gives."""
+    monkeypatch.setattr(ingest_mod, "PIECE", 40_000)
+    monkeypatch.setattr(ingest_mod, "PARALLEL_MIN", 1)
+    store = _store(tmp_path)
+    r = ingest(sim_install, store, helpers=2, in_process=False)
+    assert r.helpers == 2
+    _check(sim_install, store)
+    progress: list[tuple[int, int]] = []
+    fresh = _store(tmp_path, "inproc.sqlite")
+    ingest(sim_install, fresh, helpers=1, progress=lambda d, t: progress.append((d, t)))
+    assert ref.store_counts(fresh.db) == ref.store_counts(store.db)
+    assert progress[-1][0] == progress[-1][1] and len(progress) > 5
+
+
+def test_cancel_keeps_finished_files_and_resumes(sim_install: Install, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    monkeypatch.setattr(ingest_mod, "PIECE", 40_000)
+    cancel = threading.Event()
+    store = _store(tmp_path)
+    r = ingest(sim_install, store, cancel=cancel, progress=lambda d, t: cancel.set())
+    assert r.cancelled
+    ingest(sim_install, store)
+    _check(sim_install, store)
+
+
+def test_accounts_match_summary_lines(sim_install: Install, tmp_path: Path) -> None:
+    from iwtui.icewarp.traffic.accounts_feed import account_totals
+
+    store = _store(tmp_path)
+    ingest(sim_install, store)
+    _counts, expected = ref.count(sim_install.log_dir)
+    rows = store.db.execute(
+        "SELECT day, account, received_count, received_bytes, sent_count, sent_bytes,"
+        " sent_out_count, sent_out_bytes, last_sent, last_received, last_login, last_ip"
+        " FROM account_day"
+    ).fetchall()
+    got = {(r[0], r[1]): list(r[2:]) for r in rows}
+    assert got == expected
+    assert any(v[4] for v in got.values()) and any(v[8] for v in got.values())
+    day = "2026-01-15"
+    totals = account_totals(store, day, day)
+    for (d, account), row in expected.items():
+        if d == day:
+            assert totals[account].received_count == row[0]
+            assert totals[account].sent_out_bytes == row[5]
+
+
+def test_default_path_keyed_by_root(sim_install: Install, tmp_path: Path) -> None:
+    p = default_path(sim_install, tmp_path)
+    assert p.parent == tmp_path / "traffic" and p.suffix == ".sqlite" and len(p.stem) == 12
+    link = tmp_path / "link"
+    link.symlink_to(sim_install.root)
+    assert default_path(discover(link, use_tool_sh=False), tmp_path) == p
+    store = Store(p)
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_copy_of_tree_is_independent(sim_root: Path, tmp_path: Path) -> None:
+    """Two installs (two roots) never share a store."""
+    other = tmp_path / "other"
+    shutil.copytree(sim_root, other, symlinks=True)
+    a = default_path(discover(sim_root, use_tool_sh=False), tmp_path)
+    b = default_path(discover(other, use_tool_sh=False), tmp_path)
+    assert a != b
