@@ -11,6 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_cli_start
 import bench_demo_start
 import bench_logs
 import bench_queue
@@ -22,6 +23,7 @@ if __name__ == "__main__":
     print(f"{'measure':<44} {'ours':>10}   {'baseline':<34} {'':>10}")
     bench_simulator.main()
     bench_status.main()
+    bench_cli_start.main()
     bench_demo_start.main()
     bench_logs.main()
     bench_queue.main()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from iwtui import config as config_mod
+from iwtui.cli.options import add_nested, common_options, lists, writes
 from iwtui.errors import Refused
 from iwtui.icewarp import actions
 from iwtui.icewarp.install import Install, discover
@@ -99,29 +100,18 @@ def emit_json(value: Any) -> None:
     sys.stdout.write("\n")
 
 
-def common_options(p: argparse.ArgumentParser, *, top: bool = False) -> None:
-    d = None if top else argparse.SUPPRESS
-    p.add_argument("--root", metavar="R", default=d, help="IceWarp install root")
-    p.add_argument("--read-only", action="store_true", default=d, help="refuse every write")
-    p.add_argument("--config", metavar="FILE", default=d, help="config file (else $IWTUI_CONFIG)")
-    p.add_argument("--debug", action="store_true", default=d, help="show tracebacks")
-
-
-def add_nested(
-    sub: Any, dest: str, name: str, func: Callable[[argparse.Namespace], int], help_: str
-) -> argparse.ArgumentParser:
-    """A sub-sub-command (``iwtui logs show``): the common options, and ``func`` stored
-    under ``dest`` for its group's dispatcher."""
-    q: argparse.ArgumentParser = sub.add_parser(name, help=help_, description=help_)
-    common_options(q)
-    q.set_defaults(**{dest: func})
-    return q
-
-
-def writes(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--yes", action="store_true", help="act without asking")
-    p.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
-
-
-def lists(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+__all__ = [
+    "EXIT_BAD",
+    "EXIT_OK",
+    "EXIT_REFUSED",
+    "Add",
+    "Context",
+    "add_nested",
+    "common_options",
+    "confirm",
+    "context",
+    "emit_json",
+    "lists",
+    "run_plan",
+    "writes",
+]
