@@ -16,21 +16,21 @@ import subprocess
 import sys
 import threading
 from collections import deque
+from sys import intern
 from typing import IO, Any
 
-from iwtui.icewarp.volume.walk import Folder, Progress, Unit, Walker
+from iwtui.icewarp.volume.walk import CHUNK, Folder, Progress, Unit, Walker, WalkStats
 
 OUTSTANDING = 2  # jobs given to the helper ahead of time
 
 
 def _rec_out(path: str, r: Folder) -> list[Any]:
-    return [path, r.ino, r.mtime_ns, r.ctime_ns, r.bytes, r.files, r.subdirs, r.links, r.newest_ns]
+    return [path, r.stamp, r.bytes, r.files, r.subdirs, r.links]
 
 
 def _rec_in(v: list[Any]) -> tuple[str, Folder]:
-    return str(v[0]), Folder(
-        int(v[1]), int(v[2]), int(v[3]), int(v[4]), int(v[5]), tuple(v[6]), tuple(v[7]), int(v[8])
-    )
+    p, st, b, f, subs, links = v
+    return p, Folder(st, b, f, tuple(map(intern, subs)), tuple(links))
 
 
 class Helper:
@@ -40,8 +40,8 @@ class Helper:
         self.proc = proc
         self.jobs = jobs
         self.outstanding: set[int] = set()
-        self.unit_of: dict[int, int] = {}  # job id -> unit index
-        self.inbox: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
+        self.unit_of: dict[int, list[int]] = {}  # job id -> unit index of each of its paths
+        self.inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self.failed = False
         self.ended = False
         self._next_id = 0
@@ -49,17 +49,23 @@ class Helper:
         self._reader = threading.Thread(target=self._read, daemon=True)
 
     def give(self) -> bool:
-        """Hand the helper one more job from the back of the queue; False when none left."""
-        try:
-            index, top, name = self.jobs.pop()
-        except IndexError:
+        """Hand the helper a run of jobs from the back of the queue; False when none left."""
+        take = max(1, min(CHUNK, len(self.jobs) // 8))
+        got: list[tuple[int, str, str]] = []
+        for _ in range(take):
+            try:
+                got.append(self.jobs.pop())
+            except IndexError:
+                break
+        if not got:
             return False
         with self._lock:
             job = self._next_id
             self._next_id += 1
             self.outstanding.add(job)
-            self.unit_of[job] = index
-        line = json.dumps({"id": job, "path": f"{top}/{name}"}) + "\n"
+            self.unit_of[job] = [index for index, _, _ in got]
+        paths = [f"{top}/{name}" for _, top, name in got]
+        line = json.dumps({"id": job, "paths": paths}) + "\n"
         assert self.proc.stdin is not None
         self.proc.stdin.write(line.encode("utf-8", "surrogateescape"))
         self.proc.stdin.flush()
@@ -69,9 +75,11 @@ class Helper:
         assert self.proc.stdout is not None
         try:
             for raw in self.proc.stdout:
-                msg = json.loads(raw)
-                self.inbox.put(msg)
-                if msg.get("done"):
+                # Records are parsed by the walking thread (drain): this thread only
+                # looks at the small "done" lines, to hand out the next jobs at once.
+                self.inbox.put(raw)
+                if raw.startswith(b'{"done"'):
+                    msg = json.loads(raw)
                     with self._lock:
                         self.outstanding.discard(int(msg["id"]))
                     if not self.give():
@@ -89,24 +97,28 @@ class Helper:
         """Merge what the helper sent so far (the walker's thread)."""
         while not self.ended:
             try:
-                msg = self.inbox.get(timeout=timeout) if timeout else self.inbox.get_nowait()
+                raw = self.inbox.get(timeout=timeout) if timeout else self.inbox.get_nowait()
             except queue.Empty:
                 return
-            if msg is None:
+            if raw is None:
                 self.ended = True
                 return
+            try:
+                msg = json.loads(raw)
+            except ValueError:
+                self.failed = True
+                continue
             with self._lock:
-                index = self.unit_of.get(int(msg["id"]))
-            unit = walker.units[index] if index is not None else None
+                indexes = self.unit_of.get(int(msg["id"]), [])
             if msg.get("done"):
                 walker.stats.vanished += int(msg.get("vanished", 0))
                 walker.stats.symlinks += int(msg.get("symlinks", 0))
                 walker.stats.errors += [(str(p), str(e)) for p, e in msg.get("errors", [])]
                 continue
-            for v in msg["recs"]:
-                path, rec = _rec_in(v)
-                if unit is not None:
-                    walker.merge(path, rec, unit)
+            k = int(msg.get("k", 0))
+            if k >= len(indexes):
+                continue
+            walker.merge_many(map(_rec_in, msg["recs"]), walker.units[indexes[k]])
 
     def finish(self, walker: Walker) -> None:
         """The parent ran out of jobs: wait for the helper's, still reporting and
@@ -165,22 +177,29 @@ def _serve(inp: IO[bytes], out: IO[bytes]) -> None:
 
     for raw in inp:
         job = json.loads(raw)
-        sink: list[tuple[str, Folder]] = []
+        job_id = int(job["id"])
+        stats = WalkStats()
+        for k, path in enumerate(job["paths"]):
+            sink: list[tuple[str, Folder]] = []
 
-        def flush(
-            _p: Progress | None = None,
-            job_id: int = int(job["id"]),
-            sink: list[tuple[str, Folder]] = sink,
-        ) -> None:
-            if sink:
-                send({"id": job_id, "recs": [_rec_out(p, r) for p, r in sink]})
-                sink.clear()
+            def flush(
+                _p: Progress | None = None,
+                k: int = k,
+                sink: list[tuple[str, Folder]] = sink,
+                job_id: int = job_id,
+            ) -> None:
+                if sink:
+                    send({"id": job_id, "k": k, "recs": [_rec_out(p, r) for p, r in sink]})
+                    sink.clear()
 
-        walker = Walker({}, exclude=exclude, helpers=False, sink=sink, progress=flush)
-        walker.hot_before_ns = hot_ns
-        stats = walker.run([Unit("job", str(job["path"]))])
-        flush()
-        send({"id": job["id"], "done": True, "vanished": stats.vanished,
+            walker = Walker({}, exclude=exclude, helpers=False, sink=sink, progress=flush)
+            walker.hot_before_ns = hot_ns
+            got = walker.run([Unit("job", str(path))])
+            flush()
+            stats.vanished += got.vanished
+            stats.symlinks += got.symlinks
+            stats.errors += got.errors
+        send({"done": True, "id": job_id, "vanished": stats.vanished,
               "symlinks": stats.symlinks, "errors": stats.errors})  # fmt: skip
 
 

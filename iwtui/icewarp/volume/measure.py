@@ -13,7 +13,7 @@ from typing import Any
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.volume import store
 from iwtui.icewarp.volume.targets import Target, resolve
-from iwtui.icewarp.volume.walk import Cancel, Progress, Walker
+from iwtui.icewarp.volume.walk import Cancel, Folder, Progress, Walker
 
 
 @dataclass(frozen=True)
@@ -107,19 +107,34 @@ def measure(
     use_cache: bool = True,
     helpers: bool = True,
     target: Target | None = None,
+    cache: dict[str, Folder] | None = None,
 ) -> VolumeResult:
     """Walk a target. A cancelled walk returns its partial totals (``complete`` False) and
-    is not stored as a result; the folders it finished still go to the cache."""
+    is not stored as a result; the folders it finished still go to the cache.
+
+    ``cache``: a caller that measures again and again (the Volume screen) keeps the cache
+    in memory: it is read from the state dir only when empty, updated in place, and
+    written back only when the walk changed it."""
     tgt = target or resolve(install, text)
-    cache = store.load_cache(state_dir, install.root) if use_cache else {}
+    held = cache
+    if cache is None or not cache:
+        loaded = store.load_cache(state_dir, install.root) if use_cache else {}
+        if held is not None:
+            held.update(loaded)
+        cache = loaded if held is None else held
     walker = Walker(cache, exclude=tgt.exclude, progress=progress, cancel=cancel,
                     helpers=helpers)  # fmt: skip
     stats = walker.run(tgt.units)
     complete = not stats.cancelled
     walked = [u.path for u in tgt.units if u.recursive]
-    if use_cache:
-        store.save_cache(state_dir, install.root, store.merge_cache(cache, walker.fresh, walked,
-                                                                    complete))  # fmt: skip
+    unchanged = complete and stats.reused == stats.folders and not (stats.vanished or stats.errors)
+    if not unchanged:
+        merged = store.merge_cache(cache, walker.fresh, walked, complete)
+        if held is not None:
+            held.clear()
+            held.update(merged)
+        if use_cache:
+            store.save_cache(state_dir, install.root, merged)
     at = now().replace(microsecond=0).isoformat()
     results = store.load_results(state_dir, install.root)
     entry = results.get(tgt.name) if isinstance(results.get(tgt.name), dict) else {}

@@ -15,11 +15,13 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from sys import intern
 from typing import Any
 
 from iwtui.icewarp.volume.walk import Folder
 
-VERSION = 1
+VERSION = 3
+CHUNK = 2000
 
 
 def folder(state_dir: Path, root: Path) -> tuple[Path, str]:
@@ -44,24 +46,51 @@ def _read(path: Path) -> Any:
 
 
 def load_cache(state_dir: Path, root: Path) -> dict[str, Folder]:
+    """The cache file: a header line, then lines of up to ``CHUNK`` rows (read one line at
+    a time: memory holds the records, never the whole parsed file)."""
     where, key = folder(state_dir, root)
-    data = _read(where / f"cache-{key}.json")
-    if not isinstance(data, dict) or data.get("v") != VERSION:
-        return {}
     out: dict[str, Folder] = {}
+    paths: list[str] = []
     try:
-        for p, ino, mt, ct, b, f, subs, links, newest in data["folders"]:
-            out[p] = Folder(ino, mt, ct, b, f, tuple(subs), tuple(links), newest)
-    except (KeyError, TypeError, ValueError):
+        with open(where / f"cache-{key}.json", "rb") as fh:
+            head = json.loads(fh.readline())
+            if not isinstance(head, dict) or head.get("v") != VERSION:
+                return {}
+            for line in fh:
+                # A row names its folder by its parent's row (or in full).
+                for parent, name, st, b, f, subs, links in json.loads(line):
+                    path = name if parent < 0 else f"{paths[parent]}/{name}"
+                    paths.append(path)
+                    out[path] = Folder(st, b, f, tuple(map(intern, subs)), tuple(links))
+    except (OSError, KeyError, TypeError, ValueError, IndexError):
         return {}
     return out
 
 
 def save_cache(state_dir: Path, root: Path, cache: dict[str, Folder]) -> None:
     where, key = folder(state_dir, root)
-    rows = [[p, *r] for p, r in cache.items()]
-    data = json.dumps({"v": VERSION, "folders": rows}, separators=(",", ":"))
-    _write(where / f"cache-{key}.json", data.encode("utf-8", "surrogateescape"))
+    path = where / f"cache-{key}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    index: dict[str, int] = {}
+    with open(tmp, "wb") as fh:
+        fh.write(json.dumps({"v": VERSION}).encode() + b"\n")
+        rows: list[list[object]] = []
+        for p, r in cache.items():
+            parent, _, name = p.rpartition("/")
+            up = index.get(parent, -1)
+            index[p] = len(index)
+            rows.append([up, name if up >= 0 else p, *r])
+            if len(rows) >= CHUNK:
+                fh.write(_line(rows))
+                rows = []
+        if rows:
+            fh.write(_line(rows))
+    os.replace(tmp, path)
+
+
+def _line(rows: list[list[object]]) -> bytes:
+    return json.dumps(rows, separators=(",", ":")).encode("utf-8", "surrogateescape") + b"\n"
 
 
 def merge_cache(

@@ -24,6 +24,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from sys import intern
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 if TYPE_CHECKING:
@@ -34,21 +35,30 @@ PROGRESS_EVERY = 0.05  # seconds between progress reports (the promise is 100 ms
 CHECK_EVERY = 1024  # entries between clock/cancel checks inside one big folder
 HELPER_AFTER = 0.04  # a walk still going after this long, mostly not from the cache,
 #                      gets a helper process
+CHUNK = 32  # jobs of one folder taken at a time by the walking thread
 MAX_DEPTH = 400  # deeper folders are reported, not entered (one descriptor per level)
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 
 
 class Folder(NamedTuple):
-    """What the cache keeps per folder: enough to re-add it without listing it."""
+    """What the cache keeps per folder: enough to re-add it without listing it (kept small:
+    a million files in 100,000 folders stay under 100 MB)."""
 
-    ino: int
-    mtime_ns: int
-    ctime_ns: int
+    stamp: int  # stamp(lstat of the folder) when cached; HOT when it must be read again
     bytes: int  # direct regular files with a single link
     files: int
     subdirs: tuple[str, ...]
     links: tuple[int, ...]  # hard-linked direct files, flattened (dev, ino, size) triples
-    newest_ns: int  # the newest direct file's mtime
+
+
+HOT = -1  # the stamp of a folder holding a file written within HOT_SECONDS: never reused
+
+
+def stamp(st: os.stat_result) -> int:
+    """One integer for (inode, mtime, ctime): equal stamps, unchanged folder (a 64-bit hash of
+    integers, the same in every process; never HOT)."""
+    h = hash((st.st_ino, st.st_mtime_ns, st.st_ctime_ns))
+    return h if h != HOT else -2
 
 
 class Cancel(Protocol):
@@ -156,12 +166,22 @@ class Walker:
             self._report()
         return self.stats
 
-    def merge(self, path: str, rec: Folder, unit: Unit) -> None:
-        """A folder another process walked (the helper): counted and cached here."""
-        if path in self.fresh:
-            return
-        self.fresh[path] = rec
-        self._add(rec.bytes, rec.files, rec.links, unit)
+    def merge_many(self, recs: Iterable[tuple[str, Folder]], unit: Unit) -> None:
+        """Folders another process walked (the helper): counted and cached here."""
+        fresh, s = self.fresh, self.stats
+        for path, rec in recs:
+            if path in fresh:
+                continue
+            fresh[path] = rec
+            if rec.links:
+                self._add(rec.bytes, rec.files, rec.links, unit)
+                continue
+            s.bytes += rec.bytes
+            s.files += rec.files
+            s.folders += 1
+            unit.bytes += rec.bytes
+            unit.files += rec.files
+            unit.folders += 1
 
     def tick(self) -> bool:
         """Report progress when due; True when the walk must stop."""
@@ -222,64 +242,86 @@ class Walker:
         else:
             self._error(path, exc)
 
-    def _open(self, path: str, name: str | None = None) -> int | None:
-        """``path`` (or ``name`` inside it) opened as a folder without following a link."""
-        target = path if name is None else f"{path}/{name}"
+    def _enter(
+        self, parent_fd: int | None, parent: str, name: str | None
+    ) -> tuple[int | None, tuple[str, ...]] | None:
+        """Count one folder (``name`` in ``parent``, or ``parent`` itself): reused from the
+        cache when its inode, mtime and ctime did not change (one ``lstat``, nothing
+        opened), else opened without following a link and listed. Returns its descriptor
+        (None when not left open: reused, or no subfolders) and its subfolder names; None
+        when it is gone or cannot be opened.
+
+        A folder's children are looked up through its descriptor when it was opened
+        (``openat``); below a reused folder by path, that folder having just been seen
+        unchanged (a real folder, not a link)."""
+        path = parent if name is None else f"{parent}/{name}"
+        cached = self.cache.get(path)
         try:
-            fd = os.open(path, _DIR_FLAGS)
+            if cached is not None:
+                if parent_fd is not None and name is not None:
+                    st = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
+                else:
+                    st = os.lstat(path)
+                if self._reusable(cached, st):
+                    self._reuse(path, cached)
+                    return None, cached.subdirs
+            if parent_fd is not None and name is not None:
+                fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+            else:
+                fd = os.open(path, _DIR_FLAGS)
         except FileNotFoundError:
             self.stats.vanished += 1
             return None
         except OSError as exc:
-            self._open_failed(target, exc)
+            self._open_failed(path, exc)
             return None
-        if name is None:
-            return fd
         try:
-            return os.open(name, _DIR_FLAGS, dir_fd=fd)
-        except FileNotFoundError:
-            self.stats.vanished += 1
-        except OSError as exc:
-            self._open_failed(target, exc)
-        finally:
+            subs = self._folder(fd, path, os.fstat(fd))
+        except BaseException:
             os.close(fd)
-        return None
+            raise
+        if not subs:
+            os.close(fd)
+            return None, ()
+        return fd, subs
 
     def _walk_top(self, unit: Unit) -> list[str]:
         """Count a unit's own folder; the subfolders left to walk (the jobs)."""
-        fd = self._open(unit.path)
-        if fd is None:
+        got = self._enter(None, unit.path, None)
+        if got is None:
             return []
-        try:
-            subs = self._folder(fd, unit.path, os.fstat(fd))
-        finally:
+        fd, subs = got
+        if fd is not None:
             os.close(fd)
         if not unit.recursive:
             return []
         return [s for s in subs if f"{unit.path}/{s}" not in self.exclude]
 
     def _run_jobs(self, jobs: deque[tuple[int, str, str]]) -> None:
-        helper_at = self._t0 + HELPER_AFTER
+        # Many jobs not from the cache: a big first walk, the helper starts at once.
+        helper_at = self._t0 + (0.0 if len(jobs) >= 64 else HELPER_AFTER)
         while jobs and not self.tick():
             if self.helpers and self._helper is None and len(jobs) >= 4:
                 fresh = self.stats.reused * 2 < self.stats.folders
                 if fresh and time.monotonic() >= helper_at:
                     self._start_helper(jobs)
+            # A run of jobs of one folder at a time (the helper takes from the other end).
             try:
                 index, top, name = jobs.popleft()
             except IndexError:
                 break  # the helper took the last one
+            names = [name]
+            while len(names) < CHUNK and len(jobs) > 4 * CHUNK:
+                try:
+                    nxt = jobs.popleft()
+                except IndexError:
+                    break
+                if nxt[0] != index:
+                    jobs.appendleft(nxt)
+                    break
+                names.append(nxt[2])
             self._unit = self.units[index]
-            fd = self._open(top, name)
-            if fd is None:
-                continue
-            try:
-                path = f"{top}/{name}"
-                subs = self._folder(fd, path, os.fstat(fd))
-                if subs:
-                    self._descend(fd, path, subs)
-            finally:
-                os.close(fd)
+            self._descend(None, top, tuple(names))
         if self._helper is not None:
             self._helper.finish(self)
 
@@ -294,68 +336,68 @@ class Walker:
         if self._helper is not None:
             self._helper.stop()
 
-    def _descend(self, top_fd: int, top_path: str, top_subs: tuple[str, ...]) -> None:
-        # One frame per open folder: [fd, path, subfolder names, next index].
-        stack: list[tuple[int, str, tuple[str, ...], list[int]]] = [
+    def _descend(self, top_fd: int | None, top_path: str, top_subs: tuple[str, ...]) -> None:
+        # One frame per folder being walked: (fd or None, path, subfolder names, [next]).
+        stack: list[tuple[int | None, str, tuple[str, ...], list[int]]] = [
             (top_fd, top_path, top_subs, [0])
         ]
+        exclude = self.exclude
         cache_get = self.cache.get
-        while stack:
-            fd, path, subs, pos = stack[-1]
-            i = pos[0]
-            if i >= len(subs) or self.tick():
-                if len(stack) > 1:
+        fresh = self.fresh
+        stats = self.stats
+        unit = self._unit
+        lstat = os.lstat
+        isdir = stat.S_ISDIR
+        n = 0
+        try:
+            while stack:
+                fd, path, subs, pos = stack[-1]
+                i = pos[0]
+                n += 1
+                if i >= len(subs) or (n % 16 == 0 and self.tick()):
+                    if fd is not None:
+                        os.close(fd)
+                    stack.pop()
+                    continue
+                pos[0] = i + 1
+                name = subs[i]
+                child = f"{path}/{name}"
+                if exclude and child in exclude:
+                    continue
+                if len(stack) >= MAX_DEPTH:
+                    stats.errors.append((child, "too deep"))
+                    continue
+                cached = cache_get(child)
+                if cached is not None and fd is None and not cached[4]:
+                    # The rescan's fast path (below a folder seen unchanged): one lstat.
+                    cstamp, nbytes, nfiles, csubs, _links = cached
+                    try:
+                        st = lstat(child)
+                    except OSError:
+                        st = None
+                    if st is not None and cstamp == stamp(st) and isdir(st.st_mode):
+                        fresh[child] = cached
+                        stats.reused += 1
+                        stats.bytes += nbytes
+                        stats.files += nfiles
+                        stats.folders += 1
+                        if unit is not None:
+                            unit.bytes += nbytes
+                            unit.files += nfiles
+                            unit.folders += 1
+                        if csubs:
+                            stack.append((None, child, csubs, [0]))
+                        continue
+                got = self._enter(fd, path, name)
+                if got is not None and got[1]:
+                    stack.append((got[0], child, got[1], [0]))
+        finally:
+            for fd, *_ in stack:
+                if fd is not None:
                     os.close(fd)
-                stack.pop()
-                continue
-            pos[0] = i + 1
-            name = subs[i]
-            child = f"{path}/{name}"
-            if child in self.exclude:
-                continue
-            cached = cache_get(child)
-            if cached is not None and not cached.subdirs:
-                # A leaf seen before: one fstatat on the parent's descriptor settles it.
-                try:
-                    st = os.stat(name, dir_fd=fd, follow_symlinks=False)
-                except FileNotFoundError:
-                    self.stats.vanished += 1
-                    continue
-                except OSError as exc:
-                    self._error(child, exc)
-                    continue
-                if self._reusable(cached, st):
-                    self._reuse(child, cached)
-                    continue
-            if len(stack) >= MAX_DEPTH:
-                self.stats.errors.append((child, "too deep"))
-                continue
-            try:
-                cfd = os.open(name, _DIR_FLAGS, dir_fd=fd)
-            except FileNotFoundError:
-                self.stats.vanished += 1
-                continue
-            except OSError as exc:
-                self._open_failed(child, exc)
-                continue
-            try:
-                csubs = self._folder(cfd, child, os.fstat(cfd))
-            except BaseException:
-                os.close(cfd)
-                raise
-            if csubs:
-                stack.append((cfd, child, csubs, [0]))
-            else:
-                os.close(cfd)
 
     def _reusable(self, cached: Folder, st: os.stat_result) -> bool:
-        return (
-            cached.ino == st.st_ino
-            and cached.mtime_ns == st.st_mtime_ns
-            and cached.ctime_ns == st.st_ctime_ns
-            and cached.newest_ns < self.hot_before_ns
-            and stat.S_ISDIR(st.st_mode)
-        )
+        return cached.stamp == stamp(st) and stat.S_ISDIR(st.st_mode)
 
     def _reuse(self, path: str, cached: Folder) -> None:
         self._current = path
@@ -364,11 +406,7 @@ class Walker:
         self._add(cached.bytes, cached.files, cached.links, self._unit)
 
     def _folder(self, fd: int, path: str, st: os.stat_result) -> tuple[str, ...]:
-        """Count one folder's direct files (or reuse them); its subfolder names."""
-        cached = self.cache.get(path)
-        if cached is not None and self._reusable(cached, st):
-            self._reuse(path, cached)
-            return cached.subdirs
+        """List one open folder: count its direct files, cache it; its subfolder names."""
         self._current = path
         nbytes = nfiles = newest = 0
         subs: list[str] = []
@@ -382,7 +420,7 @@ class Walker:
                         break
                     try:
                         if entry.is_dir(follow_symlinks=False):
-                            subs.append(entry.name)
+                            subs.append(intern(entry.name))
                             continue
                         if not entry.is_file(follow_symlinks=False):
                             if entry.is_symlink():
@@ -407,10 +445,8 @@ class Walker:
             self._add(0, 0, (), self._unit)
             return ()
         subs.sort()
-        rec = Folder(
-            st.st_ino, st.st_mtime_ns, st.st_ctime_ns, nbytes, nfiles, tuple(subs),
-            tuple(links), newest,
-        )  # fmt: skip
+        hot = newest >= self.hot_before_ns
+        rec = Folder(HOT if hot else stamp(st), nbytes, nfiles, tuple(subs), tuple(links))
         if not self.stats.cancelled:
             self.fresh[path] = rec  # a folder cut short by cancel is not cached
             if self.sink is not None:
