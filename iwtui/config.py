@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from iwtui.errors import ConfigError
-from iwtui.keymap import default_keymap
+from iwtui.keymap import conflicts, default_keymap
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,11 @@ def _check(key: str, value: Any, where: str) -> Any:
                 )
             if not isinstance(keys, str) or not keys.strip():
                 raise ConfigError(f"{where}: keymap: '{bid}' must be keys like \"ctrl+r,f5\"")
-        return {str(k): str(v) for k, v in value.items()}
+        keymap = {str(k): str(v) for k, v in value.items()}
+        clashes = conflicts(keymap)
+        if clashes:
+            raise ConfigError(f"{where}: keymap: {clashes[0]} (each key does one thing)")
+        return keymap
     if isinstance(value, int) and float in _as_tuple(kinds):
         return float(value)
     return value

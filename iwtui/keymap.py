@@ -5,6 +5,7 @@ This module only reads data; ``iwtui.tui.bindings`` turns entries into Textual b
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 
@@ -39,6 +40,38 @@ def default_keymap() -> dict[str, KeySpec]:
                 show=bool(entry.get("show", True)),
             )
     return specs
+
+
+# Scopes of modal screens: their keys shadow the app's on purpose (q closes help).
+MODAL_SCOPES = frozenset({"help", "confirm", "session_log", "explore"})
+
+
+def _keys(text: str) -> set[str]:
+    return {k.strip() for k in text.split(",") if k.strip()}
+
+
+def conflicts(overrides: Mapping[str, str]) -> list[str]:
+    """Keys a remapped binding would share with another binding that is active at the
+    same time (the same scope, or the app's and an area's): the first would silently
+    win, and the navigation and help would show a key that does something else."""
+    specs = default_keymap()
+    keys = {bid: _keys(overrides.get(bid) or s.keys) for bid, s in specs.items()}
+    found = []
+    for bid in overrides:
+        if bid not in specs:
+            continue
+        mine = bid.split(".", 1)[0]
+        for other, their in keys.items():
+            if other == bid:
+                continue
+            theirs = other.split(".", 1)[0]
+            together = mine == theirs or (
+                "app" in (mine, theirs) and not {mine, theirs} & MODAL_SCOPES
+            )
+            shared = keys[bid] & their
+            if together and shared:
+                found.append(f"{bid} and {other} both use {', '.join(sorted(shared))}")
+    return found
 
 
 def scope(name: str) -> list[KeySpec]:

@@ -72,6 +72,19 @@ def test_keymap_unknown_binding_id(tmp_path: Path) -> None:
         _load(tmp_path, "keymap:\n  app.nope: x\n")
 
 
+def test_keymap_conflicts_are_refused(tmp_path: Path) -> None:
+    """Issue 14.5: `app.area.logs: "1"` was accepted while the navigation said 1 is the
+    Message Queue; a key that does two things is refused, naming both bindings."""
+    with pytest.raises(ConfigError, match=r"app.area.logs and app.area.queue both use 1"):
+        _load(tmp_path, 'keymap:\n  app.area.logs: "1"\n')
+    with pytest.raises(ConfigError, match=r"queue.delete and app.refresh both use r"):
+        _load(tmp_path, "keymap:\n  queue.delete: r\n")
+    # a swap is fine, and so is a key of a modal screen that shadows the app's
+    ok = _load(tmp_path, 'keymap:\n  app.area.logs: "1"\n  app.area.queue: "4"\n')
+    assert ok.config.keymap == {"app.area.logs": "1", "app.area.queue": "4"}
+    assert _load(tmp_path, "keymap:\n  help.close: escape,q,x\n").config.keymap
+
+
 def test_not_a_mapping_and_bad_yaml(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="mapping"):
         _load(tmp_path, "- a\n- b\n")

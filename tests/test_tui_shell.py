@@ -4,7 +4,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from textual.widgets import ContentSwitcher, DataTable
+from textual.widgets import ContentSwitcher, DataTable, OptionList
 
 from iwtui.icewarp import status
 from iwtui.icewarp.actions import Plan, targets_of, trash_step
@@ -54,7 +54,7 @@ async def test_pending_screens_say_so_plainly(sim_root: Path, isolated_config: P
 
 
 async def test_help_lists_every_binding_with_its_id(sim_root: Path, isolated_config: Path) -> None:
-    app = make_app(sim_root, isolated_config, "keymap:\n  app.area.logs: x\n")
+    app = make_app(sim_root, isolated_config, "keymap:\n  app.area.logs: f9\n")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("?")
         assert isinstance(app.screen, HelpScreen)
@@ -70,19 +70,41 @@ async def test_help_lists_every_binding_with_its_id(sim_root: Path, isolated_con
             "help.close",
         } <= ids
         logs = next(r for r in rows if r[2] == "app.area.logs")
-        assert logs[0] == "x *"  # the remapped key, marked
+        assert logs[0] == "f9 *"  # the remapped key, marked
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 
 
 async def test_keymap_from_config_remaps_by_id(sim_root: Path, isolated_config: Path) -> None:
-    app = make_app(sim_root, isolated_config, "keymap:\n  app.area.logs: x\n")
+    app = make_app(sim_root, isolated_config, "keymap:\n  app.area.logs: f9\n")
     async with app.run_test(size=SIZE) as pilot:
         switcher = app.query_one("#areas", ContentSwitcher)
         await pilot.press("4")
         assert switcher.current == "queue"  # 4 no longer bound
-        await pilot.press("x")
+        await pilot.press("f9")
         assert switcher.current == "logs"
+
+
+async def test_keys_show_as_typed_help_scrolls_and_the_navigation_shows_real_keys(
+    sim_root: Path, isolated_config: Path
+) -> None:
+    """Issue 14.5: help showed `right_square_bracket` and `slash`, did not move with G/j;
+    the navigation said `4 Logs` after Logs was remapped."""
+    app = make_app(sim_root, isolated_config, "keymap:\n  app.area.logs: f9\n")
+    async with app.run_test(size=SIZE) as pilot:
+        nav = app.query_one("#nav", OptionList)
+        labels = [str(nav.get_option_at_index(i).prompt) for i in range(nav.option_count)]
+        assert "f9 Logs" in labels and "1 Message Queue" in labels
+        await pilot.press("?")
+        table = app.screen.query_one(DataTable)
+        rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+        keys = " ".join(r[0] for r in rows)
+        assert "right_square_bracket" not in keys and "slash" not in keys
+        assert next(r for r in rows if r[2] == "logs.find")[0] == "/"
+        await pilot.press("G")
+        assert table.cursor_row == table.row_count - 1
+        await pilot.press("g", "j")
+        assert table.cursor_row == 1
 
 
 async def test_header_counts_follow_file_watchers(sim_root: Path, isolated_config: Path) -> None:

@@ -31,7 +31,7 @@ from iwtui.icewarp.install import Install
 from iwtui.icewarp.watch import Area, watch
 from iwtui.resources import resource_dir
 from iwtui.tui.areas import AREAS, BY_ID
-from iwtui.tui.bindings import bindings
+from iwtui.tui.bindings import bindings, effective_keys, key_display
 from iwtui.tui.screens.help import HelpScreen
 from iwtui.tui.screens.pending import PendingArea
 from iwtui.tui.widgets.nav import NavList
@@ -61,7 +61,7 @@ class AreaCommands(Provider):
                     score,
                     matcher.highlight(text),
                     partial(app.action_area, area.id),
-                    help=f"key {area.key}",
+                    help=f"key {app._area_key(area.id)}",
                 )
 
 
@@ -95,11 +95,18 @@ class IwtuiApp(App[int]):
     def compose(self) -> ComposeResult:
         yield StatusStrip(self.install, self.cfg.read_only, id="status-strip")
         with Horizontal(id="body"):
-            yield NavList(*(Option(f"{a.key} {a.title}", id=a.id) for a in AREAS), id="nav")
+            yield NavList(
+                *(Option(f"{self._area_key(a.id)} {a.title}", id=a.id) for a in AREAS), id="nav"
+            )
             with ContentSwitcher(initial=AREAS[0].id, id="areas"):
                 for area in AREAS:
                     yield area.build(self.install, self.loaded)
         yield Footer()
+
+    def _area_key(self, area_id: str) -> str:
+        """The first key of ``app.area.<id>`` after the config's keymap, as shown."""
+        keys = effective_keys(f"app.area.{area_id}", self.cfg.keymap)
+        return key_display(keys.split(",")[0])
 
     def on_mount(self) -> None:
         if self.cfg.keymap:

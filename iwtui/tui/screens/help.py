@@ -11,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from iwtui.keymap import default_keymap
-from iwtui.tui.bindings import bindings
+from iwtui.tui.bindings import bindings, effective_keys, key_display
 
 
 class HelpScreen(ModalScreen[None]):
@@ -32,7 +32,7 @@ class HelpScreen(ModalScreen[None]):
         table = self.query_one(DataTable)
         table.add_columns("Keys", "Action", "Binding id")
         for spec in default_keymap().values():
-            keys = self.overrides.get(spec.id, spec.keys)
+            keys = key_display(effective_keys(spec.id, self.overrides))
             mark = " *" if spec.id in self.overrides else ""
             table.add_row(
                 Text(keys + mark, style="bold"), Text(spec.description), Text(spec.id, style="dim")
@@ -41,3 +41,18 @@ class HelpScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+    # vim motions, as everywhere else (help.down/up/top/bottom in the keymap)
+    def action_down(self) -> None:
+        self.query_one(DataTable).action_cursor_down()
+
+    def action_up(self) -> None:
+        self.query_one(DataTable).action_cursor_up()
+
+    def action_top(self) -> None:
+        table = self.query_one(DataTable)
+        table.move_cursor(row=0)
+
+    def action_bottom(self) -> None:
+        table = self.query_one(DataTable)
+        table.move_cursor(row=table.row_count - 1)
