@@ -18,25 +18,26 @@ only if its stored offset is still the one its reading started from.
 from __future__ import annotations
 
 import contextlib
-import gzip
 import hashlib
 import json
 import os
 import queue
 import stat
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iwtui.icewarp.logs.names import LogName, parse_name
 from iwtui.icewarp.traffic import scan, worker
 from iwtui.icewarp.traffic.counters import FOLDED, NOT_READ
 from iwtui.icewarp.traffic.store import FileRecord, Store
+
+if TYPE_CHECKING:
+    import subprocess
 
 HEAD = 4096
 PIECE = 32 << 20
@@ -216,6 +217,8 @@ class _Helper:
     """One helper process fed tasks one at a time by a thread of this process."""
 
     def __init__(self) -> None:
+        import subprocess  # only large work starts a helper
+
         self.proc: subprocess.Popen[bytes] | None = None
         with contextlib.suppress(OSError):
             self.proc = subprocess.Popen(
@@ -253,6 +256,8 @@ def _task(job: _Job, piece: tuple[int, int]) -> dict[str, Any]:
 
 
 def _read_gz(job: _Job, cancel: threading.Event | None) -> scan.Part:
+    import gzip
+
     fd, _st = _open(job.name.path)
     part = scan.new_part(job.name.day)
     with os.fdopen(fd, "rb") as raw, gzip.open(raw) as fh:
@@ -413,12 +418,12 @@ def _write(store: Store, job: _Job, server: str, report: IngestReport) -> None:
         accounts = scan.accounts(into)
         if accounts:
             store.add_accounts(db, file_id, server, accounts)
-        touched |= {(job.service, m // 1440) for c in counts.values() for m in c}
+        touched |= {(job.service, m // 60) for c in counts.values() for m in c}
         store.rebuild_rollups(db, server, touched)
     if job.end > job.start:
         report.files_read += 1
         report.bytes_read += job.end - job.start
-    report.days |= {scan.day_of(d * 1440).isoformat() for _s, d in touched}
+    report.days |= {scan.day_of(h * 60).isoformat() for _s, h in touched}
 
 
 def open_store(install: Any, state_dir: Path) -> Store:

@@ -34,12 +34,24 @@ _EVENTS = (
 )
 # 5 message id, 6 score, 7 reason, 8 action
 _SPAM = rb"(\S+) '[^'\r\n]*' '[^'\r\n]*' \d+ score (-?\d+(?:\.\d+)?) reason \[([^\]\r\n]*)\] action (\S+)"
-PATTERNS = {
-    (False, False): re.compile(_HMS + _EVENTS),
-    (False, True): re.compile(_RFC + _EVENTS),
-    (True, False): re.compile(_HMS + _SPAM),
-    (True, True): re.compile(_RFC + _SPAM),
+_SOURCES = {
+    (False, False): _HMS + _EVENTS,
+    (False, True): _RFC + _EVENTS,
+    (True, False): _HMS + _SPAM,
+    (True, True): _RFC + _SPAM,
 }
+_COMPILED: dict[tuple[bool, bool], re.Pattern[bytes]] = {}
+
+
+def pattern(antispam: bool, rfc: bool) -> re.Pattern[bytes]:
+    """The event pattern of a log kind and clock format (compiled on first use: a warm
+    ``charts show`` never scans, and its start-up stays short)."""
+    got = _COMPILED.get((antispam, rfc))
+    if got is None:
+        got = _COMPILED[(antispam, rfc)] = re.compile(_SOURCES[(antispam, rfc)])
+    return got
+
+
 _IS_RFC = re.compile(rb"\S+[ \t]+\[[0-9A-Fa-f]{4,8}\] [A-Z][a-z]{2}, ")
 _WHO = re.compile(rb"(\S+)[ \t]+")
 _DURATION = re.compile(rb"\d+:\d\d:\d\d")
@@ -130,7 +142,7 @@ def scan(data: bytes, part: Part, *, antispam: bool = False, start: int = 0,
     """Count the complete lines of ``data[start:end]`` into ``part`` (in place, returned)."""
     end = len(data) if end is None else end
     for rfc in _formats(data, start, end):
-        _scan(data, part, PATTERNS[(antispam, rfc)], antispam, start, end)
+        _scan(data, part, pattern(antispam, rfc), antispam, start, end)
     return part
 
 

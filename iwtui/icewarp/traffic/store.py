@@ -208,7 +208,7 @@ class Store:
         self, db: sqlite3.Connection, file_id: int, server: str
     ) -> set[tuple[str, int]]:
         """Take back everything a file gave (it was truncated or replaced). Returns the
-        (service, day number) pairs whose rollups must be rebuilt."""
+        (service, hour number) pairs whose rollups must be rebuilt."""
         rows = db.execute(
             "SELECT service, counter, minute, value FROM minute_file WHERE file_id=?", (file_id,)
         ).fetchall()
@@ -225,7 +225,7 @@ class Store:
         db.execute("DELETE FROM account_file WHERE file_id=?", (file_id,))
         for day in days:
             self._rebuild_account_day(db, server, day)
-        return {(s, m // 1440) for s, _c, m, _v in rows}
+        return {(s, m // 60) for s, _c, m, _v in rows}
 
     def _rebuild_account_day(self, db: sqlite3.Connection, server: str, day: str) -> None:
         db.execute("DELETE FROM account_day WHERE server=? AND day=?", (server, day))
@@ -282,21 +282,34 @@ class Store:
 
     def rebuild_rollups(self, db: sqlite3.Connection, server: str,
                         touched: Iterable[tuple[str, int]]) -> None:  # fmt: skip
-        """Hours and days of the touched (service, day number) from the minute table."""
-        for service, day in sorted(set(touched)):
-            lo, hi = day * 1440, (day + 1) * 1440
+        """Rebuild the touched (service, hour number = minute // 60) hours from the minute
+        table, then their days from the hours (a day's peak is its busiest hour's peak)."""
+        days: set[tuple[str, int]] = set()
+        for service, hour in sorted(set(touched)):
+            lo = hour * 60
             db.execute(
-                "DELETE FROM rollup WHERE server=? AND service=? AND t >= ? AND t < ?",
-                (server, service, lo, hi),
+                "DELETE FROM rollup WHERE server=? AND service=? AND step_s=3600 AND t=?",
+                (server, service, lo),
             )
-            for step_s, width in ((3600, 60), (86400, 1440)):
-                db.execute(
-                    "INSERT INTO rollup SELECT server, service, counter, ?, (minute / ?) * ?,"
-                    " sum(value), max(value) FROM minute WHERE server=? AND service=?"
-                    " AND minute >= ? AND minute < ? AND value != 0"
-                    " GROUP BY counter, minute / ?",
-                    (step_s, width, width, server, service, lo, hi, width),
-                )
+            db.execute(
+                "INSERT INTO rollup SELECT server, service, counter, 3600, ?, sum(value),"
+                " max(value) FROM minute WHERE server=? AND service=? AND minute >= ?"
+                " AND minute < ? AND value != 0 GROUP BY counter",
+                (lo, server, service, lo, lo + 60),
+            )
+            days.add((service, hour // 24))
+        for service, day in sorted(days):
+            lo = day * 1440
+            db.execute(
+                "DELETE FROM rollup WHERE server=? AND service=? AND step_s=86400 AND t=?",
+                (server, service, lo),
+            )
+            db.execute(
+                "INSERT INTO rollup SELECT server, service, counter, 86400, ?, sum(total),"
+                " max(peak) FROM rollup WHERE server=? AND service=? AND step_s=3600"
+                " AND t >= ? AND t < ? GROUP BY counter",
+                (lo, server, service, lo, lo + 1440),
+            )
 
     # -- reading -------------------------------------------------------------------------
 
