@@ -1,0 +1,625 @@
+"""The bulk parser of the import: log text -> table rows and rollup counts.
+
+It reads the same line shape as :mod:`iwtui.icewarp.logs.lines` (spec 5.2: ``<WHO>
+[<THREAD>] <TIME> <MESSAGE>``, ``hh:mm:ss[.mmm]`` or RFC 822 time) and groups lines into
+sessions by thread like :mod:`iwtui.icewarp.logs.sessions` (a ``Connected`` starts one, a
+``Disconnected`` ends it), but with slicing instead of regexes on every line: only the
+lines that feed a column are looked at closely. Summaries and other rare lines fall back
+to the logs engine's own ``parse_summary``.
+
+A parser works on one byte range of one day's stream (a day's files of one server, in
+write order). Sessions cut by the range's edges are handed back as *partials* (their
+lines) to be stitched by the importer; at the day's own edges they are the two halves of
+a session spanning midnight and are marked (``lg_Midnight`` 2 = began the day before,
+1 = goes on after the day's log ends).
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from iwtui.analyzer.classes import classify
+from iwtui.analyzer.schema import DIMS, OTHERS, TOP_KEEP, bucket_of
+from iwtui.icewarp.logs.lines import parse_summary
+
+Row = tuple[Any, ...]
+Emit = Callable[[str, Row], None]
+
+_CS = "Client session "
+_ANTISPAM = re.compile(
+    r"^(?P<mid>\S+) '<?(?P<sender>[^']*?)>?' '<?(?P<rcpt>[^']*?)>?' (?P<count>\d+) "
+    r"score (?P<score>-?\d+(?:\.\d+)?) reason (?P<reason>\[[^\]]*\]) action (?P<action>\S+)"
+)
+# The lines that feed a column (with or without "Client session"); every other line is
+# skipped inside the regex engine, never touched by Python.
+_INTEREST = re.compile(
+    r"\[([0-9A-Fa-f]{4}|[0-9A-Fa-f]{8})\] (?:[A-Z][a-z]{2}, \d{1,2} [A-Z][a-z]{2} \d{4} )?"
+    r"(\d{1,2}:\d\d:\d\d)(?:\.\d{1,3})?(?: [+-]\d{4})? (Client session )?"
+    r"(Connected|Connecting to |Disconnected|<<< (?:EHLO|HELO|STARTTLS|AUTH|MAIL|RCPT|USER)"
+    r"|>>> [45]|<<< [45]|\*\*\* |TLS conn|Intrusion prevention|Authentication failed for "
+    r"|User |Could not|\.\.\. while issuing)([^\n]*)"
+)
+_ADDR = re.compile(r"<([^<>\s]*@[^<>\s]*)>|'([^'\s]*@[^'\s]*)'")
+_VIRUS = re.compile(r"(?:virus|infected|found)[:= ]+'?(?P<name>[\w.\-/]+)", re.IGNORECASE)
+_ACTION = re.compile(r"action[:= ]+(?P<a>\w+)", re.IGNORECASE)
+
+
+def split_addr(addr: str) -> tuple[str, str]:
+    local, _, domain = addr.rpartition("@")
+    return (local, domain.lower()) if local else (addr, "")
+
+
+def _add(mine: dict[Any, int], theirs: dict[Any, int]) -> None:
+    for k, n in theirs.items():
+        mine[k] = mine.get(k, 0) + n
+
+
+@dataclass
+class Rollup:
+    """Counts for the rollup tables of one (server, day)."""
+
+    hour: dict[tuple[int, int, str], list[int]] = field(default_factory=dict)
+    conn: dict[tuple[int, int], int] = field(default_factory=dict)
+    dur: dict[tuple[int, int], int] = field(default_factory=dict)
+    top: dict[str, dict[str, list[int]]] = field(default_factory=lambda: {d: {} for d in DIMS})
+    spam: dict[tuple[int, str], int] = field(default_factory=dict)
+    pop3: dict[tuple[int, str], int] = field(default_factory=dict)
+
+    def merge(self, other: Rollup) -> None:
+        for k, v in other.hour.items():
+            cur = self.hour.setdefault(k, [0, 0, 0, 0])
+            for i in range(4):
+                cur[i] += v[i]
+        _add(self.conn, other.conn)
+        _add(self.dur, other.dur)
+        _add(self.spam, other.spam)
+        _add(self.pop3, other.pop3)
+        for dim, table in other.top.items():
+            tmine = self.top.setdefault(dim, {})
+            for name, (m, b) in table.items():
+                cur = tmine.setdefault(name, [0, 0])
+                cur[0] += m
+                cur[1] += b
+
+    def trimmed(self, keep: int = TOP_KEEP) -> Rollup:
+        """The top lists cut to the heaviest ``keep`` by count and by size (the rest summed
+        under ``(others)``), so what travels between processes stays small."""
+        out = Rollup(self.hour, self.conn, self.dur, {}, self.spam, self.pop3)
+        for dim, table in self.top.items():
+            if len(table) <= 2 * keep:
+                out.top[dim] = table
+                continue
+            by_n = sorted(table.items(), key=lambda kv: -kv[1][0])[:keep]
+            by_b = sorted(table.items(), key=lambda kv: -kv[1][1])[:keep]
+            kept = dict(by_n + by_b)
+            rest = [0, 0]
+            for name, (m, b) in table.items():
+                if name not in kept:
+                    rest[0] += m
+                    rest[1] += b
+            if rest[0] or rest[1]:
+                prev = kept.get(OTHERS, [0, 0])
+                kept[OTHERS] = [prev[0] + rest[0], prev[1] + rest[1]]
+            out.top[dim] = kept
+        return out
+
+
+class _S:
+    """One session being read."""
+
+    __slots__ = (
+        "account",
+        "auth",
+        "client",
+        "failed",
+        "helo",
+        "ip",
+        "last",
+        "lines",
+        "mail",
+        "orphan",
+        "rcpt",
+        "replies",
+        "start",
+        "sums",
+        "tid",
+        "tls",
+    )  # fmt: skip
+
+    def __init__(self, tid: str, start: str, ip: str, client: bool, orphan: bool) -> None:
+        self.tid, self.start, self.ip, self.client, self.orphan = tid, start, ip, client, orphan
+        self.helo = ""
+        self.tls = self.auth = 0
+        self.replies: list[tuple[str, str]] = []  # (time, refusing reply or failure text)
+        self.sums: list[tuple[str, str]] = []  # (time, summary message)
+        self.lines: list[str] = []
+        self.last = start
+        self.mail = self.rcpt = self.account = ""
+        self.failed = False
+
+
+def _who(line: str, bracket: int) -> str:
+    return line[:bracket].strip()
+
+
+class SessionParser:
+    """SMTP or POP3 lines -> rows; ``emit(table, row)`` receives them."""
+
+    def __init__(self, service: str, day: str, server: str, emit: Emit, *, raw: bool = False,
+                 first: bool = True, last: bool = True) -> None:  # fmt: skip
+        self.service, self.day, self.server, self.emit, self.raw = service, day, server, emit, raw
+        self.first, self.last = first, last
+        self.open: dict[str, _S] = {}
+        self.tails: list[tuple[str, list[str]]] = []  # orphans of a middle range (stitch)
+        self.rollup = Rollup()
+        self.lines = 0
+        self.rows = 0
+
+    # --- reading ------------------------------------------------------------------------
+
+    def feed(self, text: str) -> None:
+        """Whole lines (the last may lack its newline)."""
+        if self.raw:
+            self._feed_lines(text)
+        else:
+            self._feed_fast(text)
+
+    def _feed_fast(self, text: str) -> None:
+        """Only the lines that matter, found by one regex; a session keeps those lines
+        (for stitching), not all of them."""
+        open_ = self.open
+        smtp = self.service == "smtp"
+        self.lines += text.count("\n") + (0 if not text or text.endswith("\n") else 1)
+        for m in _INTEREST.finditer(text):
+            tid, hms, cs, kind, rest = m.groups()
+            if len(hms) == 7:
+                hms = "0" + hms
+            s = open_.get(tid)
+            k0 = kind[0]
+            if k0 == "C" and kind[1] == "o" and kind[2] == "n":
+                if s is not None:
+                    self._close(s, cut=False)
+                at = m.start()
+                who = text[text.rfind("\n", 0, at) + 1 : at].strip()
+                s = open_[tid] = _S(tid, hms, "" if who == "SYSTEM" else who, bool(cs), False)
+                s.lines.append(m.group(0))
+                continue
+            if s is None:
+                at = m.start()
+                who = text[text.rfind("\n", 0, at) + 1 : at].strip()
+                if who == "SYSTEM" and kind != "Disconnected":
+                    continue
+                ip = "" if who in ("SYSTEM", "-") else who
+                s = open_[tid] = _S(tid, hms, ip, bool(cs), True)
+            s.lines.append(m.group(0))
+            s.last = hms
+            if k0 == "<":
+                if s.client:
+                    if kind[4] in "45":
+                        s.replies.append((hms, kind[4:] + rest))
+                else:
+                    c = kind[4]
+                    if c == "E" or c == "H":
+                        s.helo = rest[1:].split(" ", 1)[0]
+                    elif c == "S":
+                        s.tls = 1
+                    elif c == "A":
+                        s.auth = 1
+                    elif c == "M":
+                        s.mail = kind + rest
+                    elif c == "R":
+                        s.rcpt = s.rcpt or kind + rest
+                    elif c == "U" and not smtp:
+                        s.account = rest.strip()
+            elif k0 == ">":
+                if not s.client:
+                    s.replies.append((hms, kind[4:] + rest))
+            elif k0 == "*":
+                s.sums.append((hms, kind + rest))
+            elif k0 == "D":
+                self._close(s, cut=False)
+            elif k0 == "T":
+                s.tls = 1
+            elif k0 == "I":
+                s.replies.append((hms, kind + rest))
+            elif k0 == "A":
+                s.failed = True
+                s.account = rest.strip()
+                if smtp:
+                    s.replies.append((hms, kind + rest))
+            elif k0 == "U":
+                if rest.endswith(" logged in"):
+                    s.account = rest[:-10].strip()
+            else:  # Could not..., ... while issuing
+                s.replies.append((hms, kind + rest))
+
+    def _feed_lines(self, text: str) -> None:
+        """Every line, kept whole for ``lg_Log`` (the raw option)."""
+        open_ = self.open
+        smtp = self.service == "smtp"
+        n = 0
+        for line in text.split("\n"):
+            n += 1
+            b = line.find("[", 0, 80)
+            if b < 0:
+                continue
+            if line[b + 5 : b + 6] == "]":
+                e = b + 5
+            elif line[b + 9 : b + 10] == "]":
+                e = b + 9
+            else:
+                continue
+            tid = line[b + 1 : e]
+            p = e + 2
+            if line[p + 2 : p + 3] == ":":
+                hms = line[p : p + 8]
+                q = p + 8
+            elif line[p + 1 : p + 2] == ":":
+                hms = "0" + line[p : p + 7]
+                q = p + 7
+            else:  # RFC 822: Thu, 22 Apr 2004 22:01:42 +0200
+                c = line.find(":", p, p + 40)
+                if c < 2 or line[p + 3 : p + 4] != ",":
+                    continue
+                hms = line[c - 2 : c + 6]
+                q = c + 6
+                if line[q + 1 : q + 2] in ("+", "-"):
+                    q += 6
+            if line[q : q + 1] == ".":
+                q += 4
+            msg = line[q + 1 :]
+            client = False
+            if msg.startswith(_CS):
+                client = True
+                msg = msg[15:]
+            c0 = msg[:1]
+            s = open_.get(tid)
+            if c0 == "C" and (msg == "Connected" or msg.startswith("Connecting to ")):
+                if s is not None:
+                    self._close(s, cut=False)
+                who = _who(line, b)
+                s = open_[tid] = _S(tid, hms, "" if who == "SYSTEM" else who, client, False)
+                s.lines.append(line)
+                continue
+            if s is None:
+                who = _who(line, b)
+                if who == "SYSTEM" and msg != "Disconnected":
+                    continue
+                s = open_[tid] = _S(tid, hms, "" if who == "SYSTEM" else who, client, True)
+            s.lines.append(line)
+            s.last = hms
+            if c0 == "<":
+                if s.client:
+                    if msg[4:5] in ("4", "5"):
+                        s.replies.append((hms, msg[4:]))
+                else:
+                    cmd = msg[4:8].upper()
+                    if cmd == "EHLO" or cmd == "HELO":
+                        s.helo = msg[9:].split(" ", 1)[0]
+                    elif cmd == "STAR":
+                        s.tls = 1
+                    elif cmd == "AUTH":
+                        s.auth = 1
+                    elif cmd == "MAIL":
+                        s.mail = msg
+                    elif cmd == "RCPT":
+                        s.rcpt = s.rcpt or msg
+                    elif cmd == "USER" and not smtp:
+                        s.account = msg[9:].strip()
+            elif c0 == ">":
+                if not s.client and msg[4:5] in ("4", "5"):
+                    s.replies.append((hms, msg[4:]))
+            elif c0 == "*":
+                if msg.startswith("*** "):
+                    s.sums.append((hms, msg))
+            elif c0 == "D":
+                if msg == "Disconnected":
+                    self._close(s, cut=False)
+            elif c0 == "T":
+                if msg.startswith("TLS connection"):
+                    s.tls = 1
+            elif c0 == "I":
+                if msg.startswith("Intrusion prevention"):
+                    s.replies.append((hms, msg))
+            elif c0 == "A":
+                if msg.startswith("Authentication failed for "):
+                    s.failed = True
+                    s.account = msg[26:].strip()
+                    if smtp:
+                        s.replies.append((hms, msg))
+            elif c0 == "U":
+                if msg.startswith("User ") and msg.endswith(" logged in"):
+                    s.account = msg[5:-10].strip()
+            elif (c0 == "C" or c0 == ".") and msg.startswith(("Could not", "... while issuing")):
+                s.replies.append((hms, msg))
+        self.lines += n - (1 if text.endswith("\n") else 0)
+
+    def finish(self) -> dict[str, list[str]]:
+        """End of the range: open sessions are closed (the day's end) or handed back as
+        heads to stitch (a middle range). Returns the heads by thread."""
+        heads: dict[str, list[str]] = {}
+        for s in list(self.open.values()):
+            if self.last:
+                self._close(s, cut=True)
+            elif s.orphan and not self.first:
+                self.tails.append((s.tid, self._partial(s)))
+            else:
+                heads[s.tid] = self._partial(s)
+        self.open.clear()
+        return heads
+
+    def _partial(self, s: _S) -> list[str]:
+        """A cut session's lines to parse again; the fast path keeps lines from their
+        thread id on, so the peer goes back in front."""
+        if self.raw:
+            return s.lines
+        return [f"{s.ip or '-'} {ln}" for ln in s.lines]
+
+    def flush(self) -> None:
+        """Close every open session as ended (stitched sessions of a range's edge)."""
+        for s in list(self.open.values()):
+            self._close(s, cut=False)
+
+    # --- rows ---------------------------------------------------------------------------
+
+    def _close(self, s: _S, *, cut: bool) -> None:
+        if self.open.get(s.tid) is s:
+            del self.open[s.tid]
+        if s.orphan and not self.first:
+            self.tails.append((s.tid, self._partial(s)))
+            return
+        midnight = 2 if s.orphan else (1 if cut else 0)
+        if self.service == "smtp":
+            self._smtp_rows(s, midnight)
+        else:
+            self._pop3_row(s, midnight)
+
+    def _log(self, s: _S) -> tuple[bytes | None, int | None]:
+        if not self.raw:
+            return None, None
+        return zlib.compress("\n".join(s.lines).encode("utf-8", "replace"), 6), len(s.lines)
+
+    def _smtp_rows(self, s: _S, midnight: int) -> None:
+        r = self.rollup
+        client = int(s.client)
+        ck = (int(s.start[:2] or 0), client)
+        r.conn[ck] = r.conn.get(ck, 0) + 1
+        ckey = tuple(sorted({classify(t) for _, t in s.replies})) if s.replies else ()
+        log, nrows = self._log(s)
+        day, server, tid, ip, helo, auth, tls = (self.day, self.server, s.tid, s.ip, s.helo,
+                                                 s.auth, s.tls)  # fmt: skip
+        rows: list[tuple[str, str, list[str], int, int, str, str | None, str]] = []
+        for hms, msg in s.sums:
+            fast = _fast_summary(msg)
+            if fast is None:
+                p = parse_summary(msg)
+                if p is None:
+                    continue
+                fast = (p["sender"], p["recipients"], int(p["size"]), int(p["duration_s"] or 0),
+                        str(p["result"]), p["message_id"])  # fmt: skip
+            rows.append((hms, *fast, ""))
+        if not rows:
+            if s.replies:
+                hms, text, cls = _refusal(s.replies)
+            elif midnight:
+                hms, text, cls = s.last, "", "INCPLT"
+            else:
+                return
+            sender = s.mail.split(":", 1)[1].split(" ", 1)[0].strip("<>") if ":" in s.mail else ""
+            rcpt = s.rcpt.split(":", 1)[1].split(" ", 1)[0].strip("<>") if ":" in s.rcpt else ""
+            rows.append((hms, sender, [rcpt] if rcpt else [], 0, 0, cls, None, text[:200]))
+        top = r.top
+        t_fd, t_td, t_fu, t_tu = (
+            top["from_domain"],
+            top["to_domain"],
+            top["from_user"],
+            top["to_user"],
+        )
+        t_ip = top["ip" if client else "reject_ip"]
+        emit, hour_t, dur_t = self.emit, r.hour, r.dur
+        for hms, sender, rcpts, size, dur, result, mid, reply in rows:
+            at = sender.rfind("@")
+            fa, fd = (sender[:at], sender[at + 1 :].lower()) if at > 0 else (sender, "")
+            to = rcpts[0] if rcpts else ""
+            at = to.rfind("@")
+            ta, td = (to[:at], to[at + 1 :].lower()) if at > 0 else (to, "")
+            fk = (ckey, result, client)
+            flags = _FLAGS.get(fk)
+            if flags is None:
+                flags = _FLAGS[fk] = _flags(set(ckey) | {result}, client)
+            hour = int(hms[:2] or 0)
+            nr = len(rcpts)
+            emit("smtp", (server, day, hms, hour, tid, ip, helo, fa, fd, ta, td, nr, mid, size,
+                          dur, result, reply, auth, tls, *flags, midnight, log, nrows,
+                          f"{day} {hms}"))  # fmt: skip
+            hk = (hour, client, result)
+            cur = hour_t.get(hk)
+            if cur is None:
+                hour_t[hk] = [1, nr, size, dur]
+            else:
+                cur[0] += 1
+                cur[1] += nr
+                cur[2] += size
+                cur[3] += dur
+            dk = (client, bucket_of(dur))
+            dur_t[dk] = dur_t.get(dk, 0) + 1
+            if result == "OK":
+                for table, name in ((t_fd, fd), (t_td, td), (t_fu, sender.lower()),
+                                    (t_tu, to.lower())):  # fmt: skip
+                    if name:
+                        v = table.get(name)
+                        if v is None:
+                            table[name] = [1, size]
+                        else:
+                            v[0] += 1
+                            v[1] += size
+                if ip and not client:
+                    v = top["ip"].get(ip)
+                    if v is None:
+                        top["ip"][ip] = [1, size]
+                    else:
+                        v[0] += 1
+                        v[1] += size
+            elif ip:
+                v = t_ip.get(ip)
+                if v is None:
+                    t_ip[ip] = [1, size]
+                else:
+                    v[0] += 1
+                    v[1] += size
+            if client and result != "OK" and td:
+                v = top["defer_domain"].get(td)
+                if v is None:
+                    top["defer_domain"][td] = [1, size]
+                else:
+                    v[0] += 1
+                    v[1] += size
+        self.rows += len(rows)
+
+    def _pop3_row(self, s: _S, midnight: int) -> None:
+        if not s.account and not s.failed and not midnight:
+            return
+        result = "FAILED" if s.failed else ("OK" if s.account else "INCPLT")
+        acc, dom = split_addr(s.account)
+        log, nrows = self._log(s)
+        dur = max(0, _secs(s.last) - _secs(s.start))
+        hour = int(s.start[:2] or 0)
+        self.emit("pop3", (self.server, self.day, s.start, hour, s.tid, s.ip, acc, dom, result,
+                           dur, midnight, log, nrows, f"{self.day} {s.start}"))  # fmt: skip
+        self.rows += 1
+        k = (hour, result)
+        self.rollup.pop3[k] = self.rollup.pop3.get(k, 0) + 1
+
+
+def _refusal(replies: list[tuple[str, str]]) -> tuple[str, str, str]:
+    """The reply that refused a session: the first with a known class, else the first
+    permanent (5xx) one, else the first."""
+    classes = [(t, x, classify(x)) for t, x in replies]
+    return next((c for c in classes if c[2] != "ERROR"),
+                next((c for c in classes if c[1][:1] == "5"), classes[0]))  # fmt: skip
+
+
+_FLAGS: dict[tuple[tuple[str, ...], str, int], tuple[int, ...]] = {}
+
+
+def _flags(classes: set[str], client: int) -> tuple[int, ...]:
+    """lg_Relay ... lg_AV for the classes a session showed (lg_ClientSession among them)."""
+    return (*(int(c in classes) for c in ("WDNR", "DNSBL", "TARP", "ANA", "SDME", "DBF",
+                                          "INCPLT")),
+            client, int("SCAN" in classes), int("AV" in classes))  # fmt: skip
+
+
+def _secs(hms: str) -> int:
+    try:
+        return int(hms[:2]) * 3600 + int(hms[3:5]) * 60 + int(hms[6:8])
+    except ValueError:
+        return 0
+
+
+def _fast_summary(msg: str) -> tuple[str, list[str], int, int, str, str | None] | None:
+    """``*** <s> <r>... n size hh:mm:ss RESULT [msgid]`` when it has the plain shape."""
+    t = msg[4:].split(" ")
+    if len(t) < 6:
+        return None
+    if t[-2][2:3] == ":" and len(t[-2]) == 8:
+        d, result, mid = t[-2], t[-1], None
+        size, count, last_rcpt = t[-3], t[-4], -4
+    elif t[-3][2:3] == ":" and len(t[-3]) == 8:
+        d, result, mid = t[-3], t[-2], t[-1]
+        size, count, last_rcpt = t[-4], t[-5], -5
+    else:
+        return None
+    if not (size.isdigit() and count.isdigit() and t[0][:1] == "<"):
+        return None
+    rcpts = [x.strip("<>") for x in t[1:last_rcpt]]
+    try:
+        dur = int(d[:2]) * 3600 + int(d[3:5]) * 60 + int(d[6:8])
+    except ValueError:
+        return None
+    return t[0].strip("<>"), rcpts, int(size), dur, result, mid
+
+
+class LineParser:
+    """Anti-spam and anti-virus logs: one row per line that carries a verdict."""
+
+    def __init__(self, service: str, day: str, server: str, emit: Emit) -> None:
+        self.service, self.day, self.server, self.emit = service, day, server, emit
+        self.rollup = Rollup()
+        self.tails: list[tuple[str, list[str]]] = []
+        self.lines = 0
+        self.rows = 0
+
+    def finish(self) -> dict[str, list[str]]:
+        return {}
+
+    def flush(self) -> None:
+        pass
+
+    def feed(self, text: str) -> None:
+        for line in text.split("\n"):
+            self.lines += 1
+            b = line.find("[", 0, 80)
+            e = line.find("]", b)
+            if b < 0 or e - b not in (5, 9):
+                continue
+            rest = line[e + 2 :]
+            c = rest.find(":")
+            if c < 1:
+                continue
+            if c == 1:
+                rest = "0" + rest
+                c = 2
+            hms = rest[c - 2 : c + 6]
+            q = c + 6
+            if rest[q : q + 1] == ".":
+                q += 4
+            if rest[q + 1 : q + 2] in ("+", "-"):
+                q += 6
+            msg = rest[q + 1 :]
+            if self.service == "antispam":
+                self._spam(line[b + 1 : e], hms, msg)
+            else:
+                self._virus(line[:b].strip(), line[b + 1 : e], hms, msg)
+        if text.endswith("\n"):
+            self.lines -= 1
+
+    def _spam(self, tid: str, hms: str, msg: str) -> None:
+        m = _ANTISPAM.match(msg)
+        if m is None:
+            return
+        fa, fd = split_addr(m.group("sender"))
+        ta, td = split_addr(m.group("rcpt"))
+        hour = int(hms[:2] or 0)
+        action = m.group("action")
+        self.emit("antispam", (self.server, self.day, hms, hour, tid, m.group("mid"), fa, fd,
+                               ta, td, float(m.group("score")), action, m.group("reason"),
+                               f"{self.day} {hms}"))  # fmt: skip
+        self.rows += 1
+        k = (hour, action)
+        self.rollup.spam[k] = self.rollup.spam.get(k, 0) + 1
+
+    def _virus(self, who: str, tid: str, hms: str, msg: str) -> None:
+        v = _VIRUS.search(msg)
+        if v is None:
+            return
+        addrs = [a or b for a, b in _ADDR.findall(msg)]
+        fa, fd = split_addr(addrs[0]) if addrs else ("", "")
+        ta, td = split_addr(addrs[1]) if len(addrs) > 1 else ("", "")
+        act = _ACTION.search(msg)
+        first = msg.split(" ", 1)[0]
+        mid = first if first and "@" not in first and first[:1].isalnum() else None
+        self.emit("antivirus", (self.server, self.day, hms, int(hms[:2] or 0), tid, who, mid,
+                                fa, fd, ta, td, v.group("name"), act.group("a") if act else "",
+                                msg[:500], f"{self.day} {hms}"))  # fmt: skip
+        self.rows += 1
+
+
+def parser_for(service: str, day: str, server: str, emit: Emit, *, raw: bool, first: bool,
+               last: bool) -> SessionParser | LineParser:  # fmt: skip
+    if service in ("smtp", "pop3"):
+        return SessionParser(service, day, server, emit, raw=raw, first=first, last=last)
+    return LineParser(service, day, server, emit)

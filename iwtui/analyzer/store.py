@@ -1,0 +1,159 @@
+"""Writing one imported day: the replace-in-one-transaction, retention and rollups."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from iwtui.analyzer import schema
+from iwtui.analyzer.parse import Rollup
+from iwtui.analyzer.worker import Sink
+
+if TYPE_CHECKING:
+    from iwtui.analyzer.db import Database
+    from iwtui.analyzer.importer import DayResult, Options, TableStat
+
+# Which rollups each log type feeds.
+ROLLUPS_OF = {
+    "smtp": ("agg_hour", "agg_conn", "agg_dur", "agg_top"),
+    "pop3": ("agg_pop3",),
+    "antispam": ("agg_spam",),
+    "antivirus": (),
+}
+
+
+def split_sql(text: str) -> list[str]:
+    """Statements separated by ``;`` outside quotes."""
+    out, cur, quote = [], [], ""
+    for ch in text:
+        if quote:
+            cur.append(ch)
+            if ch == quote:
+                quote = ""
+        elif ch in ("'", '"'):
+            quote = ch
+            cur.append(ch)
+        elif ch == ";":
+            out.append("".join(cur).strip())
+            cur = []
+        else:
+            cur.append(ch)
+    out.append("".join(cur).strip())
+    return [s for s in out if s]
+
+
+def rollup_rows(server: str, day: str, r: Rollup) -> dict[str, list[tuple[Any, ...]]]:
+    trimmed = r.trimmed(schema.TOP_KEEP)
+    return {
+        "agg_hour": [(server, day, h, c, e, *v) for (h, c, e), v in r.hour.items()],
+        "agg_conn": [(server, day, h, c, n) for (h, c), n in r.conn.items()],
+        "agg_dur": [(server, day, c, b, n) for (c, b), n in r.dur.items()],
+        "agg_top": [
+            (server, day, dim, name, m, b)
+            for dim, t in trimmed.top.items()
+            for name, (m, b) in t.items()
+        ],
+        "agg_spam": [(server, day, h, a, n) for (h, a), n in r.spam.items()],
+        "agg_pop3": [(server, day, h, res, n) for (h, res), n in r.pop3.items()],
+    }
+
+
+def _insert_sql(table: str) -> str:
+    cols = schema.columns(table)
+    return f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+
+
+def _all_tables() -> list[str]:
+    return [*schema.TABLES, *schema.ROLLUPS]
+
+
+def retention(db: Database, newest: date, keep_days: int, pre_sql: str) -> int:
+    """The user's SQL first (only with this option, as in ILA), then rows of days older
+    than ``keep_days`` before ``newest`` go. Inside the caller's transaction."""
+    for stmt in split_sql(pre_sql):
+        db.conn.execute(stmt)
+    cutoff = (newest - timedelta(days=keep_days)).isoformat()
+    deleted = 0
+    for t in _all_tables():
+        cur = db.execute(f"DELETE FROM {t} WHERE lg_Date <= ?", (cutoff,))
+        if t in schema.TABLES:
+            deleted += max(0, cur.rowcount or 0)
+    return deleted
+
+
+def write_day(db: Database, day: str, targets: Iterable[tuple[str, str]], local: Sink,
+              outs: list[Path], rolls: dict[tuple[str, str], Rollup], opts: Options,
+              stats: dict[str, TableStat]) -> int:  # fmt: skip
+    """Replace the day's rows for each (log type, server) in one transaction."""
+    targets = sorted(set(targets))
+    pg = db.engine == "postgresql"
+    attached: list[str] = []
+    deleted = 0
+    if not pg:
+        for i, out in enumerate(outs):
+            db.execute(f"ATTACH DATABASE ? AS w{i}", (str(out),))
+            attached.append(f"w{i}")
+    try:
+        with db.transaction():
+            if opts.empty_first:
+                for t in _all_tables():
+                    db.execute(f"DELETE FROM {t}")
+            if opts.keep_days:
+                deleted = retention(db, date.fromisoformat(day), opts.keep_days,
+                                    opts.pre_delete_sql)  # fmt: skip
+            for service, server in targets:
+                for t in (service, *ROLLUPS_OF[service]):
+                    db.execute(f"DELETE FROM {t} WHERE lg_Server = ? AND lg_Date = ?",
+                               (server, day))  # fmt: skip
+            for t in schema.TABLES:
+                t0 = time.perf_counter()
+                cols = ", ".join(schema.columns(t))
+                if pg:
+                    for out in outs:
+                        _copy(db, t, cols, out / f"{t}.copy")
+                else:
+                    for w in attached:
+                        db.execute(f"INSERT INTO {t} ({cols}) SELECT {cols} FROM {w}.{t}")
+                db.executemany(_insert_sql(t), local.rows[t])
+                if t in stats:
+                    stats[t].seconds += time.perf_counter() - t0
+            for (server, service), r in rolls.items():
+                for t, rows in rollup_rows(server, day, r).items():
+                    if t in ROLLUPS_OF.get(service, ()):
+                        db.executemany(_insert_sql(t), rows)
+    finally:
+        for w in attached:
+            db.execute(f"DETACH DATABASE {w}")
+    return deleted
+
+
+def _copy(db: Database, table: str, cols: str, path: Path) -> None:
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    with db.conn.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as cp, \
+            open(path, "rb") as fh:  # fmt: skip
+        while block := fh.read(1 << 20):
+            cp.write(block)
+
+
+def record_run(db: Database, res: DayResult, status: str, detail: str) -> None:
+    from datetime import datetime
+
+    with db.transaction():
+        db.execute(
+            _insert_sql(schema.RUNS),
+            (datetime.now().isoformat(timespec="seconds"), round(res.seconds, 3),
+             ",".join(res.servers), res.day.isoformat(), status, detail),
+        )  # fmt: skip
+
+
+def last_runs(db: Database, limit: int = 20) -> list[dict[str, Any]]:
+    cols, rows = db.query(
+        f"SELECT started, seconds, lg_Server, lg_Date, status, detail FROM {schema.RUNS} "
+        "ORDER BY started DESC LIMIT ?",
+        (limit,),
+    )
+    return [dict(zip(cols, r, strict=True)) for r in rows]

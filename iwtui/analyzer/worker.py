@@ -1,0 +1,228 @@
+"""Parsing byte ranges of day logs, in a helper process or in-process.
+
+A helper is started as ``python -P -m iwtui.analyzer.worker JOBFILE``: the job file (a
+pickle written by the importer, which started it) lists ranges; rows go to one scratch
+file per table (a SQLite file or PostgreSQL ``COPY`` text), the rest (counts, rollups,
+the lines of sessions cut by a range's edges) to ``JOBFILE.out``. Progress is printed as
+``P <bytes>`` lines on stdout.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sqlite3
+import stat
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from iwtui.analyzer.parse import Rollup, Row, parser_for
+from iwtui.analyzer.schema import TABLES, columns
+
+BLOCK = 8 * 1024 * 1024
+BATCH = 20_000
+
+
+@dataclass(frozen=True)
+class Piece:
+    path: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Job:
+    service: str
+    day: str
+    server: str
+    raw: bool
+    first: bool  # the range starts the day's stream
+    last: bool  # the range ends it
+    pieces: tuple[Piece, ...]
+    key: tuple[str, str, str, int]  # (service, server, day, range number)
+
+
+@dataclass
+class JobResult:
+    key: tuple[str, str, str, int]
+    lines: int = 0
+    rows: dict[str, int] = field(default_factory=dict)
+    rollup: Rollup = field(default_factory=Rollup)
+    heads: dict[str, list[str]] = field(default_factory=dict)
+    tails: list[tuple[str, list[str]]] = field(default_factory=list)
+
+
+def open_regular(path: str) -> int:
+    """A descriptor on a regular file, links not followed, never blocking on a FIFO."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{path}: not a regular file")
+    return fd
+
+
+def read_blocks(piece: Piece) -> Any:
+    """Text of whole lines of one piece, block by block."""
+    fd = open_regular(piece.path)
+    try:
+        pos, carry = piece.start, b""
+        while pos < piece.end:
+            data = os.pread(fd, min(BLOCK, piece.end - pos), pos)
+            if not data:
+                break
+            pos += len(data)
+            data = carry + data
+            cut = data.rfind(b"\n") + 1
+            if pos < piece.end and cut > 0:
+                carry, data = data[cut:], data[:cut]
+            else:
+                carry = b""
+            yield data.decode("utf-8", "replace"), pos - piece.start
+        if carry:
+            yield carry.decode("utf-8", "replace"), pos - piece.start
+    finally:
+        os.close(fd)
+
+
+class Sink:
+    """Rows kept in lists (in-process imports and stitching)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, list[Row]] = {t: [] for t in TABLES}
+
+    def add(self, table: str, row: Row) -> None:
+        self.rows[table].append(row)
+
+    def close(self) -> None:
+        pass
+
+
+class SqliteSink(Sink):
+    """Rows into a scratch SQLite file (no indexes); the importer copies them over with
+    ``INSERT ... SELECT`` from the attached file."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.db = sqlite3.connect(path)
+        self.db.execute("PRAGMA journal_mode=OFF")
+        self.db.execute("PRAGMA synchronous=OFF")
+        for name, cols in TABLES.items():
+            self.db.execute(f"CREATE TABLE IF NOT EXISTS {name} "
+                            f"({', '.join(f'{c} {t}' for c, t in cols)})")  # fmt: skip
+        self.sql = {t: f"INSERT INTO {t} VALUES ({', '.join('?' * len(columns(t)))})"
+                    for t in TABLES}  # fmt: skip
+
+    def add(self, table: str, row: Row) -> None:
+        rows = self.rows[table]
+        rows.append(row)
+        if len(rows) >= BATCH:
+            self.db.executemany(self.sql[table], rows)
+            rows.clear()
+
+    def close(self) -> None:
+        for table, rows in self.rows.items():
+            if rows:
+                self.db.executemany(self.sql[table], rows)
+                rows.clear()
+        self.db.commit()
+        self.db.close()
+
+
+def copy_text(value: Any) -> str:
+    """One field in PostgreSQL's COPY text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bytes):
+        return "\\\\x" + value.hex()
+    if isinstance(value, str):
+        text: str = value
+        if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+            text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+            text = text.replace("\r", "\\r")
+        return text.replace("\x00", "")
+    return str(value)
+
+
+class CopySink(Sink):
+    """Rows as COPY text, one file per table; the importer streams them to PostgreSQL."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__()
+        self.folder = folder
+        self.files = {t: open(folder / f"{t}.copy", "a", encoding="utf-8") for t in TABLES}  # noqa: SIM115
+
+    def add(self, table: str, row: Row) -> None:
+        rows = self.rows[table]
+        rows.append(row)
+        if len(rows) >= BATCH:
+            self._flush(table)
+
+    def _flush(self, table: str) -> None:
+        rows = self.rows[table]
+        ct = copy_text
+        self.files[table].write("".join("\t".join(map(ct, r)) + "\n" for r in rows))
+        rows.clear()
+
+    def close(self) -> None:
+        for table in self.rows:
+            self._flush(table)
+            self.files[table].close()
+
+
+def run_job(job: Job, sink: Sink, progress: Any = None) -> JobResult:
+    res = JobResult(job.key)
+    before = {t: 0 for t in TABLES}
+    counts: dict[str, int] = dict(before)
+
+    def emit(table: str, row: Row) -> None:
+        counts[table] += 1
+        sink.add(table, row)
+
+    p = parser_for(job.service, job.day, job.server, emit, raw=job.raw, first=job.first,
+                   last=job.last)  # fmt: skip
+    done = 0
+    for piece in job.pieces:
+        base = done
+        for text, pos in read_blocks(piece):
+            p.feed(text)
+            done = base + pos
+            if progress is not None:
+                progress(done)
+    res.heads = p.finish()
+    res.tails = p.tails
+    res.lines = p.lines
+    res.rollup = p.rollup.trimmed(4 * 500)
+    res.rows = {t: n for t, n in counts.items() if n}
+    return res
+
+
+def main(argv: list[str]) -> int:
+    jobfile = Path(argv[0])
+    spec = pickle.loads(jobfile.read_bytes())
+    jobs: list[Job] = spec["jobs"]
+    sink: Sink = (
+        SqliteSink(Path(spec["out"])) if spec["sink"] == "sqlite" else CopySink(Path(spec["out"]))
+    )
+    results = []
+    total = 0
+    for job in jobs:
+
+        def progress(n: int, base: int = total) -> None:
+            print(f"P {base + n}", flush=True)
+
+        results.append(run_job(job, sink, progress))
+        total += sum(p.end - p.start for p in job.pieces)
+    sink.close()
+    tmp = jobfile.with_suffix(".part")
+    tmp.write_bytes(pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL))
+    os.replace(tmp, jobfile.with_suffix(".out"))
+    return 0
+
+
+if __name__ == "__main__":
+    # Run the module's own copy, so pickled results name iwtui.analyzer.worker, not __main__.
+    from iwtui.analyzer import worker as _self
+
+    sys.exit(_self.main(sys.argv[1:]))
