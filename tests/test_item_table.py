@@ -1,4 +1,5 @@
-"""sort_rows: the table's sort on plain scalar keys, against the tuple-key reference."""
+"""The virtual table: its sort on plain scalar keys (against the tuple-key reference),
+marks and the cursor when rows vanish."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
+from textual.app import App, ComposeResult
 
-from iwtui.tui.widgets.item_table import _sortable, sort_rows
+from iwtui.tui.widgets import item_table as item_table_mod
+from iwtui.tui.widgets.item_table import Column, ItemTable, _sortable, sort_rows
 
 VALUES = st.one_of(st.none(), st.text(max_size=3), st.floats(allow_nan=False), st.integers())
 
@@ -53,3 +56,42 @@ def test_columns_fit_a_narrow_terminal_and_keep_their_width_in_a_wide_one(
         assert all(w == x for w, x in zip(widths, wanted, strict=True) if x)
     elif total >= floor:  # narrow: everything still fits
         assert sum(widths) + 2 + len(widths) <= total
+
+
+# --- marks and the cursor when rows vanish (issue 14.3, 14.5) ---------------------------
+
+
+class _TableApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield ItemTable([Column("Name", 0, str, str)], key=str)
+
+
+async def test_fading_rows_are_never_marked_and_a_moved_cursor_asks_again(
+    monkeypatch: Any,
+) -> None:
+    monkeypatch.setattr(item_table_mod, "GONE_S", 0.3)
+    app = _TableApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        table = app.query_one(ItemTable)
+        table.set_rows(["a", "b", "c", "d"], initial=True)
+        table.focus()
+        await pilot.press("j")  # on b
+        assert table.current() == "b"
+        table.set_rows(["a", "c", "d"], vanished={"b"})  # b left the queue: it fades
+        await pilot.pause()
+        assert table.current() == "b" and table.is_gone("b")
+        await pilot.press("a")  # mark all: the fading row is not marked
+        assert table.marked == {"a", "c", "d"}
+        await pilot.press("a")  # and `a` clears again although a fading row is on screen
+        assert table.marked == set()
+        await pilot.press("space")  # marking the fading row under the cursor does nothing
+        assert table.marked == set()
+        table.move_to(1)  # back on b (fading)
+        table.moved_under_cursor = False
+        await pilot.pause(0.5)  # b has faded out: the cursor now rests on another row
+        assert "b" not in table.rows and table.current() in ("a", "c")
+        assert table.fresh_selection() is None  # the user never looked at it: ask again
+        assert table.fresh_selection() == [table.current()]  # the second press acts
+        table.set_rows(["a", "c", "d", "e"])
+        await pilot.press("j")
+        assert table.fresh_selection() == [table.current()]  # moved by the user: acts

@@ -72,6 +72,9 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
         self._known: set[object] = set()  # keys of the rows in the data
         self._new: dict[object, float] = {}  # keys that appeared lately -> when
         self._gone: dict[object, float] = {}  # key of a vanished row on screen -> when
+        # the row under the cursor was replaced by a change of the data (not by a key the
+        # user pressed): the next action must not silently act on it
+        self.moved_under_cursor = False
         self._anchor: int | None = None
 
     # --- data ----------------------------------------------------------------------------
@@ -120,9 +123,14 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
             with contextlib.suppress(ValueError):
                 self.cursor = list(map(self.key, self.rows)).index(current)
         self.cursor = max(0, min(self.cursor, len(self.rows) - 1))
+        self._data_moved(current)
         self._keep_visible()
         self.refresh()
         self.post_message(self.CursorMoved(self))
+
+    def _data_moved(self, before: object | None) -> None:
+        if before is not None and self.current_key() != before:
+            self.moved_under_cursor = True
 
     def _ghosts(
         self, keys: set[object], vanished: Collection[object], now: float
@@ -161,6 +169,7 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
         self.set_reactive(ItemTable.virtual_size, Size(self.size.width, len(self.rows) + 1))
         self._scroll_update(self.virtual_size)
         if current is not None and current != self.current_key():
+            self._data_moved(current)
             self.post_message(self.CursorMoved(self))
         self.refresh()
 
@@ -179,6 +188,15 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
         row = self.current()
         return None if row is None else self.key(row)
 
+    def fresh_selection(self) -> list[R] | None:
+        """:meth:`selection` for an action key, or None (once) when nothing is marked and
+        the row under the cursor was replaced by a change of the data since the user last
+        moved: the user has not looked at that row, so the key must be pressed again."""
+        if self.moved_under_cursor and not self.marked:
+            self.moved_under_cursor = False
+            return None
+        return self.selection()
+
     def selection(self) -> list[R]:
         """The marked rows, or the row under the cursor when nothing is marked."""
         if self.marked:
@@ -196,6 +214,7 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
             self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
 
     def move_to(self, i: int) -> None:
+        self.moved_under_cursor = False  # the user moved: what is under the cursor is seen
         if not self.rows:
             return
         self.cursor = max(0, min(len(self.rows) - 1, i))
@@ -217,7 +236,7 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
 
     def action_mark(self) -> None:
         k = self.current_key()
-        if k is None:
+        if k is None or k in self._gone:  # a fading row is gone: nothing to act on
             return
         self.marked.symmetric_difference_update({k})
         self._anchor = self.cursor
@@ -230,12 +249,14 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
             return
         lo, hi = sorted((self._anchor, self.cursor))
         self.marked.update(self.key(r) for r in self.rows[lo : hi + 1])
+        self.marked -= self._gone.keys()
         self.refresh()
         self.post_message(self.CursorMoved(self))
 
     def action_mark_all(self) -> None:
-        """Mark every row shown; again: clear the marks."""
-        keys = {self.key(r) for r in self.rows}
+        """Mark every row shown; again: clear the marks. Fading rows are gone: never
+        marked, and they do not keep `a` from clearing."""
+        keys = {self.key(r) for r in self.rows} - self._gone.keys()
         self.marked = set() if keys and keys <= self.marked else keys
         self.refresh()
         self.post_message(self.CursorMoved(self))
@@ -276,7 +297,8 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
         row = self.rows[i]
         k = self.key(row)
         text = Text()
-        text.append("● " if k in self.marked else "  ", style="bold yellow")
+        marked = k in self.marked and k not in self._gone
+        text.append("● " if marked else "  ", style="bold yellow")
         for c, w in zip(self.columns, widths, strict=True):
             cell = safe_text(c.text(row))
             cell = (cell[: w - 1] + "…") if len(cell) > w else cell
@@ -286,7 +308,7 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
             text.stylize(Style(dim=True, strike=True))
         elif time.monotonic() - self._new.get(k, 0.0) < NEW_S:
             text.stylize(Style(bgcolor="dark_green"))
-        if k in self.marked:
+        if marked:
             text.stylize(Style(bgcolor="grey30"))
         if i == self.cursor:
             text.stylize(Style(bgcolor="blue" if self.has_focus else "grey23", bold=True))

@@ -359,7 +359,10 @@ class QueueArea(Vertical):
 
     def action_act(self, what: str) -> None:
         table = self.query_one(ItemTable)
-        chosen = table.selection()  # frozen now: the plan acts on these, whatever moves later
+        chosen = table.fresh_selection()  # frozen now: the plan acts on these
+        if chosen is None:
+            self.notify("the row under the cursor changed (the list moved under it): look, then press the key again", title="Message Queue", severity="warning")
+            return
         if not chosen:
             self.notify("nothing selected", title="Message Queue")
             return

@@ -326,7 +326,14 @@ class SpamTab(Vertical):
         if action == "add":
             self.add_dialog()
             return
-        chosen = self.table.selection()  # frozen now: the plan holds these ids
+        chosen = self.table.fresh_selection()  # frozen now: the plan holds these ids
+        if chosen is None:
+            self.app.notify(
+                "the row under the cursor changed (the list moved under it): look, then press the key again",
+                title="Spam Queues",
+                severity="warning",
+            )
+            return
         if not chosen:
             self.app.notify("nothing selected", title="Spam Queues")
             return
