@@ -171,3 +171,26 @@ def test_simulate_refuses_a_non_simulated_folder(
     assert main(["simulate", str(tmp_path / "real"), "--once"]) == 2
     assert "refusing" in capsys.readouterr().err
     assert (tmp_path / "real" / "important.txt").read_text() == "keep"
+
+
+def test_live_queues_keep_a_steady_backlog(tmp_path: Path) -> None:
+    """Issue 14.8: after ten minutes of the demo its outgoing, priority and retry queues
+    were empty. Ten minutes of queue work (600 churns, no time passing for log lines)
+    leave a backlog of each, with deferrals."""
+    from datetime import datetime
+
+    from iwtui.simulator import live
+
+    root = tmp_path / "live"
+    opts = _opts(rate=25, queue=300, start=None)
+    build(root, opts)
+    inst = discover(root, use_tool_sh=False)
+    sim = LiveSimulator(root, opts)
+    for _ in range(600):
+        sim.churn(datetime.now().replace(microsecond=0))
+        sim._emit(datetime.now().replace(microsecond=0))  # new mail arrives meanwhile
+    counts = queues.counts(inst)
+    waiting = counts["outgoing"] + sum(v for k, v in counts.items() if k.startswith("priority"))
+    assert waiting >= live.BACKLOG_OUTGOING * 0.6, counts
+    assert counts["retry"] >= live.BACKLOG_RETRY * 0.5, counts
+    assert any(v for k, v in counts.items() if k.startswith("priority")), counts

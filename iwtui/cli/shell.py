@@ -226,7 +226,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from iwtui.simulator.tree import SimOptions, build
 
     t0 = time.perf_counter()
-    root = Path(tempfile.mkdtemp(prefix="iwtui-demo-"))
+    # The simulated install and iwtui's own state (journal, trash) side by side in one
+    # folder: demo actions never reach the real journal, and go with the folder.
+    folder = Path(tempfile.mkdtemp(prefix="iwtui-demo-"))
+    root, state = folder / "icewarp", folder / "state"
     proc: subprocess.Popen[bytes] | None = None
 
     def cleanup() -> None:
@@ -237,9 +240,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             except subprocess.TimeoutExpired:
                 proc.kill()
         if args.keep:
-            print(f"demo tree kept in {root}")
+            print(f"demo tree kept in {root} (its journal and trash in {state})")
         else:
-            shutil.rmtree(root, ignore_errors=True)
+            shutil.rmtree(folder, ignore_errors=True)
 
     def hangup(signum: int, _frame: object) -> None:
         # An SSH session that drops sends SIGHUP, which would skip `finally`: clean up
@@ -272,11 +275,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
             stdin=subprocess.DEVNULL,
         )
         os.environ.setdefault("IWTUI_DEMO_T0", str(t0))
-        ctx = context(args)
+        loaded = context(args).loaded.with_overrides(state_dir=str(state))
         inst = discover(root, use_tool_sh=False)
         from iwtui.tui.app import run_app
 
-        return run_app(inst, ctx.loaded, demo=True)
+        return run_app(inst, loaded, demo=True)
     finally:
         cleanup()
 

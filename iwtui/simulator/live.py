@@ -50,6 +50,11 @@ from iwtui.simulator.tree import (
 TICK_S = 0.05
 TARPIT_PREFIX = "Intrusion prevention: IP blocked ("
 CHURN_S = 1.0
+# The backlog a demo keeps, so there is always something to triage: the queues drain
+# only while above these (a few hundred items), and first attempts fail more often while
+# the retry queue is short of its share.
+BACKLOG_OUTGOING = 150
+BACKLOG_RETRY = 60
 
 
 @dataclass
@@ -229,16 +234,19 @@ class LiveSimulator:
         return [folder / n for n in names if (folder / n).is_file()]
 
     def churn(self, now: datetime) -> None:
-        """A second of queue work: deliver, defer, retry, hand incoming mail to the MDA."""
+        """A second of queue work: deliver, defer, retry, hand incoming mail to the MDA.
+        The outgoing and retry queues keep a steady backlog (BACKLOG_*)."""
         budget = max(1, int(self.opts.rate / 15))
         outgoing = self._files(self.layout.outgoing)
         for n in range(5):
             outgoing += self._files(self.layout.outgoing / f"priority_{n}")
         self.rng.shuffle(outgoing)
-        for path in outgoing[:budget]:
-            self._attempt(path, now, retry=False)
         retry = self._files(self.layout.retry)
-        if retry and self.rng.random() < 0.3:
+        short_of_retries = len(retry) < BACKLOG_RETRY
+        if len(outgoing) > BACKLOG_OUTGOING:
+            for path in outgoing[:budget]:
+                self._attempt(path, now, retry=False, defer=0.4 if short_of_retries else 0.1)
+        if len(retry) > BACKLOG_RETRY and self.rng.random() < 0.3:
             self._attempt(self.rng.choice(retry), now, retry=True)
         # MDA: incoming .dat -> .tm$.tm$ (being processed) -> the user's inbox.
         for path in self._files(self.layout.incoming, ".tm$.tm$")[:budget]:
@@ -261,7 +269,7 @@ class LiveSimulator:
         if self.rng.random() < 0.1:
             self._expire_tarpit(now)
 
-    def _attempt(self, path: Path, now: datetime, *, retry: bool) -> None:
+    def _attempt(self, path: Path, now: datetime, *, retry: bool, defer: float = 0.1) -> None:
         head = b""
         with contextlib.suppress(OSError), open(path, "rb") as fh:
             head = fh.read(4096)
@@ -273,7 +281,7 @@ class LiveSimulator:
             "",
             True,
         )
-        ok = self.rng.random() < (0.5 if retry else 0.9)
+        ok = self.rng.random() >= (0.5 if retry else defer)
         session = smtp_outbound(
             self.rng, mail, fail="ok" if ok else self.rng.choice(("connect", "reply"))
         )
