@@ -25,12 +25,12 @@ OUTSTANDING = 2  # jobs given to the helper ahead of time
 
 
 def _rec_out(path: str, r: Folder) -> list[Any]:
-    return [path, r.stamp, r.bytes, r.files, r.subdirs, r.links]
+    return [path, r.stamp, r.bytes, r.files, r.subdirs, r.links, r.oldest]
 
 
 def _rec_in(v: list[Any]) -> tuple[str, Folder]:
-    p, st, b, f, subs, links = v
-    return p, Folder(st, b, f, tuple(map(intern, subs)), tuple(links))
+    p, st, b, f, subs, links, oldest = v
+    return p, Folder(st, b, f, tuple(map(intern, subs)), tuple(links), oldest)
 
 
 class Helper:

@@ -20,7 +20,7 @@ from typing import Any
 
 from iwtui.icewarp.volume.walk import Folder
 
-VERSION = 3
+VERSION = 4
 CHUNK = 2000
 
 
@@ -58,10 +58,10 @@ def load_cache(state_dir: Path, root: Path) -> dict[str, Folder]:
                 return {}
             for line in fh:
                 # A row names its folder by its parent's row (or in full).
-                for parent, name, st, b, f, subs, links in json.loads(line):
+                for parent, name, st, b, f, subs, links, old in json.loads(line):
                     path = name if parent < 0 else f"{paths[parent]}/{name}"
                     paths.append(path)
-                    out[path] = Folder(st, b, f, tuple(map(intern, subs)), tuple(links))
+                    out[path] = Folder(st, b, f, tuple(map(intern, subs)), tuple(links), old)
     except (OSError, KeyError, TypeError, ValueError, IndexError):
         return {}
     return out
@@ -99,9 +99,16 @@ def merge_cache(
     """The stored cache after a walk: the folders under a fully walked path that the walk
     did not see are gone; a cancelled walk only adds what it saw."""
     if complete and walked:
-        prefixes = tuple(p + "/" for p in walked)
         roots = set(walked)
-        old = {k: v for k, v in old.items() if k not in roots and not k.startswith(prefixes)}
+
+        def under_walked(path: str) -> bool:
+            while path:
+                if path in roots:
+                    return True
+                path = path.rpartition("/")[0]
+            return False
+
+        old = {k: v for k, v in old.items() if k in fresh or not under_walked(k)}
     else:
         old = dict(old)
     old.update(fresh)

@@ -49,6 +49,7 @@ class Folder(NamedTuple):
     files: int
     subdirs: tuple[str, ...]
     links: tuple[int, ...]  # hard-linked direct files, flattened (dev, ino, size) triples
+    oldest: int = 0  # the oldest direct regular file's mtime, seconds (0: none)
 
 
 HOT = -1  # the stamp of a folder holding a file written within HOT_SECONDS: never reused
@@ -370,7 +371,7 @@ class Walker:
                 cached = cache_get(child)
                 if cached is not None and fd is None and not cached[4]:
                     # The rescan's fast path (below a folder seen unchanged): one lstat.
-                    cstamp, nbytes, nfiles, csubs, _links = cached
+                    cstamp, nbytes, nfiles, csubs, _links, _oldest = cached
                     try:
                         st = lstat(child)
                     except OSError:
@@ -409,6 +410,7 @@ class Walker:
         """List one open folder: count its direct files, cache it; its subfolder names."""
         self._current = path
         nbytes = nfiles = newest = 0
+        oldest = 1 << 62
         subs: list[str] = []
         links: list[int] = []
         n = 0
@@ -430,8 +432,11 @@ class Walker:
                     except FileNotFoundError:
                         self.stats.vanished += 1
                         continue
-                    if fst.st_mtime_ns > newest:
-                        newest = fst.st_mtime_ns
+                    mt = fst.st_mtime_ns
+                    if mt > newest:
+                        newest = mt
+                    if mt < oldest:
+                        oldest = mt
                     if fst.st_nlink > 1:
                         links += (fst.st_dev, fst.st_ino, fst.st_size)
                     else:
@@ -446,7 +451,8 @@ class Walker:
             return ()
         subs.sort()
         hot = newest >= self.hot_before_ns
-        rec = Folder(HOT if hot else stamp(st), nbytes, nfiles, tuple(subs), tuple(links))
+        first = oldest // 1_000_000_000 if oldest != 1 << 62 else 0
+        rec = Folder(HOT if hot else stamp(st), nbytes, nfiles, tuple(subs), tuple(links), first)
         if not self.stats.cancelled:
             self.fresh[path] = rec  # a folder cut short by cancel is not cached
             if self.sink is not None:

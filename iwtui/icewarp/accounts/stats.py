@@ -1,0 +1,232 @@
+"""Account Statistics: per local account over a period, from the traffic store's
+``account_day`` table (filled by the same incremental ingest as the Traffic Charts), and
+the mailbox as it is now (the Volume walker).
+
+- A local account is a ``<mail>/<domain>/<user>/`` folder; any other address seen in the
+  logs is an unknown sender (summed in the export's unknown line).
+- Received: ``OK`` server-session summaries with the account as a recipient, one per
+  message; Sent: ``OK`` server-session summaries with the account as sender, once per
+  recipient (the amount too); Sent Out: ``OK`` client-session summaries with the account
+  as sender, once per (remote) recipient. Last Sent / Received / Login / IP: the newest in
+  the period. (The exact definitions are the traffic engine's: ``traffic.accounts_feed``.)
+- Messages Count / Amount: regular files below the account folder now; Created: the
+  mtime of its oldest file (when the mailbox was first used).
+- Quota %: ``quota.limits`` (ASSUMED source); None when unknown.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from iwtui.errors import BadInput
+from iwtui.icewarp.install import Install
+from iwtui.icewarp.volume import targets
+from iwtui.icewarp.volume.mailboxes import Mailbox, mailboxes
+from iwtui.icewarp.volume.walk import Folder
+
+# The CLI's objects, in this order (extra fields may follow).
+FIELDS = ("account", "received_count", "received_bytes", "sent_count", "sent_bytes",
+          "sent_out_count", "sent_out_bytes", "last_sent", "last_received", "last_login",
+          "last_ip", "created", "messages_count", "messages_bytes")  # fmt: skip
+TEXT_FIELDS = ("account", "last_ip")  # sorted A-Z; every other field most/newest first
+SORT_FIELDS = (*FIELDS, "quota_percent", "domain")
+
+
+@dataclass
+class AccountRow:
+    account: str
+    received_count: int = 0
+    received_bytes: int = 0
+    sent_count: int = 0
+    sent_bytes: int = 0
+    sent_out_count: int = 0
+    sent_out_bytes: int = 0
+    last_sent: str | None = None
+    last_received: str | None = None
+    last_login: str | None = None
+    last_ip: str | None = None
+    created: str | None = None
+    messages_count: int = 0
+    messages_bytes: int = 0
+    quota_percent: float | None = None
+    quota_bytes: int | None = None
+
+    @property
+    def domain(self) -> str:
+        return self.account.rpartition("@")[2]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Report:
+    rows: list[AccountRow]  # filtered, sorted, at most max_items
+    unknown: AccountRow | None  # unknown senders; only when the filter is empty
+    total: AccountRow  # over ``rows`` (the unknown line not included)
+    start: str
+    end: str
+    matched: int  # accounts matching the filter, before Max Items
+    accounts: int  # local accounts in the mail store
+
+
+def parse_filter(text: str | None) -> list[str]:
+    """``'acme.test;john@x.org'`` -> lower-case terms; empty terms dropped."""
+    return [t.strip().lower() for t in (text or "").split(";") if t.strip()]
+
+
+def matches(account: str, terms: list[str]) -> bool:
+    """Any term matches: a domain or an address, as a substring, any case."""
+    if not terms:
+        return True
+    a = account.lower()
+    return any(t in a for t in terms)
+
+
+def parse_day(text: str | None, what: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text.strip()[:10])
+    except ValueError:
+        raise BadInput(f"bad {what} date {text!r}: use YYYY-MM-DD") from None
+
+
+def local_accounts(install: Install) -> dict[str, str]:
+    """Lower-case address -> account folder, for every ``<mail>/<domain>/<user>/``."""
+    mail = install.mail_dir
+    out: dict[str, str] = {}
+    for d in targets.domains(mail):
+        for address in targets.accounts(mail, d):
+            user = address.rpartition("@")[0]
+            out[address.lower()] = str(mail / d / user)
+    return out
+
+
+def sort_rows(rows: list[AccountRow], field: str = "account") -> list[AccountRow]:
+    """Sort by a field: text A-Z, numbers and times largest/newest first; ``-field``
+    reverses that; rows without a value go last; ties by address."""
+    reverse_req = field.startswith("-")
+    name = field.lstrip("-")
+    if name not in SORT_FIELDS:
+        raise BadInput(f"unknown sort field {name!r} (one of: {', '.join(SORT_FIELDS)})")
+    desc = name not in TEXT_FIELDS
+    if reverse_req:
+        desc = not desc
+    by_account = sorted(rows, key=lambda r: r.account)
+    if name == "account":
+        return by_account[::-1] if desc else by_account
+    have = [r for r in by_account if getattr(r, name) is not None]
+    none = [r for r in by_account if getattr(r, name) is None]
+    have.sort(key=lambda r: getattr(r, name), reverse=desc)  # stable: ties stay A-Z
+    return have + none
+
+
+def _created(mb: Mailbox | None) -> str | None:
+    if mb is None or not mb.oldest:
+        return None
+    return datetime.fromtimestamp(mb.oldest).isoformat(timespec="seconds")
+
+
+def _sum(rows: list[AccountRow], name: str) -> AccountRow:
+    t = AccountRow(name)
+    for r in rows:
+        for f in ("received_count", "received_bytes", "sent_count", "sent_bytes",
+                  "sent_out_count", "sent_out_bytes", "messages_count", "messages_bytes"):  # fmt: skip
+            setattr(t, f, getattr(t, f) + getattr(r, f))
+        for f in ("last_sent", "last_received", "last_login", "created"):
+            v = getattr(r, f)
+            cur = getattr(t, f)
+            if v is not None and (cur is None or (v < cur if f == "created" else v > cur)):
+                setattr(t, f, v)
+    return t
+
+
+def store_days(store: Any) -> tuple[str, str] | None:
+    row = store.db.execute("SELECT min(day), max(day) FROM account_day").fetchone()
+    return (row[0], row[1]) if row and row[0] else None
+
+
+def collect(
+    install: Install,
+    state_dir: Path,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    filter_text: str = "",
+    max_items: int = 0,
+    sort: str = "account",
+    ingest: bool = True,
+    mailbox_cache: dict[str, Folder] | None = None,
+    quotas: dict[str, int] | None = None,
+    progress: Callable[[str], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> Report:
+    """The whole Account Statistics answer for a period (both days included; default: every
+    day the store holds). ``ingest``: bring the store up to date with the logs first."""
+    from iwtui.icewarp.traffic.accounts_feed import account_totals
+    from iwtui.icewarp.traffic.store import Store, default_path
+
+    if max_items < 0:
+        raise BadInput("--max must be 0 (no limit) or more")
+    if start and end and start > end:
+        raise BadInput(f"--from {start} is after --to {end}")
+    sort_rows([], sort)  # a bad field is refused before any work
+    store = Store(default_path(install, state_dir))
+    try:
+        if ingest and install.log_dir.is_dir():
+            from iwtui.icewarp.traffic.ingest import ingest as run_ingest
+
+            if progress:
+                progress("reading logs")
+            run_ingest(install, store, cancel=cancel)
+        days = store_days(store)
+        today = date.today().isoformat()
+        lo = start.isoformat() if start else (days[0] if days else today)
+        hi = end.isoformat() if end else (days[1] if days else today)
+        totals = account_totals(store, lo, hi)
+    finally:
+        store.db.close()
+    local = local_accounts(install)
+    terms = parse_filter(filter_text)
+    chosen = {a: p for a, p in local.items() if matches(a, terms)}
+    if progress:
+        progress(f"counting {len(chosen):,} mailboxes")
+    boxes = mailboxes(install, state_dir, chosen, cache=mailbox_cache, cancel=cancel)
+    names = [f.name for f in fields(AccountRow)]
+    rows: list[AccountRow] = []
+    for address in chosen:
+        t = totals.get(address)
+        row = AccountRow(address)
+        if t is not None:
+            for f in names[1:11]:
+                setattr(row, f, getattr(t, f))
+        mb = boxes.get(address)
+        if mb is not None:
+            row.messages_count, row.messages_bytes = mb.files, mb.bytes
+            row.created = _created(mb)
+        if quotas and quotas.get(address):
+            row.quota_bytes = quotas[address]
+            row.quota_percent = round(100.0 * row.messages_bytes / quotas[address], 1)
+        rows.append(row)
+    rows = sort_rows(rows, sort)
+    matched = len(rows)
+    if max_items:
+        rows = rows[:max_items]
+    unknown = None
+    if not terms:
+        others = [r for a, r in totals.items() if a not in local]
+        unknown = AccountRow("Unknown senders")
+        for r in others:
+            unknown.sent_count += r.sent_count
+            unknown.sent_bytes += r.sent_bytes
+            unknown.sent_out_count += r.sent_out_count
+            unknown.sent_out_bytes += r.sent_out_bytes
+            if r.last_sent and (unknown.last_sent is None or r.last_sent > unknown.last_sent):
+                unknown.last_sent = r.last_sent
+    return Report(rows, unknown, _sum(rows, "Total"), lo, hi, matched, len(local))
