@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import errno
-import json
 import os
 from pathlib import Path
 
@@ -49,13 +48,13 @@ def test_read_only_refuses_and_touches_nothing(tmp_path: Path) -> None:
 def test_delete_moves_to_trash_journals_and_undo_restores_bytes(tmp_path: Path) -> None:
     paths = _files(tmp_path)
     before = {k: p.read_bytes() for k, p in paths.items()}
-    gate = ActionGate(tmp_path / "state", read_only=False, user="tester")
+    gate = ActionGate(tmp_path / "state", read_only=False, user="tester", roots=[tmp_path])
     outcome = gate.execute(_plan(gate, paths))
     assert outcome.done == 3 and outcome.complete
     assert not any(p.exists() for p in paths.values())
     trashed = list((tmp_path / "state" / "trash").rglob("*.tmp"))
     assert len(trashed) == 3
-    entry = json.loads(gate.journal_path.read_text().splitlines()[-1])
+    entry = gate.entries()[-1]
     assert entry["user"] == "tester" and entry["action"] == "queue.delete"
     assert entry["cli"].startswith("iwtui queue delete MSG0")
     assert sorted(entry["done"]) == sorted(paths)
@@ -69,18 +68,18 @@ def test_delete_moves_to_trash_journals_and_undo_restores_bytes(tmp_path: Path) 
 
 def test_a_vanished_target_is_gone_not_an_error(tmp_path: Path) -> None:
     paths = _files(tmp_path)
-    gate = ActionGate(tmp_path / "state", read_only=False)
+    gate = ActionGate(tmp_path / "state", read_only=False, roots=[tmp_path])
     plan = _plan(gate, paths)  # the snapshot the user confirmed ...
     paths["MSG1"].unlink()  # ... then IceWarp delivered one of them
     outcome = gate.execute(plan)
     assert (outcome.done, outcome.gone, outcome.failed) == (2, 1, 0)
     assert "1 already delivered" in outcome.message(gone_word="already delivered")
-    assert json.loads(gate.journal_path.read_text())["gone"] == ["MSG1"]
+    assert gate.entries()[-1]["gone"] == ["MSG1"]
 
 
 def test_undo_never_overwrites(tmp_path: Path) -> None:
     paths = _files(tmp_path, 1)
-    gate = ActionGate(tmp_path / "state", read_only=False)
+    gate = ActionGate(tmp_path / "state", read_only=False, roots=[tmp_path])
     gate.execute(_plan(gate, paths))
     paths["MSG0"].write_bytes(b"a new file with the same name")
     outcome = gate.undo()
@@ -128,14 +127,14 @@ def test_atomic_write_leaves_no_temp_on_failure(
 
 
 def test_empty_selection_is_bad_input(tmp_path: Path) -> None:
-    gate = ActionGate(tmp_path / "state", read_only=False)
+    gate = ActionGate(tmp_path / "state", read_only=False, roots=[tmp_path])
     with pytest.raises(BadInput):
         gate.execute(_plan(gate, {}))
 
 
 def test_damaged_journal_lines_are_skipped(tmp_path: Path) -> None:
     paths = _files(tmp_path, 1)
-    gate = ActionGate(tmp_path / "state", read_only=False)
+    gate = ActionGate(tmp_path / "state", read_only=False, roots=[tmp_path])
     gate.execute(_plan(gate, paths))
     with open(gate.journal_path, "a") as fh:
         fh.write('{"half": \n\x00garbage\n')

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,9 @@ def _journaled_delete(state: Path, tmp_path: Path) -> Path:
         )
     )
     assert not f.exists()
+    # undo touches only the install's folders and the state dir: tmp_path is the install
+    cfg = Path(os.environ["IWTUI_CONFIG"])
+    cfg.write_text(cfg.read_text() + f"root: {tmp_path}\n")
     return f
 
 

@@ -99,7 +99,7 @@ def test_deferral_reasons_come_from_failed_client_sessions(sim_install: Install)
 def test_delete_undo_restores_byte_identical_files_and_gone_is_delivered(
     sim_install: Install, tmp_path: Path
 ) -> None:
-    gate = ActionGate(tmp_path / "state", read_only=False)
+    gate = ActionGate(tmp_path / "state", read_only=False, roots=[sim_install.root])
     items = sorted(scanning.scan(sim_install, ("outgoing",)).values(), key=lambda i: i.id)[:3]
     before = {i.path: i.path.read_bytes() for i in items}
     items[2].path.unlink()  # delivered between listing and acting
@@ -115,7 +115,7 @@ def test_delete_undo_restores_byte_identical_files_and_gone_is_delivered(
 def test_bounce_writes_a_valid_dsn_and_trashes_the_original(
     sim_install: Install, tmp_path: Path
 ) -> None:
-    gate = ActionGate(tmp_path / "state", read_only=False)
+    gate = ActionGate(tmp_path / "state", read_only=False, roots=[sim_install.root])
     item = next(i for i in scanning.scan(sim_install, ("retry",)).values())
     original = item.path.read_bytes()
     deferrals.attach([item], deferrals.scan(sim_install.log_dir))
@@ -147,7 +147,7 @@ def test_bounce_writes_a_valid_dsn_and_trashes_the_original(
 def test_whitelist_adds_a_row_validates_owner_and_undoes(
     sim_install: Install, tmp_path: Path
 ) -> None:
-    gate = ActionGate(tmp_path / "state", read_only=False)
+    gate = ActionGate(tmp_path / "state", read_only=False, roots=[sim_install.root])
     item = next(iter(scanning.scan(sim_install, ("outgoing",)).values()))
     with pytest.raises(Exception, match="bad owner"):
         queue_actions.sender_list_plan(sim_install, [item], "whitelist", "not an owner")

@@ -107,7 +107,7 @@ def test_greylist_status_is_computed_from_config_expiry(sim_install: Install) ->
 def test_quarantine_actions_move_files_and_undo_restores_bytes(
     sim_install: Install, tmp_path: Path
 ) -> None:
-    gate = ActionGate(tmp_path / "state", read_only=False)
+    gate = ActionGate(tmp_path / "state", read_only=False, roots=[sim_install.root])
     db = sim_install.antispam_db
     rows, _ = asyncio.run(spam.list_senders(db, "quarantine"))
     held = {r.id: spam.held_files(sim_install.mail_dir, r.owner, r.folder) for r in rows}
@@ -138,7 +138,7 @@ def test_quarantine_actions_move_files_and_undo_restores_bytes(
 
 
 def test_add_validates_sender_and_owner_and_undo(sim_install: Install, tmp_path: Path) -> None:
-    gate = ActionGate(tmp_path / "state", read_only=False)
+    gate = ActionGate(tmp_path / "state", read_only=False, roots=[sim_install.root])
     for bad_owner in ("not an owner", "user@", "@x.test", "*.example.com", ".x.test", ""):
         with pytest.raises(BadInput, match="bad owner"):
             spam_actions.add_plan(sim_install, "whitelist", "a@b.test", bad_owner)
@@ -173,7 +173,7 @@ def test_a_write_waits_for_another_writer_then_succeeds(
     db = sim_install.antispam_db
     holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(db), "2"], stdout=subprocess.PIPE, text=True)  # fmt: skip
     assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-    gate = ActionGate(tmp_path / "state", read_only=False)
+    gate = ActionGate(tmp_path / "state", read_only=False, roots=[sim_install.root])
     t0 = time.monotonic()
     outcome = gate.execute(spam_actions.add_plan(sim_install, "whitelist", "late@x.test", "*"))
     waited = time.monotonic() - t0
@@ -191,7 +191,7 @@ def test_a_write_waits_for_another_writer_then_succeeds(
 
 
 def test_greylist_authorize_delete_and_undo(sim_install: Install, tmp_path: Path) -> None:
-    gate = ActionGate(tmp_path / "state", read_only=False)
+    gate = ActionGate(tmp_path / "state", read_only=False, roots=[sim_install.root])
     db = sim_install.antispam_db
     before = _rows(db, "SELECT * FROM Greylist ORDER BY GLID")
     ids = [int(r[0]) for r in before[:3]]  # type: ignore[call-overload]
@@ -214,7 +214,7 @@ def _readable(path: Path, now: datetime) -> None:
 
 
 def test_tarpit_add_remove_expired_all_and_undo(sim_install: Install, tmp_path: Path) -> None:
-    gate = ActionGate(tmp_path / "state", read_only=False)
+    gate = ActionGate(tmp_path / "state", read_only=False, roots=[sim_install.root])
     path = sim_install.tarpit_file
     _readable(path, datetime.now())
     original = path.read_bytes()
@@ -301,7 +301,7 @@ def test_cli_json_rows_and_read_only_refusals(
 def test_remove_all_of_thousands_is_one_rewrite_and_one_undo(
     sim_install: Install, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    gate = ActionGate(tmp_path / "state", read_only=False)
+    gate = ActionGate(tmp_path / "state", read_only=False, roots=[sim_install.root])
     path = sim_install.tarpit_file
     later = datetime.now() + timedelta(hours=1)
     entries = [tarpit.TarpitEntry(f"10.{n // 250}.{n % 250}.1", later, "I") for n in range(3000)]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from iwtui.cli.common import Add, add_nested, context, emit_json, run_plan
 from iwtui.errors import BadInput
+from iwtui.icewarp import files
 from iwtui.icewarp.actions import Plan
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.logs.lines import safe_text
@@ -22,6 +23,7 @@ from iwtui.icewarp.queue import actions as queue_actions
 from iwtui.icewarp.queue import deferrals, messages, scanning
 from iwtui.icewarp.queue.folders import QUEUE_NAMES
 from iwtui.icewarp.queue.messages import QueueItem
+from iwtui.text import safe_lines
 
 
 def _install(args: argparse.Namespace) -> Install:
@@ -30,7 +32,8 @@ def _install(args: argparse.Namespace) -> Install:
 
 
 def _out(text: str) -> None:
-    sys.stdout.write((safe_text(text) if sys.stdout.isatty() else text) + "\n")
+    # inert on a terminal and in a pipe alike (`| grep` must not pass OSC 52 on)
+    sys.stdout.write(safe_text(text) + "\n")
 
 
 def _items(inst: Install, ids: Sequence[str]) -> list[QueueItem]:
@@ -41,7 +44,7 @@ def _items(inst: Install, ids: Sequence[str]) -> list[QueueItem]:
     if missing and not found:
         raise BadInput(f"no queued message with id {', '.join(missing)} (already delivered?)")
     for m in missing:
-        print(f"iwtui: {m}: not in any queue (already delivered?)", file=sys.stderr)
+        print(safe_text(f"iwtui: {m}: not in any queue (already delivered?)"), file=sys.stderr)
     return [found[i] for i in wanted if i in found]
 
 
@@ -82,11 +85,12 @@ def cmd_show(args: argparse.Namespace) -> int:
     for key, value in item.as_json().items():
         _out(f"{key + ':':<12} {value}")
     print()
-    try:
-        with open(item.path, "rb") as fh:
-            sys.stdout.write(
-                safe_text(fh.read(256 * 1024).decode("utf-8", "replace")).replace("\\x0a", "\n")
-            )
+    try:  # through the one safe open: no link followed, a FIFO never waited on
+        head = files.read_head(item.path, 256 * 1024)
+        sys.stdout.write(safe_lines(head.decode("utf-8", "replace")))
+    except files.Unsafe as exc:
+        print(safe_text(f"iwtui: {exc}"), file=sys.stderr)
+        return 1
     except FileNotFoundError:
         print("iwtui: the file is gone (delivered)", file=sys.stderr)
     return 0
@@ -104,9 +108,10 @@ def _root(args: argparse.Namespace) -> Path | None:
 def cmd_delete(args: argparse.Namespace) -> int:
 
     inst = _install(args)
-    return _run(
-        args, queue_actions.delete_plan(context(args).gate(), _items(inst, args.ids), _root(args))
+    plan = queue_actions.delete_plan(
+        context(args).gate(), _items(inst, args.ids), _root(args), inst
     )
+    return _run(args, plan)
 
 
 def cmd_send_now(args: argparse.Namespace) -> int:
@@ -119,10 +124,11 @@ def cmd_bounce(args: argparse.Namespace) -> int:
     inst = _install(args)
     items = _items(inst, args.ids)
     deferrals.attach(items, deferrals.scan(inst.log_dir))
-    mta = args.hostname or "localhost"
-    return _run(
-        args, queue_actions.bounce_plan(context(args).gate(), inst, items, mta, _root(args))
+    ctx = context(args)
+    who = queue_actions.server_identity(
+        inst, use_tool_sh=ctx.config.tool_sh, hostname=args.hostname
     )
+    return _run(args, queue_actions.bounce_plan(ctx.gate(), inst, items, who, _root(args)))
 
 
 def cmd_list_sender(which: str) -> Callable[[argparse.Namespace], int]:
@@ -209,7 +215,9 @@ def register(
             q.add_argument("--owner", default="*", help="* (everyone), a domain or a user")
         if name == "bounce":
             q.add_argument(
-                "--hostname", help="the reporting MTA name in the DSN (default: localhost)"
+                "--hostname",
+                help="the Reporting-MTA name in the DSN (default: the server's host name"
+                " as IceWarp knows it, else its primary domain)",
             )
     q = sp("undo", cmd_undo, "undo a journaled queue action (default: the newest undoable)")
     q.add_argument("journal_id", nargs="?", metavar="JOURNAL-ID")

@@ -22,6 +22,7 @@ from iwtui.cli.common import EXIT_OK, EXIT_REFUSED, Add, confirm, context, emit_
 from iwtui.errors import BadInput, IwtuiError
 from iwtui.icewarp import doctor
 from iwtui.icewarp.install import discover
+from iwtui.text import safe_text
 
 # --- commands ----------------------------------------------------------------------------
 
@@ -41,14 +42,17 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     if args.json:
         emit_json({area: rep.as_json() for area, rep in report.items()})
     else:
-        print(f"install root: {inst.root} ({inst.root_origin})")
+        # paths and values come from path.dat and the disk: shown inert
+        print(safe_text(f"install root: {inst.root} ({inst.root_origin})"))
         if inst.server_id:
-            print(f"LocalServerID: {inst.server_id}")
+            print(safe_text(f"LocalServerID: {inst.server_id}"))
+        for problem in inst.problems:
+            print(safe_text(f"refused: {problem}"))
         width = max(len(a) for a in report)
         for area, rep in report.items():
             mark = "ok     " if rep.found else "MISSING"
-            print(f"{mark} {area:<{width}}  {rep.path}")
-            print(f"        {'':<{width}}  {rep.detail}")
+            print(safe_text(f"{mark} {area:<{width}}  {rep.path}"))
+            print(safe_text(f"        {'':<{width}}  {rep.detail}"))
     return EXIT_OK if all(r.found for r in report.values()) else EXIT_REFUSED
 
 
@@ -64,12 +68,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     if snap.spam_lists is not None:
         print("  ".join(f"{k.title()} {v}" for k, v in snap.spam_lists.items()))
     else:
-        print(f"spam database: {snap.spam_error}")
+        print(safe_text(f"spam database: {snap.spam_error}"))
     expired = snap.tarpit_total - snap.tarpit_active
-    print(
+    print(safe_text(
         f"Tarpitted {snap.tarpit_active} ({expired} expired)"
         + (f"; {snap.tarpit_note}" if snap.tarpit_note else "")
-    )
+    ))  # fmt: skip
     return EXIT_OK
 
 
@@ -77,6 +81,7 @@ def cmd_config(args: argparse.Namespace) -> int:
     ctx = context(args)
     rows = config_mod.describe(ctx.loaded)
     install_info: dict[str, Any]
+    install_problems: tuple[str, ...] = ()
     try:
         inst = ctx.install()
         install_info = {
@@ -87,6 +92,7 @@ def cmd_config(args: argparse.Namespace) -> int:
             },
             "server_id": [inst.server_id, "path.dat line 4" if inst.server_id else "default"],
         }
+        install_problems = inst.problems
     except IwtuiError as exc:
         install_info = {"error": str(exc)}
     if args.json:
@@ -99,16 +105,18 @@ def cmd_config(args: argparse.Namespace) -> int:
         )
         return EXIT_OK
     path = ctx.loaded.path
-    print(f"# config file: {path if path else 'none (defaults)'}")
+    print(safe_text(f"# config file: {path if path else 'none (defaults)'}"))
     for key, value, origin in rows:
         shown = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
-        print(f"{key:<26} {shown:<40} # {origin}")
+        print(safe_text(f"{key:<26} {shown:<40} # {origin}"))
     print("# install")
     if "error" in install_info:
-        print(f"# not found: {install_info['error']}")
+        print(safe_text(f"# not found: {install_info['error']}"))
     else:
         for key, (value, origin) in install_info.items():
-            print(f"{key:<26} {value or '-':<40} # {origin}")
+            print(safe_text(f"{key:<26} {value or '-':<40} # {origin}"))
+        for problem in install_problems:
+            print(safe_text(f"# refused: {problem}"))
     return EXIT_OK
 
 
@@ -136,23 +144,40 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 def cmd_journal(args: argparse.Namespace) -> int:
     gate = context(args).gate()
-    entries = gate.entries()[-args.max :] if args.max else gate.entries()
+    view = gate.view()
+    entries = view.entries[-args.max :] if args.max else view.entries
+    if view.damaged:
+        lines = ", ".join(str(n) for n in view.damaged[:5]) + (
+            " ..." if len(view.damaged) > 5 else ""
+        )
+        print(f"iwtui: journal: {len(view.damaged)} damaged line(s) skipped (line {lines})",
+              file=sys.stderr)  # fmt: skip
     if args.json:
         emit_json(entries)
         return EXIT_OK
-    undoable = {e["id"] for e in gate.undoable()}
+    undoable = {e["id"] for e in gate.undoable(view.entries)}
     for e in entries:
         mark = "undo-able" if e["id"] in undoable else ""
-        print(
+        if e.get("state") in ("interrupted", "running"):
+            done, total = len(e.get("done", ())), len(e.get("targets", ()))
+            mark = f"{e['state']}: {done} of {total} done" + (f", {mark}" if mark else "")
+        print(safe_text(
             f"{e['id']}  {e.get('time', '')}  {e.get('user', '')}  {e.get('summary', '')}  {mark}"
-        )
-        print(f"    {e.get('cli', '')}")
+        ))  # fmt: skip
+        print(f"    {safe_text(str(e.get('cli', '')))}")  # a journal line is data: inert
     if not entries:
         print("journal is empty")
     return EXIT_OK
 
 
+UNDO_SHOWN = 5  # moves listed before the undo is confirmed
+
+
 def cmd_undo(args: argparse.Namespace) -> int:
+    from iwtui.cli.common import execute
+    from iwtui.icewarp.actions import install_roots
+    from iwtui.icewarp.logs.lines import safe_text
+
     ctx = context(args)
     gate = ctx.gate()
     gate.check("undo")
@@ -168,13 +193,25 @@ def cmd_undo(args: argparse.Namespace) -> int:
             if args.journal_id
             else "nothing to undo"
         )
-    if not confirm(
-        args, f"Undo {entry.get('summary', entry['action'])} ({len(entry['undo'])} item(s))"
-    ):
+    try:  # undo touches only the install's folders and the state dir
+        roots = install_roots(ctx.install())
+    except IwtuiError:
+        roots = []
+    records = gate.undo_records(entry)
+    for rec in records[:UNDO_SHOWN]:
+        where = (
+            f"{rec.get('from', '')} -> {rec['to']}"
+            if "to" in rec
+            else rec.get("file") or rec.get("db", "")
+        )
+        mark = " (if it was done)" if rec.get("tentative") else ""
+        print(safe_text(f"  {rec.get('op', '?')}: {where}{mark}"))  # fmt: skip
+    if len(records) > UNDO_SHOWN:
+        print(f"  ... and {len(records) - UNDO_SHOWN:,} more")
+    summary = f"Undo {entry.get('summary', entry['action'])} ({len(records)} item(s))"
+    if not confirm(args, summary):
         return EXIT_OK
-    outcome = gate.undo(entry["id"])
-    print(outcome.message())
-    return EXIT_OK if outcome.complete else EXIT_REFUSED
+    return execute(gate, None, run=lambda stop: gate.undo(entry["id"], roots=roots, stop=stop))
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:

@@ -5,24 +5,22 @@ was delivered ("already delivered"), never an error; every change can be undone.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import secrets
 import shlex
-import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from iwtui.errors import BadInput
-from iwtui.icewarp.actions import (
-    ActionGate,
-    Gone,
-    Plan,
-    StepResult,
-    atomic_write,
-    move_file,
-    trash_step,
-)
-from iwtui.icewarp.install import Install
+from iwtui.icewarp import files
+from iwtui.icewarp.actions import ActionGate, Plan, StepResult, TrashMover, UndoRecord
+from iwtui.icewarp.files import FileId
+from iwtui.icewarp.install import Install, query_tool_sh
+from iwtui.icewarp.moves import claim, claim_path, create_unique, move_file, unclaim
 from iwtui.icewarp.queue.heads import HEAD_LIMIT
 from iwtui.icewarp.queue.messages import QueueItem
 from iwtui.icewarp.spam import actions as spam_actions
@@ -34,36 +32,125 @@ GONE_WORD = "already delivered"
 
 def _cli(verb: str, items: Sequence[QueueItem], root: Path | None, extra: str = "") -> str:
     root_arg = f" --root {shlex.quote(str(root))}" if root is not None else ""
-    ids = " ".join(i.id for i in items)
+    ids = " ".join(shlex.quote(i.id) for i in items)
     return f"iwtui queue {verb}{root_arg}{extra} {ids} --yes"
 
 
-def delete_plan(gate: ActionGate, items: Sequence[QueueItem], root: Path | None = None) -> Plan:
-    paths = {i.id: i.path for i in items}
+def _queue_folders(install: Install) -> list[Path]:
+    """The queue folders, deepest first (retry is usually inside outgoing)."""
+    dirs = {install.retry_dir, install.outgoing_dir, install.incoming_dir, install.sms_dir}
+    return sorted(dirs, key=lambda p: len(p.parts), reverse=True)
+
+
+def checked_path(install: Install, item: QueueItem) -> Path:
+    """The item's path if it lies in a queue folder with no symlink on the way (a
+    ``priority_4`` that is a link is never followed), else :class:`files.Unsafe`."""
+    for folder in _queue_folders(install):
+        try:
+            item.path.relative_to(folder)
+        except ValueError:
+            continue
+        return files.within(folder, item.path, what="queue file")
+    raise files.Unsafe(f"refused {item.path}: not in a queue folder of the install")
+
+
+def _listed_ino(item: QueueItem) -> int | None:
+    return item.key[0] or None
+
+
+class _Queue:
+    """What every queue plan shares: each item's checked path (a bad one fails that
+    item with its reason) and the trash mover that knows ahead where each file goes."""
+
+    def __init__(
+        self,
+        gate: ActionGate,
+        install: Install | None,
+        items: Sequence[QueueItem],
+        root: Path | None = None,
+    ):
+        self.by_id = {i.id: i for i in items}
+        self.paths: dict[str, Path] = {}
+        self.bad: dict[str, str] = {}
+        base = install.root if install else root
+        for i in items:
+            try:
+                if install is not None:
+                    self.paths[i.id] = checked_path(install, i)
+                elif root is not None and i.path.is_relative_to(root):
+                    self.paths[i.id] = files.within(root, i.path, what="queue file")
+                else:
+                    self.paths[i.id] = i.path
+            except files.Unsafe as exc:
+                self.bad[i.id] = str(exc)
+        expect = {t: ino for t, i in self.by_id.items() if (ino := _listed_ino(i))}
+        self.trash = TrashMover(gate, "queue", self.paths, base=base, expect=expect)
+
+    def refuse(self, target: str) -> None:
+        if target in self.bad:
+            raise files.Unsafe(self.bad[target])
+
+
+def delete_plan(
+    gate: ActionGate,
+    items: Sequence[QueueItem],
+    root: Path | None = None,
+    install: Install | None = None,
+) -> Plan:
+    """Move items to ``<state>/trash/<date>/queue/<queue folder>/`` (claimed first)."""
+    q = _Queue(gate, install, items, root)
+
+    def step(target: str) -> StepResult:
+        q.refuse(target)
+        return q.trash.step(target)
+
     return Plan(
         action="queue delete",
-        targets=tuple(paths),
-        summary=f"Delete {len(paths)} queued message(s) (moved to iwtui's trash, undoable)",
+        targets=tuple(q.by_id),
+        summary=f"Delete {len(q.by_id)} queued message(s) (moved to iwtui's trash, undoable)",
         cli=_cli("delete", items, root),
-        step=trash_step(gate, "queue", paths),
+        step=step,
         undoable=True,
+        intent=q.trash.intent(),
     )
 
 
 def send_now_plan(install: Install, items: Sequence[QueueItem], root: Path | None = None) -> Plan:
-    """Move items back to the top of the outgoing queue (one rename each)."""
+    """Move items back to the top of the outgoing queue (claimed, then one rename)."""
     by_id = {i.id: i for i in items}
+    paths: dict[str, Path] = {}
+    bad: dict[str, str] = {}
+    for i in items:
+        try:
+            paths[i.id] = checked_path(install, i)
+        except files.Unsafe as exc:
+            bad[i.id] = str(exc)
 
     def step(target: str) -> StepResult:
-        item = by_id[target]
-        dst = install.outgoing_dir / item.path.name
-        if item.path.parent == install.outgoing_dir:
+        if target in bad:
+            raise files.Unsafe(bad[target])
+        src = paths[target]
+        if src.parent == install.outgoing_dir:
             return StepResult(target, "done", "already at the top of the outgoing queue")
-        move_file(item.path, dst)
+        dst = files.inside(install.outgoing_dir, src.name, what="queue file name")
+        held = claim(src, _listed_ino(by_id[target]))
+        try:
+            move_file(held, dst)
+        except BaseException:
+            unclaim(held, src)
+            raise
         return StepResult(
-            target, "done", str(dst), [{"op": "move", "from": str(dst), "to": str(item.path)}]
+            target, "done", str(dst), [{"op": "move", "from": str(dst), "to": str(src)}]
         )
 
+    intent = {
+        t: [
+            {"op": "move", "from": str(install.outgoing_dir / p.name), "to": str(p)},
+            {"op": "move", "from": str(claim_path(p)), "to": str(p)},
+        ]
+        for t, p in paths.items()
+        if p.parent != install.outgoing_dir
+    }
     return Plan(
         action="queue send-now",
         targets=tuple(by_id),
@@ -71,10 +158,62 @@ def send_now_plan(install: Install, items: Sequence[QueueItem], root: Path | Non
         cli=_cli("send-now", items, root),
         step=step,
         undoable=True,
+        intent=intent,
     )
 
 
-def dsn(item: QueueItem, reporting_mta: str, original_head: bytes, reason: str) -> bytes:
+# --- the server's own name, for the DSN ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServerIdentity:
+    """Who sends the DSN: ``From: postmaster@<domain>``, ``Reporting-MTA: dns; <host>``."""
+
+    host: str
+    domain: str
+
+
+# ASSUMED: IceWarp's API variables for the SMTP host name and the primary domain.
+HOST_VARIABLE = "C_Mail_SMTP_General_HostName"
+DOMAIN_VARIABLE = "C_MainDomain"
+
+
+def mail_domains(mail_dir: Path) -> list[str]:
+    """The domains of the mail store (``<mail>/<domain>/``), sorted; no links followed."""
+    try:
+        with os.scandir(mail_dir) as it:
+            names = [e.name for e in it if e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return []
+    return sorted(n for n in names if "." in n and not n.startswith(("_", ".", "~")))
+
+
+def _plain_host(value: str | None) -> str | None:
+    value = (value or "").strip().strip(".").lower()
+    ok = value and len(value) <= 253 and all(c.isalnum() or c in "-." for c in value)
+    return value if ok else None
+
+
+def server_identity(
+    install: Install, *, use_tool_sh: bool = True, hostname: str | None = None
+) -> ServerIdentity:
+    """The server's host name and primary domain as IceWarp knows them: ``tool.sh`` when
+    allowed (the API variables above), else the mail store's first domain; the host
+    name falls back to the primary domain. Never the machine's own host name."""
+    domain = host = None
+    if use_tool_sh:
+        domain = _plain_host(query_tool_sh(install.root, DOMAIN_VARIABLE))
+        host = _plain_host(query_tool_sh(install.root, HOST_VARIABLE))
+    if domain is None:
+        found = [d for d in mail_domains(install.mail_dir) if _plain_host(d)]
+        domain = _plain_host(found[0]) if found else None
+    domain = domain or host or "localhost"
+    if hostname and not _plain_host(hostname):
+        raise BadInput(f"bad host name {hostname!r}")
+    return ServerIdentity(_plain_host(hostname) or host or domain, domain)
+
+
+def dsn(item: QueueItem, who: ServerIdentity | str, original_head: bytes, reason: str) -> bytes:
     """An RFC 3464 delivery-status notification to the envelope sender: a
     multipart/report with a human-readable part, the message/delivery-status part and the
     original headers (text/rfc822-headers)."""
@@ -85,8 +224,11 @@ def dsn(item: QueueItem, reporting_mta: str, original_head: bytes, reason: str) 
     from email.mime.text import MIMEText
     from email.policy import compat32
 
+    if isinstance(who, str):
+        who = ServerIdentity(who, who)
+    reporting_mta = who.host
     report = MIMEMultipart("report", report_type="delivery-status")
-    report["From"] = f"Mail Delivery System <postmaster@{reporting_mta}>"
+    report["From"] = f"Mail Delivery System <postmaster@{who.domain}>"
     report["To"] = item.sender
     subject = (
         (f"Undelivered: {item.subject}"[:200])
@@ -129,56 +271,78 @@ def bounce_plan(
     gate: ActionGate,
     install: Install,
     items: Sequence[QueueItem],
-    reporting_mta: str,
+    reporting_mta: str | ServerIdentity | None = None,
     root: Path | None = None,
+    *,
+    use_tool_sh: bool = True,
 ) -> Plan:
-    """Write a DSN to each sender into outgoing (atomically), then trash the original."""
-    by_id = {i.id: i for i in items}
-    trash = trash_step(gate, "queue", {i.id: i.path for i in items})
+    """Claim each item, read it through a no-follow descriptor (the file listed, not
+    whatever now has its name), write a DSN to its sender as a new file in outgoing
+    (``O_EXCL``, a unique name), then trash the original."""
+    if isinstance(reporting_mta, ServerIdentity):
+        who = reporting_mta
+    else:
+        who = server_identity(install, use_tool_sh=use_tool_sh, hostname=reporting_mta)
+    prefix = files.check_name(install.server_id, "LocalServerID") if install.server_id else ""
+    q = _Queue(gate, install, items, root)
+    dsn_trash = gate.trash_dir("queue") / "dsn"
+
+    def new_name() -> str:
+        return f"{prefix}{secrets.token_hex(5)}.tmp"
+
+    # Each DSN's name is chosen ahead and journaled with the plan: after a kill -9
+    # between writing a DSN and journaling its step, undo still finds it.
+    planned = {t: new_name() for t in q.paths}
+    intent = q.trash.intent()
+    for t, name in planned.items():
+        intent[t].append(
+            {"op": "move", "from": str(install.outgoing_dir / name), "to": str(dsn_trash / name)}
+        )
 
     def step(target: str) -> StepResult:
-        item = by_id[target]
+        q.refuse(target)
+        item, src = q.by_id[target], q.paths[target]
         if not item.sender or item.sender == "<>":
             return StepResult(
                 target, "failed", "no envelope sender to bounce to (a bounce itself?)"
             )
+        held = claim(src, _listed_ino(item))
+        out: Path | None = None
         try:
-            with open(item.path, "rb") as fh:
-                head = fh.read(HEAD_LIMIT)
-        except FileNotFoundError:
-            raise Gone(target) from None
-        cut = min(
-            (i for i in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if i >= 0), default=len(head)
-        )
-        body = dsn(
-            item,
-            reporting_mta,
-            head[:cut] + b"\r\n",
-            item.last_error or "returned by the administrator",
-        )
-        out = (
-            install.outgoing_dir
-            / f"{install.server_id}{int(time.time() * 1000) % 10**10:010d}{target[-4:]}.tmp"
-        )
-        atomic_write(out, body)
-        result = trash(target)
-        result.undo.append(
-            {
-                "op": "move",
-                "from": str(out),
-                "to": str(gate.trash_dir("queue") / ("dsn-" + out.name)),
-            }
-        )
-        result.detail = f"DSN {out.name}; original in the trash"
-        return result
+            st = os.lstat(held)
+            with files.open_regular(held, expect=FileId.of(st)) as (fd, _st):
+                head = files.read_fd(fd, HEAD_LIMIT)
+            cut = min(
+                (i for i in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if i >= 0),
+                default=len(head),
+            )
+            body = dsn(
+                item, who, head[:cut] + b"\r\n", item.last_error or "returned by the administrator"
+            )
+            names = iter([planned[target]])
+            out = create_unique(install.outgoing_dir, lambda: next(names, None) or new_name(), body)
+            dst = q.trash.move_claimed(target, held)
+        except BaseException:
+            if out is not None:  # the DSN goes only with the original's removal
+                with contextlib.suppress(OSError):
+                    os.unlink(out)
+            unclaim(held, src)
+            raise
+        undo: list[UndoRecord] = [
+            {"op": "move", "from": str(dst), "to": str(src)},
+            {"op": "move", "from": str(out), "to": str(dsn_trash / out.name)},
+        ]
+        return StepResult(target, "done", f"DSN {out.name}; original in the trash", undo)
 
     return Plan(
         action="queue bounce",
-        targets=tuple(by_id),
-        summary=f"Bounce {len(by_id)} message(s) back to their senders (a DSN each; originals to the trash)",
+        targets=tuple(q.by_id),
+        summary=f"Bounce {len(q.by_id)} message(s) back to their senders (a DSN each; originals to the trash)",
         cli=_cli("bounce", items, root),
         step=step,
         undoable=True,
+        intent=intent,
+        batch=32,
     )
 
 
