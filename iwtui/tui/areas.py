@@ -71,7 +71,8 @@ AREAS: tuple[AreaInfo, ...] = (
         None,
         "Per-service traffic from the logs: connections, data, received, sent, spam "
         "refused; 1 day, 1 week, 1 month or a range.",
-        widget="iwtui.tui.screens.pending:PendingArea",
+        widget="iwtui.tui.screens.charts.area:ChartsArea",
+        css="charts.tcss",
     ),
     AreaInfo(
         "logs",
@@ -99,7 +100,8 @@ AREAS: tuple[AreaInfo, ...] = (
         None,
         "Counters per service since the start of the day: connections, data, messages, "
         "anti-spam results.",
-        widget="iwtui.tui.screens.pending:PendingArea",
+        widget="iwtui.tui.screens.statistics.area:StatisticsArea",
+        css="statistics.tcss",
     ),
     AreaInfo(
         "sessions",

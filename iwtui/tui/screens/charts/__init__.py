@@ -1,0 +1,1 @@
+"""Status > Traffic Charts (issue 11)."""

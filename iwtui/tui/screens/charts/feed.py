@@ -1,0 +1,90 @@
+"""One traffic feed per install for the console: Traffic Charts and Statistics share it.
+
+``update()`` (in a worker thread) runs the incremental ingest: it is the areas' follower of
+the logs (only appended complete lines are read, rotation, truncation and replacement
+handled, and what was counted is remembered across runs, which an in-memory follower
+could not do without counting twice). Large work goes to helper processes so the UI
+thread stays free. Queries use their own read connection (WAL: they never wait for an
+ingest). Only one ingest runs at a time; a caller that finds one running gets None.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from iwtui.icewarp.install import Install
+from iwtui.icewarp.traffic.ingest import IngestReport, ingest
+from iwtui.icewarp.traffic.store import Store, default_path
+
+T = TypeVar("T")
+_FEEDS: dict[tuple[str, str], TrafficFeed] = {}
+_FEEDS_LOCK = threading.Lock()
+
+
+class TrafficFeed:
+    def __init__(self, install: Install, state_dir: Path) -> None:
+        self.install = install
+        self.path = default_path(install, state_dir)
+        self.writer = Store(self.path)
+        self.reader = Store(self.path)
+        self._ingest_lock = threading.Lock()
+        self._read_lock = threading.Lock()
+        self.cancel = threading.Event()
+        self.version = 0  # moves on whenever an ingest changed counters
+        self.ingests = 0
+        self.progress: tuple[int, int] | None = None
+        self.last: IngestReport | None = None
+        self.server = install.server_id or ""
+
+    def update(self, on_progress: Callable[[int, int], None] | None = None) -> IngestReport | None:
+        if not self._ingest_lock.acquire(blocking=False):
+            return None
+        try:
+
+            def progress(done: int, total: int) -> None:
+                self.progress = (done, total) if done < total else None
+                if on_progress is not None:
+                    on_progress(done, total)
+
+            report = ingest(self.install, self.writer, progress=progress, cancel=self.cancel,
+                            helpers=2, in_process=False)  # fmt: skip
+            self.progress = None
+            self.ingests += 1
+            self.last = report
+            if report.changed:
+                self.version += 1
+            return report
+        finally:
+            self._ingest_lock.release()
+
+    def read(self, fn: Callable[[Store], T]) -> T:
+        with self._read_lock:
+            return fn(self.reader)
+
+    def close(self) -> None:
+        self.cancel.set()
+        with self._ingest_lock:
+            self.writer.close()
+        with self._read_lock:
+            self.reader.close()
+
+
+def feed_for(install: Install, state_dir: Path) -> TrafficFeed:
+    key = (str(Path(install.root).resolve()), str(state_dir))
+    with _FEEDS_LOCK:
+        feed = _FEEDS.get(key)
+        if feed is None:
+            feed = _FEEDS[key] = TrafficFeed(install, state_dir)
+        return feed
+
+
+def drop(feed: TrafficFeed) -> None:
+    """The app is closing: stop an ingest in flight, close the store."""
+    with _FEEDS_LOCK:
+        for key, value in list(_FEEDS.items()):
+            if value is feed:
+                del _FEEDS[key]
+    feed.close()

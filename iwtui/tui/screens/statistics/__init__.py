@@ -1,0 +1,1 @@
+"""Status > Statistics (issue 11)."""
