@@ -51,6 +51,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "charts": ("traffic", "traffic charts: categories, show (issue 11)"),
     "stats": ("traffic", "a service's counters since its start of day (Statistics)"),
     "volume": ("volume", "bytes and files of the server, a domain or an account"),
+    "analyzer": ("analyzer", "Log Analyzer: logs into SQL, reports, custom SQL, mailed statistics"),
 }
 DESCRIPTION = (
     "A terminal console for the Status node of IceWarp mail servers. "
@@ -164,7 +165,9 @@ def _version() -> str:
 
 
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
+    from iwtui.text import safe_text  # an error may quote data (a file name): inert
+
+    return safe_text(" ".join(str(exc).split()))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
