@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from iwtui.errors import ConfigError
+from iwtui.icewarp import files
 from iwtui.keymap import conflicts, default_keymap
 
 
@@ -168,8 +169,10 @@ def load(env: Mapping[str, str] | None = None) -> LoadedConfig:
     origins = {f.name: "default" for f in fields(Config)}
     if path is None:
         return LoadedConfig(Config(), None, origins)
-    try:
-        text = path.read_text(encoding="utf-8")
+    try:  # the admin's own file: a link is followed; a FIFO or a giant file is not read
+        text = files.read_small(path, follow=True).decode("utf-8")
+    except files.Unsafe as exc:
+        raise ConfigError(f"cannot read the config file: {exc}") from None
     except FileNotFoundError:
         if required:
             raise ConfigError(f"{path}: config file not found (named by IWTUI_CONFIG)") from None

@@ -1,13 +1,19 @@
-"""``iwtui doctor``: per area, was it found, where, what was recognised and what was not."""
+"""``iwtui doctor``: per area, was it found, where, what was recognised and what was not.
+
+It also says what iwtui refuses to read: queue folders, mailboxes and quarantine folders
+that are symbolic links (never followed), log-named FIFOs, devices and links, and a
+LocalServerID that is not a plain name."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
+from iwtui.icewarp import files
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.logs.names import parse_name
 from iwtui.icewarp.queue import folders as queues
@@ -62,6 +68,13 @@ def _check_queues(inst: Install) -> AreaReport:
         )
     if missing:
         detail += "; no folder yet: " + ", ".join(missing)
+    links = queues.linked_spots(inst)
+    if links:
+        detail += "; not read (symbolic link, never followed): " + ", ".join(
+            sorted({f"{s.queue} {link}" for s, link in links})
+        )
+    if inst.problems:
+        detail += "; " + "; ".join(inst.problems)
     return AreaReport(True, str(inst.outgoing_dir), detail)
 
 
@@ -71,10 +84,13 @@ def _check_logs(inst: Install) -> AreaReport:
         return AreaReport(False, str(root), "log folder not found")
     services: dict[str, int] = {}
     unknown = 0
+    refused: list[str] = []
     newest: tuple[float, str] | None = None
     seen = 0
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
+    for dirpath, dirs, names in os.walk(root):
+        refused += [f"{Path(dirpath, d).relative_to(root)}/ (a symbolic link)"
+                    for d in dirs if not files.is_real_dir(Path(dirpath, d))]  # fmt: skip
+        for name in names:
             seen += 1
             if seen > MAX_LOG_FILES:
                 break
@@ -84,11 +100,15 @@ def _check_logs(inst: Install) -> AreaReport:
                 if name.endswith(".log"):
                     unknown += 1
                 continue
-            services[parsed.service] = services.get(parsed.service, 0) + 1
             try:
-                mtime = path.stat().st_mtime
+                st = os.lstat(path)
             except OSError:
                 continue
+            if not stat.S_ISREG(st.st_mode):
+                refused.append(f"{path.relative_to(root)} ({files.kind(st)})")
+                continue
+            services[parsed.service] = services.get(parsed.service, 0) + 1
+            mtime = st.st_mtime
             if newest is None or mtime > newest[0]:
                 newest = (mtime, str(path.relative_to(root)))
     if not services:
@@ -101,6 +121,9 @@ def _check_logs(inst: Install) -> AreaReport:
         detail += f"; newest {newest[1]}"
     if unknown:
         detail += f"; {unknown} .log files with unrecognised names"
+    if refused:
+        detail += "; not read (not a regular file): " + ", ".join(refused[:10])
+        detail += f" and {len(refused) - 10} more" if len(refused) > 10 else ""
     return AreaReport(True, str(root), detail)
 
 
@@ -131,12 +154,22 @@ def _check_spam(inst: Install) -> tuple[AreaReport, AreaReport, AreaReport]:
     if report.senders:
         rows = spam.quarantine_folders(db)
         with_files = 0
+        linked: list[str] = []
         for owner, folder in rows:
             qdir = spam.quarantine_dir(inst.mail_dir, owner, folder)
-            if qdir is not None and qdir.is_dir():
+            if qdir is None:
+                continue
+            link = queues.linked(qdir, inst.mail_dir)
+            if link is not None:
+                linked.append(str(link))
+            elif qdir.is_dir():
                 with_files += 1
         if rows:
             detail = f"{with_files} of {len(rows)} quarantined messages have their folder on disk"
+            if linked:
+                detail += f"; {len(linked)} not followed (symbolic link): " + ", ".join(
+                    sorted(set(linked))[:5]
+                )
             q_rep = AreaReport(with_files > 0, str(inst.mail_dir), detail)
         else:
             q_rep = AreaReport(False, str(inst.mail_dir), "no quarantined messages in the database")
@@ -175,8 +208,14 @@ def _check_mailboxes(inst: Install) -> AreaReport:
         domain_entries = sorted(os.scandir(root), key=lambda e: e.name)
     except OSError as exc:
         return AreaReport(False, str(root), f"cannot list: {exc.strerror}")
+    linked: list[str] = []
     for d in domain_entries:
-        if d.name.startswith(("_", ".")) or not d.is_dir():
+        if d.name.startswith(("_", ".")):
+            continue
+        if d.is_symlink():
+            linked.append(d.name)
+            continue
+        if not d.is_dir():
             continue
         domains += 1
         try:
@@ -184,10 +223,17 @@ def _check_mailboxes(inst: Install) -> AreaReport:
         except OSError:
             continue
         for u in users:
+            if u.is_symlink():
+                linked.append(f"{d.name}/{u.name}")
+                continue
             if not u.is_dir():
                 continue
             accounts += 1
             inbox = Path(u.path) / "inbox"
+            if not files.is_real_dir(inbox):
+                if inbox.is_symlink():
+                    linked.append(f"{d.name}/{u.name}/inbox")
+                continue
             with contextlib.suppress(OSError):
                 messages += sum(1 for n in os.listdir(inbox) if n.endswith(".imap"))
             if accounts >= MAX_ACCOUNTS:
@@ -198,11 +244,11 @@ def _check_mailboxes(inst: Install) -> AreaReport:
     if accounts == 0:
         return AreaReport(False, str(root), "no <domain>/<user>/ mailbox folders")
     more = "at least " if capped else ""
-    return AreaReport(
-        True,
-        str(root),
-        f"{more}{domains} domains, {accounts} accounts, {messages} messages in inbox folders",
-    )
+    detail = f"{more}{domains} domains, {accounts} accounts, {messages} messages in inbox folders"
+    if linked:
+        detail += f"; not followed (symbolic link): {', '.join(linked[:10])}"
+        detail += f" and {len(linked) - 10} more" if len(linked) > 10 else ""
+    return AreaReport(True, str(root), detail)
 
 
 def run(inst: Install, now: datetime | None = None) -> dict[str, AreaReport]:

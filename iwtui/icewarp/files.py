@@ -110,12 +110,20 @@ def kind(st: os.stat_result) -> str:
     return "a regular file" if stat.S_ISREG(mode) else "a special file"
 
 
-def open_fd(path: Path | str, *, expect: FileId | None = None) -> tuple[int, os.stat_result]:
+def open_fd(
+    path: Path | str,
+    *,
+    expect: FileId | None = None,
+    follow: bool = False,
+) -> tuple[int, os.stat_result]:
     """A read-only descriptor of the regular file at ``path`` and its ``fstat``.
     Raises FileNotFoundError when it is gone, :class:`Unsafe` for a symlink, a FIFO, a
-    device, a folder, or a file other than ``expect``. The caller closes the descriptor."""
+    device, a folder, or a file other than ``expect``. The caller closes the descriptor.
+    ``follow``: a symlink is followed (only for files the admin owns, such as iwtui's
+    config file; the result must still be a regular file)."""
+    flags = _OPEN_FLAGS & ~os.O_NOFOLLOW if follow else _OPEN_FLAGS
     try:
-        fd = os.open(path, _OPEN_FLAGS)
+        fd = os.open(path, flags)
     except OSError as exc:
         if exc.errno == 40:  # ELOOP: the last component is a symlink
             raise Unsafe(f"refused {path}: it is a symbolic link") from exc
@@ -134,10 +142,10 @@ def open_fd(path: Path | str, *, expect: FileId | None = None) -> tuple[int, os.
 
 @contextmanager
 def open_regular(
-    path: Path | str, *, expect: FileId | None = None
+    path: Path | str, *, expect: FileId | None = None, follow: bool = False
 ) -> Iterator[tuple[int, os.stat_result]]:
     """``with open_regular(p) as (fd, st):`` — :func:`open_fd` that closes."""
-    fd, st = open_fd(path, expect=expect)
+    fd, st = open_fd(path, expect=expect, follow=follow)
     try:
         yield fd, st
     finally:
@@ -158,11 +166,15 @@ def read_fd(fd: int, limit: int) -> bytes:
 
 
 def read_small(
-    path: Path | str, limit: int = SMALL_LIMIT, *, expect: FileId | None = None
+    path: Path | str,
+    limit: int = SMALL_LIMIT,
+    *,
+    expect: FileId | None = None,
+    follow: bool = False,
 ) -> bytes:
     """The whole of a small regular file (path.dat, a config file). Larger than
     ``limit``: :class:`Unsafe`, nothing read."""
-    with open_regular(path, expect=expect) as (fd, st):
+    with open_regular(path, expect=expect, follow=follow) as (fd, st):
         if st.st_size > limit:
             raise Unsafe(f"refused {path}: {st.st_size:,} bytes, over the {limit:,} byte limit")
         data = read_fd(fd, limit + 1)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from iwtui.errors import InstallNotFound
+from iwtui.icewarp import files
 
 ETC_CONF = Path("/etc/icewarp/icewarp.conf")
 DEFAULT_ROOT = Path("/opt/icewarp")
@@ -58,6 +59,9 @@ class Install:
     sms_dir: Path
     server_id: str = ""
     origins: Mapping[str, str] = field(default_factory=dict)
+    # what discovery refused and worked around (a LocalServerID that is not a plain
+    # name...): ``doctor`` shows these.
+    problems: tuple[str, ...] = ()
 
     @property
     def antispam_db(self) -> Path:
@@ -77,9 +81,9 @@ class Install:
 
 def read_etc_conf(path: Path = ETC_CONF) -> Path | None:
     """The ``IWS_INSTALL_DIR`` value of icewarp.conf (shell syntax), or None."""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+    try:  # root's file: a link is followed; a FIFO or a giant file is not read
+        text = files.read_small(path, follow=True).decode("utf-8", errors="replace")
+    except (OSError, files.Unsafe):
         return None
     for line in text.splitlines():
         m = re.match(r"\s*(?:export\s+)?IWS_INSTALL_DIR\s*=\s*(.*)$", line)
@@ -98,6 +102,37 @@ def parse_path_dat(data: bytes) -> list[str]:
     """Lines of path.dat, CRLF or LF, stripped; a BOM and NUL bytes are tolerated."""
     text = data.decode("utf-8", errors="replace").lstrip("\ufeff").replace("\x00", "")
     return [line.strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+
+
+# A LocalServerID is the prefix of queue file names (spec 2): a plain file-name prefix.
+_SERVER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def check_server_id(value: str) -> str | None:
+    """Why path.dat's LocalServerID ``value`` is refused, or None when it is usable: it
+    becomes part of file names iwtui writes (a DSN in the queue), so it must be a plain
+    name (``../../tmp/x-`` would write outside the queue)."""
+    if not value or _SERVER_ID.fullmatch(value):
+        return None
+    return (
+        f"path.dat line {PATH_DAT_LINES['server_id']} (LocalServerID) {value!r} refused: "
+        "not a plain name (letters, digits, '_', '.', '-'); used as none"
+    )
+
+
+def read_path_dat(root: Path) -> list[str]:
+    """path.dat's lines; [] when there is none. Refused (InstallNotFound, with the
+    reason) when it is not a regular file (a FIFO would hang, a link could point
+    anywhere) or is larger than 1 MiB (it holds a few short paths)."""
+    path = root / "path.dat"
+    try:
+        return parse_path_dat(files.read_small(path))
+    except FileNotFoundError:
+        return []
+    except files.Unsafe as exc:
+        raise InstallNotFound(str(exc).replace("refused ", "refused path.dat ", 1)) from exc
+    except OSError as exc:
+        raise InstallNotFound(f"{path} is not readable: {exc.strerror or exc}") from exc
 
 
 def query_tool_sh(root: Path, variable: str, timeout: float = TOOL_SH_TIMEOUT) -> str | None:
@@ -178,13 +213,7 @@ def discover(
     root, root_origin = resolve_root(cli_root, config_root, etc_conf, default_root)
     origins: dict[str, str] = {}
 
-    lines: list[str] = []
-    try:
-        lines = parse_path_dat((root / "path.dat").read_bytes())
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        raise InstallNotFound(f"{root / 'path.dat'} is not readable: {exc.strerror}") from exc
+    lines = read_path_dat(root)
 
     def line(name: str) -> str:
         n = PATH_DAT_LINES[name]
@@ -218,6 +247,11 @@ def discover(
     outgoing_dir = pick("outgoing", mail_dir / "_outgoing")
     retry_dir = pick("retry", outgoing_dir / "retry")
     incoming_dir = pick("incoming", mail_dir / "_incoming")
+    server_id = line("server_id")
+    problems: list[str] = []
+    if (why := check_server_id(server_id)) is not None:
+        problems.append(why)
+        server_id = ""
 
     return Install(
         root=root,
@@ -233,6 +267,7 @@ def discover(
         retry_dir=retry_dir,
         incoming_dir=incoming_dir,
         sms_dir=mail_dir / "_sms",
-        server_id=line("server_id"),
+        server_id=server_id,
         origins=origins,
+        problems=tuple(problems),
     )

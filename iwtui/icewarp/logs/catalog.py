@@ -1,12 +1,20 @@
-"""Every log file under the log folder, grouped by service and day (spec 5.1)."""
+"""Every log file under the log folder, grouped by service and day (spec 5.1).
+
+Services are the log folder's sub-folders, whatever their names (``maintenance/``,
+``adsync/``...), plus the type letters of files in the log folder itself. Only regular
+files are listed: a FIFO, a device or a symlink named like a log is set aside in
+``refused`` (nothing would read it), and symlinked sub-folders are not walked.
+"""
 
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from iwtui.icewarp import files
 from iwtui.icewarp.logs.names import LogName, parse_name
 
 
@@ -45,6 +53,7 @@ class Catalog:
     root: Path
     days: dict[tuple[str, date], LogDay] = field(default_factory=dict)
     other: list[Path] = field(default_factory=list)  # .log files with unrecognised names
+    refused: list[tuple[Path, str]] = field(default_factory=list)  # (path, what it is)
 
     def services(self) -> list[str]:
         return sorted({s for s, _ in self.days})
@@ -64,9 +73,10 @@ class Catalog:
 
 
 def scan(root: Path) -> Catalog:
-    """Walk the log folder; files that vanish while we look are skipped."""
+    """Walk the log folder (links to folders are not followed); files that vanish while
+    we look are skipped."""
     cat = Catalog(root)
-    for dirpath, _dirs, names in os.walk(root):
+    for dirpath, _dirs, names in os.walk(root, followlinks=False):
         for n in names:
             path = Path(dirpath) / n
             parsed = parse_name(path, root)
@@ -75,8 +85,11 @@ def scan(root: Path) -> Catalog:
                     cat.other.append(path)
                 continue
             try:
-                st = path.stat()
+                st = os.lstat(path)
             except OSError:
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                cat.refused.append((path, files.kind(st)))
                 continue
             key = (parsed.service, parsed.day)
             cat.days.setdefault(key, LogDay(parsed.service, parsed.day)).files.append(

@@ -10,6 +10,9 @@ only when a line of it is wanted, and an LRU keeps a bounded number of blocks.
 
 The descriptor stays open: a file deleted while viewed stays readable; a file truncated
 under us is detected by :meth:`grow` (returns -1) so the caller can reopen it.
+
+Every log file of the engine is opened by :func:`open_log`: no symlink followed, a FIFO
+or a device refused at once (never a hang, never an endless read of /dev/zero).
 """
 
 from __future__ import annotations
@@ -23,17 +26,32 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
+from iwtui.icewarp import files
+
 BLOCK = 64 * 1024
 CHUNK = 4 * 1024 * 1024
 CACHE_BLOCKS = 48
+
+
+class NotRegular(OSError):
+    """A log path that is a symlink, a FIFO, a device or a folder: not read. An OSError,
+    so every reader that skips an unreadable log skips it too."""
+
+
+def open_log(path: os.PathLike[str] | str) -> tuple[int, os.stat_result]:
+    """A descriptor of the regular log file at ``path`` and its fstat (files.open_fd);
+    NotRegular (an OSError) when it is anything else."""
+    try:
+        return files.open_fd(os.fspath(path))
+    except files.Unsafe as exc:
+        raise NotRegular(str(exc).replace(f"refused {path}: ", "not read: ")) from None
 
 
 class LineIndex:
     def __init__(self, path: Path, *, block: int = BLOCK, chunk: int = CHUNK) -> None:
         self.path = path
         self.block, self.chunk = block, chunk
-        self.fd = os.open(path, os.O_RDONLY)
-        st = os.fstat(self.fd)
+        self.fd, st = open_log(path)
         self.inode = st.st_ino
         self.end = self._complete_end(st.st_size)  # just after the last newline
         self.scan_pos = self.end  # everything before this is not indexed yet
@@ -255,12 +273,13 @@ def plain_path(path: Path, cache_dir: Path) -> Path:
     into ``cache_dir`` (reused while the archive is unchanged)."""
     if path.suffix != ".gz":
         return path
-    st = path.stat()
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    out = cache_dir / f"{path.stem}.{int(st.st_mtime)}.{st.st_size}"
-    if not out.exists():
-        tmp = out.with_suffix(".part")
-        with gzip.open(path, "rb") as src, open(tmp, "wb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
-        os.replace(tmp, out)
+    fd, st = open_log(path)
+    with os.fdopen(fd, "rb") as raw:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        out = cache_dir / f"{path.stem}.{int(st.st_mtime)}.{st.st_size}"
+        if not out.exists():
+            tmp = out.with_suffix(".part")
+            with gzip.GzipFile(fileobj=raw, mode="rb") as src, open(tmp, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+            os.replace(tmp, out)
     return out

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from iwtui.icewarp.logs.catalog import Catalog, LogDay
-from iwtui.icewarp.logs.index import plain_path
+from iwtui.icewarp.logs.index import open_log, plain_path
 from iwtui.icewarp.logs.lines import LogLine, parse_line
 from iwtui.icewarp.logs.names import parse_name
 from iwtui.icewarp.logs.search import Search, parse_filter
@@ -185,9 +185,9 @@ def _plain(path: Path) -> Path:
 
 def _read_region(path: Path, start: int, *, aligned: bool = False) -> tuple[bytes, int]:
     """Complete lines from ``start`` (skipping a partial first line unless ``aligned``)."""
-    fd = os.open(path, os.O_RDONLY)
+    fd, st = open_log(path)
     try:
-        size = os.fstat(fd).st_size
+        size = st.st_size
         data = os.pread(fd, size - start, start) if size > start else b""
     finally:
         os.close(fd)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from iwtui.icewarp.logs.index import open_log
 from iwtui.icewarp.logs.names import LogName, parse_name
 
 READ = 4 * 1024 * 1024
@@ -38,11 +39,15 @@ def _key(n: LogName) -> tuple[date, int]:
 
 def service_files(log_root: Path, service: str) -> list[LogName]:
     """Plain (not archived) files of ``service`` in write order. The folder is listed,
-    not walked: a service lives in its sub-folder, or in the log folder itself."""
-    folders = [log_root / service, log_root] if (log_root / service).is_dir() else [log_root]
+    not walked: a service lives in its sub-folder, or in the log folder itself. Only
+    regular files count (a FIFO or a symlink named like today's log is not followed), and
+    a sub-folder that is a symlink is not looked into."""
+    sub = log_root / service
+    folders = [sub, log_root] if sub.is_dir() and not sub.is_symlink() else [log_root]
     for folder in folders:
         try:
-            names = os.listdir(folder)
+            with os.scandir(folder) as it:
+                names = [e.name for e in it if e.is_file(follow_symlinks=False)]
         except OSError:
             continue
         found = [
@@ -81,11 +86,10 @@ class Follower:
 
     def _open(self, name: LogName, at_end: bool) -> bool:
         try:
-            fd = os.open(name.path, os.O_RDONLY)
+            fd, st = open_log(name.path)
         except OSError:
             return False
         self.close()
-        st = os.fstat(fd)
         self.fd, self.inode, self.current = fd, st.st_ino, name
         self.partial = b""
         self.offset = 0
@@ -144,7 +148,7 @@ class Follower:
         except OSError:
             st_fd = None
         try:
-            st_path = os.stat(self.current.path)
+            st_path = os.lstat(self.current.path)
         except OSError:
             st_path = None
         if st_fd is not None and st_fd.st_size < self.offset:

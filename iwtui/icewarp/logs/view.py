@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, time
 from pathlib import Path
 
-from iwtui.icewarp.logs.index import LineIndex, plain_path
+from iwtui.icewarp.logs.index import LineIndex, open_log, plain_path
 from iwtui.icewarp.logs.names import LogName
 from iwtui.icewarp.logs.search import Filter, Search
 from iwtui.icewarp.logs.tail import next_file
@@ -227,7 +227,7 @@ class FilterSource:
     def _fd(self, k: int) -> int:
         fd = self._fds.get(k)
         if fd is None:
-            fd = os.open(self.day.indexes[k].path, os.O_RDONLY)
+            fd, _st = open_log(self.day.indexes[k].path)
             self._fds[k] = fd
         return fd
 

@@ -10,6 +10,7 @@ the newest failure; the retry queue is then grouped by the failure's normalised 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from iwtui.icewarp.logs import catalog as catalog_mod
+from iwtui.icewarp.logs.index import open_log
 from iwtui.icewarp.logs.lines import interpret, parse_line, parse_summary
 from iwtui.icewarp.queue.messages import QueueItem
 
@@ -83,15 +85,18 @@ def _wanted_lines(path: Path, cancel: threading.Event | None) -> Iterator[bytes]
     """The wanted lines of a log file, found with one regex over 8 MiB blocks (a literal
     prefix: the engine skips to each "Client session" at memchr speed). Reading 1 GB of
     SMTP log this way takes ~4 s, where parsing every line took 25 s. A last line
-    without its newline is pending."""
-    with open(path, "rb") as fh:
+    without its newline is pending. The file is opened by the logs engine (a FIFO, a
+    device or a link is refused at once); a "line" longer than a block is no log line
+    and is dropped rather than kept growing (a file of NULs cannot exhaust memory)."""
+    fd, _st = open_log(path)
+    with os.fdopen(fd, "rb") as fh:
         rest = b""
         while chunk := fh.read(BLOCK):
             if cancel is not None and cancel.is_set():
                 return
             buf = rest + chunk
             cut = buf.rfind(b"\n") + 1
-            rest = buf[cut:]
+            rest = buf[cut:] if len(buf) - cut <= BLOCK else b""
             for m in _WANTED.finditer(buf, 0, cut):
                 start = buf.rfind(b"\n", 0, m.start()) + 1
                 yield buf[start : buf.find(b"\n", m.end())]

@@ -7,6 +7,7 @@ module already owns the queue locations so every reader agrees on them.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,9 @@ class QueueSpot:
     queue: str
     folder: Path
     priority: int | None = None
+    # the configured folder this one lies in (the mail store, the install root): the
+    # folders between it and ``folder`` must not be symlinks
+    base: Path | None = None
 
     def accepts(self, name: str) -> bool:
         if name.startswith("."):
@@ -41,6 +45,15 @@ class QueueSpot:
         if self.queue == "mda":
             return name.endswith(".tm$.tm$")
         return True
+
+
+def _base(install: Install, folder: Path) -> Path | None:
+    """The configured folder ``folder`` lies in: the mail store, else the install root
+    (where mail users' folders cannot reach; a link above them is the admin's)."""
+    for base in (install.mail_dir, install.root):
+        if folder != base and folder.is_relative_to(base):
+            return base
+    return None
 
 
 def spots(install: Install) -> list[QueueSpot]:
@@ -53,11 +66,42 @@ def spots(install: Install) -> list[QueueSpot]:
         QueueSpot("mda", install.incoming_dir),
         QueueSpot("sms", install.sms_dir),
     ]
+    return [QueueSpot(s.queue, s.folder, s.priority, _base(install, s.folder)) for s in out]
+
+
+def linked(folder: Path, base: Path | None = None) -> Path | None:
+    """The first folder from ``base`` (excluded) down to ``folder`` (included) that is a
+    symbolic link, or None. Without ``base`` only ``folder`` itself is looked at. A link
+    is never followed: a ``priority_4`` that points at /etc must not list /etc."""
+    parts = [folder]
+    if base is not None and folder.is_relative_to(base):
+        parts = [base.joinpath(*folder.relative_to(base).parts[:n])
+                 for n in range(1, len(folder.relative_to(base).parts) + 1)]  # fmt: skip
+    for p in parts:
+        try:
+            if stat.S_ISLNK(os.lstat(p).st_mode):
+                return p
+        except OSError:
+            return None  # missing: nothing to follow
+    return None
+
+
+def linked_spots(install: Install) -> list[tuple[QueueSpot, Path]]:
+    """Queue folders not read because they are (or lie below) a symbolic link."""
+    out: list[tuple[QueueSpot, Path]] = []
+    for spot in spots(install):
+        link = linked(spot.folder, spot.base)
+        if link is not None and spot.queue != "mda":  # mda shares incoming's folder
+            out.append((spot, link))
     return out
 
 
 def iter_items(spot: QueueSpot) -> Iterator[os.DirEntry[str]]:
-    """Regular files of one queue folder. A missing or vanishing folder yields nothing."""
+    """Regular files of one queue folder. A missing or vanishing folder yields nothing;
+    so does a folder that is a symbolic link (or lies below one under its base):
+    links are not followed, ``doctor`` reports them."""
+    if linked(spot.folder, spot.base) is not None:
+        return
     try:
         with os.scandir(spot.folder) as it:
             for entry in it:

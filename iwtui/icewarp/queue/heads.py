@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from iwtui.icewarp import files
 from iwtui.icewarp.queue.headers import Parsed, parse_fields
 
 HEAD_LIMIT = 64 * 1024
@@ -32,11 +33,13 @@ def read_block(
     path: Path | str, limit: int = HEAD_LIMIT, size: int | None = None
 ) -> tuple[bytes, str | None, int]:
     """(the header block, a problem or None, size). Reads 8 KiB, and up to ``limit`` only
-    when the header block is longer. Raises FileNotFoundError when the file is gone."""
-    fd = os.open(path, os.O_RDONLY)
+    when the header block is longer. Raises FileNotFoundError when the file is gone,
+    :class:`files.Unsafe` when it is a link, a FIFO, a device (never followed, never
+    blocks)."""
+    fd, st = files.open_fd(path)
     try:
         if size is None:
-            size = os.fstat(fd).st_size
+            size = st.st_size
         block, problem = _block(fd, limit)
     finally:
         os.close(fd)
@@ -78,16 +81,18 @@ def read_blocks(paths: list[str]) -> list[BlockResult]:
     scans."""
     out: list[BlockResult] = []
     for path in paths:
-        try:
-            fd = os.open(path, os.O_RDONLY)
+        try:  # no link followed, a FIFO or a device refused without blocking
+            fd, st = files.open_fd(path)
         except (FileNotFoundError, NotADirectoryError):
             out.append(None)
+            continue
+        except files.Unsafe as exc:
+            out.append(str(exc).replace(f"refused {path}: ", "refused: "))
             continue
         except OSError as exc:
             out.append(f"unreadable: {exc.strerror or exc}")
             continue
         try:
-            st = os.fstat(fd)
             block, problem = _block(fd)
             out.append((block, problem, st.st_ino, st.st_size, st.st_mtime_ns, st.st_mtime))
         except OSError as exc:

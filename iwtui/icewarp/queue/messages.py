@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from iwtui.icewarp import files
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.queue.folders import QueueSpot, iter_items, spots
 from iwtui.icewarp.queue.headers import (
@@ -179,10 +180,11 @@ def read_head(
 
 
 def read_sms(path: Path | str) -> tuple[dict[str, list[str]], str | None, int]:
-    """An SMS item: line 3 the recipient, line 4 the sender (spec 2), then the text."""
-    with open(path, "rb") as fh:
-        size = os.fstat(fh.fileno()).st_size
-        lines = fh.read(HEAD_LIMIT).decode("utf-8", "replace").splitlines()
+    """An SMS item: line 3 the recipient, line 4 the sender (spec 2), then the text.
+    Opened without following a link, a FIFO or device refused (:class:`files.Unsafe`)."""
+    with files.open_regular(path) as (fd, st):
+        size = st.st_size
+        lines = files.read_fd(fd, HEAD_LIMIT).decode("utf-8", "replace").splitlines()
     if len(lines) < 4:
         return {}, "not an SMS item: fewer than 4 lines", size
     return (
@@ -205,13 +207,17 @@ def make_item(
     if spot.queue != "sms":
         return _item(spot, path, read_blocks([str(path)])[0], lazy, name)
     try:
-        st = st or os.stat(path)
+        st = st or os.lstat(path)
+    except OSError:
+        return None
+    try:
         headers, problem, size = read_sms(path)
     except (FileNotFoundError, NotADirectoryError):
         return None
+    except files.Unsafe as exc:
+        why = str(exc).replace(f"refused {path}: ", "refused: ")
+        headers, problem, size = {}, why, st.st_size
     except OSError as exc:
-        if st is None:
-            return None
         headers, problem, size = {}, f"unreadable: {exc.strerror or exc}", st.st_size
     item_id = (name or os.path.basename(path)).split(".", 1)[0]
     return QueueItem(item_id, spot.queue, spot.priority, path, size, st.st_mtime,
@@ -232,7 +238,7 @@ def _item(
     item_id = (name or os.path.basename(path)).split(".", 1)[0]
     if isinstance(result, str):  # unreadable (rare): what a stat says, and why
         try:
-            st = os.stat(path)
+            st = os.lstat(path)  # never follows (a link to /dev/zero is refused, not read)
         except OSError:
             return None
         return QueueItem(item_id, spot.queue, spot.priority, path, st.st_size, st.st_mtime,
@@ -310,8 +316,8 @@ def mailbox(install: Install, account: str, folder: str = "inbox") -> tuple[Path
         raise BadInput(f"bad account {account!r}: use user@domain")
     if folder not in MAILBOX_FOLDERS:
         raise BadInput(f"bad folder {folder!r}: inbox or spam")
-    where = install.mail_dir / domain / user / MAILBOX_FOLDERS[folder]
-    spot = QueueSpot("mailbox", where)
+    where = files.inside(install.mail_dir, domain, user, MAILBOX_FOLDERS[folder], what="mailbox")
+    spot = QueueSpot("mailbox", where, base=install.mail_dir)
     items: list[QueueItem] = []
     for entry in iter_items(spot):
         if not entry.name.endswith(".imap"):
