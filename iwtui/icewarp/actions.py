@@ -237,6 +237,7 @@ class ActionGate:
             "cli": plan.cli,
             "targets": list(plan.targets),
             "undoable": plan.undoable,
+            "batch": plan.batch,
             "intent": {t: list(r) for t, r in plan.intent.items()} if plan.undoable else {},
             **(journal_extra or {}),
         }

@@ -181,6 +181,7 @@ def _merge(merged: dict[str, dict[str, Any]], rec: dict[str, Any]) -> None:
             if entry.get("undoable") and isinstance(undo, list):
                 entry["undo"].extend(u for u in undo if isinstance(u, dict))
     elif kind == "end":
+        entry["_ended"] = True
         entry["state"] = "interrupted" if rec.get("interrupted") else "complete"
         if rec.get("stopped"):
             entry["stopped"] = rec["stopped"]
@@ -192,19 +193,22 @@ def _finish(entry: dict[str, Any]) -> dict[str, Any]:
         return entry
     if entry.get("state") == "running" and not _alive(entry.get("pid")):
         entry["state"] = "interrupted"  # killed: no end line will ever come
-    # Targets the plan named but no step line covers: what was in flight (or not yet
-    # started) at the interruption. Their intended undo records are kept as tentative:
-    # undo looks for each file where the step would have put it.
-    if entry.get("state") != "complete" and entry.get("undoable"):
+    # A killed action has no end line. Steps run in the plan's order and are journaled
+    # at least every ``batch`` steps, so only the first ``batch`` targets without a step
+    # line can have been acted on (in flight, or done but not yet journaled): their
+    # intended undo records are kept as tentative, and undo looks for each file where
+    # the step would have put it. (With an end line, every step taken was journaled.)
+    if not entry.pop("_ended", False) and entry.get("undoable"):
         intent = entry.get("intent") or {}
-        pending = [
+        batch = entry.get("batch")
+        limit = batch if isinstance(batch, int) and batch > 0 else 256
+        unseen = [t for t in entry.get("targets", ()) if t not in seen][:limit]
+        entry["pending"] = [
             {**rec, "tentative": True}
-            for t in entry.get("targets", ())
-            if t not in seen
+            for t in unseen
             for rec in intent.get(t, ())
             if isinstance(rec, dict)
         ]
-        entry["pending"] = pending
     entry.pop("intent", None)
     return entry
 

@@ -25,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from iwtui.errors import BadInput
+from iwtui.errors import BadInput, IwtuiError
 from iwtui.icewarp import delphi
 from iwtui.icewarp.actions import (
     ActionGate,
@@ -119,24 +119,57 @@ def write(db: Path, fn: Callable[[sqlite3.Connection], T], *, wait_s: float = LO
             raise spam.SpamDbError(f"{db}: {spam.explain(exc)}") from exc
 
 
-SENDER_ROW = "SndID, " + ", ".join(spam.SENDERS_COLUMNS)
-GREY_ROW = "GLID, " + ", ".join(spam.GREYLIST_COLUMNS)
+TABLES = ("Senders", "Greylist")
 
 
-def _restore(table: str, columns: str, db: str, values: Sequence[Any]) -> UndoRecord:
-    return {"op": "row-restore", "db": db, "table": table, "columns": columns,
-            "values": list(values)}  # fmt: skip
+def table_columns(con: sqlite3.Connection, table: str) -> list[str]:
+    """The columns the table has (whatever IceWarp's version made), not a fixed list."""
+    if table not in TABLES:
+        raise ValueError(f"unknown table {table!r}")
+    cols = [str(r[1]) for r in con.execute(f"PRAGMA table_info({table})").fetchall()]
+    if not cols:
+        raise spam.SpamDbError(f"the anti-spam database has no {table} table")
+    return cols
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def read_row(con: sqlite3.Connection, table: str, rowid: int, where: str = "",
+             params: Sequence[Any] = ()) -> dict[str, Any] | None:  # fmt: skip
+    """One row by ``rowid`` as {column: value}, every column it has, or None."""
+    cols = table_columns(con, table)
+    row = con.execute(
+        f"SELECT rowid, {', '.join(_q(c) for c in cols)} FROM {table} WHERE rowid = ?{where}",
+        (rowid, *params),
+    ).fetchone()
+    if row is None:
+        return None
+    return dict(zip(["rowid", *cols], row, strict=True))
+
+
+def _restore(table: str, db: str, row: dict[str, Any]) -> UndoRecord:
+    return {"op": "row-restore", "db": db, "table": table, "columns": list(row),
+            "values": list(row.values())}  # fmt: skip
 
 
 @register_undo("row-restore")
 def _undo_restore(record: UndoRecord) -> None:
     table, columns = record["table"], record["columns"]
-    if table not in ("Senders", "Greylist") or columns not in (SENDER_ROW, GREY_ROW):
+    if isinstance(columns, str):  # records of older iwtui: "SndID, SndOwner, ..."
+        columns = [c.strip() for c in columns.split(",")]
+    values = record["values"]
+    if table not in TABLES or not isinstance(columns, list) or len(columns) != len(values):
         raise ValueError(f"bad undo record for {table}")
-    marks = ",".join("?" * len(record["values"]))
 
     def put(con: sqlite3.Connection) -> None:
-        con.execute(f"INSERT OR REPLACE INTO {table} ({columns}) VALUES ({marks})", record["values"])  # fmt: skip
+        have = {c.lower() for c in table_columns(con, table)} | {"rowid"}
+        cols = [str(c) for c in columns]
+        if any(c.lower() not in have for c in cols):
+            raise ValueError(f"bad undo record for {table}: unknown column")
+        marks = ",".join("?" * len(values))
+        con.execute(f"INSERT OR REPLACE INTO {table} ({', '.join(_q(c) for c in cols)}) VALUES ({marks})", values)  # fmt: skip
 
     write(Path(record["db"]), put)
 
@@ -145,8 +178,23 @@ def _undo_restore(record: UndoRecord) -> None:
 def _undo_sender_row(record: UndoRecord) -> None:
     write(
         Path(record["db"]),
-        lambda con: con.execute("DELETE FROM Senders WHERE SndID = ?", (int(record["rowid"]),)),
+        lambda con: con.execute("DELETE FROM Senders WHERE rowid = ?", (int(record["rowid"]),)),
     )
+
+
+def _rows_now(db: Path, table: str, ids: Sequence[str]) -> dict[str, list[UndoRecord]]:
+    """The rows as they are now, as restore records: the plan's written-ahead intent
+    (after a kill between a row's change and its journal line, undo puts it back)."""
+    out: dict[str, list[UndoRecord]] = {}
+    try:
+        with closing(spam.connect_ro(db)) as con:
+            for t in ids:
+                row = read_row(con, table, int(t))
+                if row is not None:
+                    out[t] = [_restore(table, str(db), row)]
+    except (sqlite3.Error, spam.SpamDbError, ValueError):
+        return {}
+    return out
 
 
 def _now_parts() -> tuple[float, int]:
@@ -159,7 +207,7 @@ def _now_parts() -> tuple[float, int]:
 def add_sender(con: sqlite3.Connection, owner: str, sender: str, code: int) -> tuple[int, bool]:
     """(row id, added) for ``sender`` on list ``code`` of ``owner``; an existing row is kept."""
     cur = con.execute(
-        "SELECT SndID FROM Senders WHERE lower(SndEmail) = ? AND lower(SndOwner) = ?"
+        "SELECT rowid FROM Senders WHERE lower(SndEmail) = ? AND lower(SndOwner) = ?"
         " AND SndAuthorized = ?",
         (sender, owner, code),
     )
@@ -176,7 +224,7 @@ def add_sender(con: sqlite3.Connection, owner: str, sender: str, code: int) -> t
 
 
 def _cli(words: str, ids: Sequence[object], root: Path | None) -> str:
-    return cli_line(f"{words} {' '.join(str(i) for i in ids)}", root)
+    return cli_line(f"{words} {' '.join(shlex.quote(str(i)) for i in ids)}", root)
 
 
 def add_plan(
@@ -230,31 +278,29 @@ def sender_plan(
     def step(target: str) -> StepResult:
         rowid = int(target)
         undo: list[UndoRecord] = []
+        held: list[Path] = []
 
-        def change(con: sqlite3.Connection) -> tuple[Any, ...]:
-            row = con.execute(
-                f"SELECT {SENDER_ROW} FROM Senders WHERE SndID = ? AND SndAuthorized = ?",
-                (rowid, code),
-            ).fetchone()
+        def change(con: sqlite3.Connection) -> dict[str, Any]:
+            row = read_row(con, "Senders", rowid, " AND SndAuthorized = ?", (code,))
             if row is None:
                 raise Gone(f"row {rowid} is no longer on the {list_name}")
+            if list_name == "quarantine":  # refused (rolled back) before anything changes
+                owner, folder = spam.as_text(row.get("SndOwner")), spam.as_text(row.get("SndFolder"))  # fmt: skip
+                held.extend(spam.held_files(install.mail_dir, owner, folder, strict=True))
             if action == "delete" or (action == "deliver"):
-                con.execute("DELETE FROM Senders WHERE SndID = ?", (rowid,))
+                con.execute("DELETE FROM Senders WHERE rowid = ?", (rowid,))
             else:
                 new = spam.WHITELIST if action == "whitelist" else spam.BLACKLIST
                 con.execute(
-                    "UPDATE Senders SET SndAuthorized = ?, SndFolder = NULL WHERE SndID = ?",
+                    "UPDATE Senders SET SndAuthorized = ?, SndFolder = NULL WHERE rowid = ?",
                     (new, rowid),
                 )
-            return tuple(row)
+            return row
 
         old = write(db, change)
-        undo.append(_restore("Senders", SENDER_ROW, str(db), old))
+        undo.append(_restore("Senders", str(db), old))
         detail = f"row {rowid} {action}"
         if list_name == "quarantine":
-            # SENDER_ROW: SndID, SndOwner, SndEmail, SndAuthorized, SndFolder, ...
-            owner, folder = spam.as_text(old[1]), spam.as_text(old[4])
-            held = spam.held_files(install.mail_dir, owner, folder)
             release = action in ("deliver", "whitelist")
             for src in held:
                 dst = (
@@ -264,7 +310,7 @@ def sender_plan(
                 )
                 try:
                     move_file(src, dst)
-                except (OSError, Gone) as exc:  # the row changed already: keep its undo
+                except (OSError, Gone, IwtuiError) as exc:  # the row changed already: keep its undo
                     return StepResult(target, "failed", f"{detail}; {src}: {exc}", undo)
                 undo.append({"op": "move", "from": str(dst), "to": str(src)})
             where = "released to the outgoing queue" if release else "moved to the trash"
@@ -287,6 +333,8 @@ def sender_plan(
         cli=_cli(f"spam {action} --list {list_name}", targets, root),
         step=step,
         undoable=True,
+        intent=_rows_now(db, "Senders", targets),
+        batch=1,
     )
 
 
@@ -310,25 +358,22 @@ def greylist_plan(
     def step(target: str) -> StepResult:
         rowid = int(target)
 
-        def change(con: sqlite3.Connection) -> tuple[Any, ...]:
-            row = con.execute(f"SELECT {GREY_ROW} FROM Greylist WHERE GLID = ?", (rowid,)).fetchone()  # fmt: skip
+        def change(con: sqlite3.Connection) -> dict[str, Any]:
+            row = read_row(con, "Greylist", rowid)
             if row is None:
                 raise Gone(f"greylist entry {rowid} is gone")
             if action == "delete":
-                con.execute("DELETE FROM Greylist WHERE GLID = ?", (rowid,))
+                con.execute("DELETE FROM Greylist WHERE rowid = ?", (rowid,))
             else:
                 now = delphi.from_datetime(datetime.now())
                 con.execute(
-                    "UPDATE Greylist SET GLStatus = 1, GLUpdated = ? WHERE GLID = ?", (now, rowid)
+                    "UPDATE Greylist SET GLStatus = 1, GLUpdated = ? WHERE rowid = ?", (now, rowid)
                 )
-            return tuple(row)
+            return row
 
         old = write(db, change)
         return StepResult(
-            target,
-            "done",
-            f"entry {rowid} {action}d",
-            [_restore("Greylist", GREY_ROW, str(db), old)],
+            target, "done", f"entry {rowid} {action}d", [_restore("Greylist", str(db), old)]
         )
 
     targets = targets_of(str(i) for i in ids)
@@ -341,4 +386,6 @@ def greylist_plan(
         cli=_cli(f"greylist {action}", targets, root),
         step=step,
         undoable=True,
+        intent=_rows_now(db, "Greylist", targets),
+        batch=1,
     )

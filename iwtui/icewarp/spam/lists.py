@@ -1,7 +1,9 @@
 """The anti-spam database ``<spam>/antispam.db`` (spec section 3).
 
 Table ``Senders`` holds quarantine, whitelist and blacklist; table ``Greylist`` (ASSUMED)
-the greylisting entries. IceWarp writes this database while we read it: every connection
+the greylisting entries. Neither is promised an id column (the spec's Greylist has
+``GLValue, GLOwner, GLStatus, GLCreated, GLUpdated`` only): rows are addressed by
+``rowid`` (which is the id column where the table has an INTEGER PRIMARY KEY). IceWarp writes this database while we read it: every connection
 has a busy timeout and transactions stay short. This module holds what the header and
 ``doctor`` need (schema check, counts); listing and actions build on it.
 """
@@ -20,7 +22,7 @@ from typing import Any
 import aiosqlite
 
 from iwtui.errors import IwtuiError
-from iwtui.icewarp import delphi
+from iwtui.icewarp import delphi, files
 
 BUSY_TIMEOUT_S = 5.0
 
@@ -151,11 +153,28 @@ def quarantine_folders(path: Path) -> list[tuple[str, str]]:
 
 
 def quarantine_dir(mail_dir: Path, owner: str, folder: str) -> Path | None:
-    """``<mail>/<domain>/<user>/~spam/~quarantine/<folder>/`` for a user owner, else None."""
+    """``<mail>/<domain>/<user>/~spam/~quarantine/<folder>/`` for a user owner, else None
+    (an owner or folder that is not a plain name, such as ``..@..``)."""
     user, at, domain = owner.partition("@")
-    if not at or not user or not domain or "/" in owner or "/" in folder or ".." in folder:
+    if not at or not user or not domain:
+        return None
+    try:
+        for part in (domain, user, folder):
+            files.check_name(part)
+    except files.Unsafe:
         return None
     return mail_dir / domain / user / "~spam" / "~quarantine" / folder
+
+
+def held_dir(mail_dir: Path, owner: str, folder: str) -> Path:
+    """The quarantine folder of a row, built from the database's ``SndOwner`` and
+    ``SndFolder`` through :func:`files.inside`: every part a plain name, no symlinked
+    component (a linked mailbox or ``SndFolder``). Raises :class:`files.Unsafe`."""
+    user, at, domain = owner.partition("@")
+    if not at or not user or not domain:
+        raise files.Unsafe(f"refused owner {owner!r}: not a user address")
+    return files.inside(mail_dir, domain, user, "~spam", "~quarantine", folder,
+                        what="quarantine folder")  # fmt: skip
 
 
 def greylist_count(path: Path) -> int:
@@ -295,9 +314,9 @@ async def list_senders(
     limit = f" LIMIT {int(max_items)}" if max_items > 0 else ""
     async with _read(path) as con:
         cur = await con.execute(
-            "SELECT SndID, SndEmail, SndOwner, SndDomain, SndSubject, SndFolder, SndCreatedOn,"
+            "SELECT rowid, SndEmail, SndOwner, SndDomain, SndSubject, SndFolder, SndCreatedOn,"
             f" SndCreatedAt FROM Senders WHERE SndAuthorized = ?{where}"
-            f" ORDER BY SndCreatedOn DESC, SndID DESC{limit}",
+            f" ORDER BY SndCreatedOn DESC, rowid DESC{limit}",
             (code, *params),
         )
         raw = list(await cur.fetchall())
@@ -362,8 +381,8 @@ async def list_greylist(
     limit = f" LIMIT {int(max_items)}" if max_items > 0 else ""
     async with _read(path) as con:
         cur = await con.execute(
-            f"SELECT GLID, GLValue, GLOwner, GLStatus, GLCreated, GLUpdated, {expired_sql}"
-            f" FROM Greylist WHERE 1{where} ORDER BY GLCreated DESC, GLID DESC{limit}",
+            f"SELECT rowid, GLValue, GLOwner, GLStatus, GLCreated, GLUpdated, {expired_sql}"
+            f" FROM Greylist WHERE 1{where} ORDER BY GLCreated DESC, rowid DESC{limit}",
             (*sel, *params),
         )
         raw = list(await cur.fetchall())
@@ -390,15 +409,39 @@ def _int(value: object) -> int | None:
     return None
 
 
-def held_files(mail_dir: Path, owner: str, folder: str) -> list[Path]:
-    """The quarantined message file(s) of a row: the files of its folder."""
-    where = quarantine_dir(mail_dir, owner, folder) if folder else None
-    if where is None:
+def held_files(mail_dir: Path, owner: str, folder: str, *, strict: bool = False) -> list[Path]:
+    """The quarantined message file(s) of a row: the regular files of its folder.
+    ``strict`` (actions): a folder reached through a link, an owner or folder that is
+    not a plain name, or a held file that is a link raises :class:`files.Unsafe` with
+    the reason; otherwise (display) such a row shows no file."""
+    if not folder:
         return []
     try:
-        return sorted(p for p in where.iterdir() if p.is_file() and not p.name.startswith("."))
-    except OSError:
+        where = held_dir(mail_dir, owner, folder)
+    except files.Unsafe:
+        if strict:
+            raise
         return []
+    out: list[Path] = []
+    try:
+        with os.scandir(where) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        if strict:
+            raise files.Unsafe(f"refused {where}: {exc.strerror or exc}") from exc
+        return []
+    for e in entries:
+        if e.name.startswith("."):
+            continue
+        if e.is_symlink():
+            if strict:
+                raise files.Unsafe(f"refused held file {e.path}: it is a symbolic link")
+            continue
+        if e.is_file(follow_symlinks=False):
+            out.append(Path(e.path))
+    return out
 
 
 def owners(mail_dir: Path, limit: int = 20000) -> list[str]:
