@@ -127,7 +127,8 @@ AREAS: tuple[AreaInfo, ...] = (
         "9",
         None,
         "Bytes and files per account, domain and server, with progress and cancel.",
-        widget="iwtui.tui.screens.pending:PendingArea",
+        widget="iwtui.tui.screens.volume.area:VolumeArea",
+        css="volume.tcss",
     ),
 )
 BY_ID = {a.id: a for a in AREAS}

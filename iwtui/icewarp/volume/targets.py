@@ -70,19 +70,18 @@ def accounts(mail_dir: Path, domain: str) -> list[str]:
 
 
 def completions(mail_dir: Path, prefix: str, limit: int = 50) -> list[str]:
-    """Targets starting with ``prefix`` (any case): ``server``, domains, then accounts of
-    the domain typed after ``@`` (or of every domain matching when none is)."""
+    """Targets starting with ``prefix`` (any case): ``server`` and domains, then accounts
+    (of the domain typed after ``@``, else of every domain), at most ``limit``."""
     p = prefix.lower()
-    out = [t for t in ["server", *domains(mail_dir)] if t.startswith(p)]
-    if "@" in p:
-        dom = p.rpartition("@")[2]
-        for d in domains(mail_dir):
-            if d.startswith(dom):
-                out += [a for a in accounts(mail_dir, d) if a.lower().startswith(p)]
-    elif len(out) <= 3:
-        for d in out[:]:
-            if d != "server":
-                out += accounts(mail_dir, d)
+    doms = domains(mail_dir)
+    out = [t for t in ["server", *doms] if t.startswith(p)]
+    user, at, dom = p.partition("@")
+    for d in doms:
+        if len(out) >= limit:
+            break
+        if at and not d.startswith(dom):
+            continue
+        out += [a for a in accounts(mail_dir, d) if a.lower().startswith(p if at else user)]
     return out[:limit]
 
 

@@ -1,0 +1,1 @@
+"""Status > Volume (issue 12)."""
