@@ -47,10 +47,13 @@ async def test_keys_1_to_9_and_vim_motions_navigate(sim_root: Path, isolated_con
 async def test_pending_screens_say_so_plainly(sim_root: Path, isolated_config: Path) -> None:
     app = make_app(sim_root, isolated_config)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("3")
-        pane = app.query_one("#charts")
+        pending = next((a for a in AREAS if not a.built), None)
+        if pending is None:
+            pytest.skip("every area is built")
+        await pilot.press(pending.key)
+        pane = app.query_one(f"#{pending.id}")
         texts = " ".join(str(s.render()) for s in pane.query("Static"))
-        assert "not built yet" in texts and "Traffic Charts" in texts
+        assert "not built yet" in texts and pending.title in texts
 
 
 async def test_help_lists_every_binding_with_its_id(sim_root: Path, isolated_config: Path) -> None:
