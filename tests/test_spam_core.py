@@ -308,8 +308,8 @@ def test_remove_all_of_thousands_is_one_rewrite_and_one_undo(
     path.write_text("".join(tarpit.format_entry(e) for e in entries))
     original = path.read_text()
     writes: list[int] = []
-    real = tarpit._save
-    monkeypatch.setattr(tarpit, "_save", lambda p, es: (writes.append(len(es)), real(p, es)))
+    real = tarpit._commit  # the one rename of a rewrite (was _save before issue 9)
+    monkeypatch.setattr(tarpit, "_commit", lambda p, data, es, snap: (writes.append(len(es)), real(p, data, es, snap))[1])  # fmt: skip
     outcome = gate.execute(tarpit.remove_plan(path, None))
     assert outcome.done == 3000 and writes == [0] and tarpit.read(path).entries == ()
     gate.undo()

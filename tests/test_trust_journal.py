@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -322,3 +323,55 @@ def test_a_real_queue_delete_interrupted_or_killed_is_undone_completely(
     )  # fmt: skip
     assert undo.returncode == 0, undo.stdout + undo.stderr
     assert {p.name: p.read_bytes() for p in retry.iterdir()} == before
+
+
+def test_tarpit_remove_all_killed_at_any_moment_is_undone(sim_root: Path, tmp_path: Path) -> None:
+    """kill -9 of `tarpit remove-all` at random moments: whatever the moment, the file is
+    whole, or emptied with a journal entry whose undo puts every entry back."""
+    import random
+
+    from iwtui.icewarp.spam import tarpit
+
+    path = sim_root / "config" / "tarpit.dat"
+    later = datetime.now() + timedelta(hours=2)
+    path.write_text("".join(tarpit.format_entry(tarpit.TarpitEntry(f"10.7.{i // 250}.{i % 250 + 1}", later, "I")) for i in range(2000)))  # fmt: skip
+    original = {e.ip for e in tarpit.read(path).entries}
+    # killed right after the rewrite, before its step reached the journal
+    script = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "from iwtui.icewarp.actions import ActionGate, Plan\n"
+        "from iwtui.icewarp.spam import tarpit\n"
+        "gate = ActionGate(Path(sys.argv[1]), read_only=False)\n"
+        "plan = tarpit.remove_plan(Path(sys.argv[2]), None)\n"
+        "def step(t):\n"
+        "    r = plan.step(t)\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "gate.execute(Plan(plan.action, plan.targets, plan.summary, plan.cli, step,"
+        " True, plan.intent))\n"
+    )
+    killed = subprocess.run([sys.executable, "-c", script, str(tmp_path / "state"), str(path)], check=False)  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL and tarpit.read(path).entries == ()
+    undo = subprocess.run(
+        [sys.executable, "-m", "iwtui", "undo", "--root", str(sim_root), "--yes"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert undo.returncode == 0, undo.stdout + undo.stderr
+    assert {e.ip for e in tarpit.read(path).entries} == original
+    rng = random.Random(9)
+    for _ in range(3):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "iwtui", "tarpit", "remove-all", "--root", str(sim_root), "--yes"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        time.sleep(rng.uniform(0.2, 1.2))
+        proc.kill()
+        proc.wait()
+        if {e.ip for e in tarpit.read(path).entries} != original:
+            undo = subprocess.run(
+                [sys.executable, "-m", "iwtui", "undo", "--root", str(sim_root), "--yes"],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            assert undo.returncode == 0, undo.stdout + undo.stderr
+        assert {e.ip for e in tarpit.read(path).entries} == original
+        assert not [p for p in path.parent.iterdir() if "iwtui-tmp" in p.name]

@@ -10,25 +10,25 @@ non-printable bytes and pick out every IP or CIDR string. Such a file is never w
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import ipaddress
+import os
 import re
 import shlex
+import stat
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from iwtui.data.codes import TARPIT_REASONS as REASONS
 from iwtui.errors import BadInput, Refused
-from iwtui.icewarp import delphi
-from iwtui.icewarp.actions import (
-    Plan,
-    StepResult,
-    UndoRecord,
-    atomic_write,
-    cli_line,
-    register_undo,
-)
+from iwtui.icewarp import delphi, files
+from iwtui.icewarp.actions import Plan, StepResult, UndoRecord, cli_line, register_undo
+from iwtui.icewarp.moves import fsync_dir, write_temp
 
 if TYPE_CHECKING:
     from iwtui.icewarp.logs.catalog import Catalog
@@ -117,11 +117,17 @@ def extract(data: bytes) -> list[TarpitEntry]:
 
 def read(path: Path) -> TarpitFile:
     try:
-        data = path.read_bytes()
+        data = files.read_small(path, TARPIT_LIMIT)
     except FileNotFoundError:
         return TarpitFile(path, MISSING, ())
+    except files.Unsafe as exc:  # a link, a FIFO, too large: never read, never written
+        return TarpitFile(path, MISSING, (), str(exc))
     except OSError as exc:
         return TarpitFile(path, MISSING, (), f"cannot read {path}: {exc.strerror}")
+    return _parse(path, data)
+
+
+def _parse(path: Path, data: bytes) -> TarpitFile:
     if b"\x00" not in data:
         try:
             entries = parse_readable(data.decode("utf-8"))
@@ -143,6 +149,21 @@ def format_entry(entry: TarpitEntry) -> str:
 
 
 # --- writes (through the gate) -----------------------------------------------------------
+#
+# Every write is a rewrite: read the file through a no-follow descriptor, apply the change
+# to its records (comment and blank lines stay where they are), write a temp file with the
+# old file's owner and mode, and rename it over the file only if the file is still the one
+# read (inode, size, mtime); otherwise start again on the new content. iwtui's writers
+# queue on a lock of the config folder; a writer appending through a descriptor opened
+# before the rename (or between our read and the rename) is caught by reading the old
+# inode after it: its lines are appended to the new file.
+
+TARPIT_LIMIT = 64 * 1024 * 1024
+RETRIES = 50
+LATE_APPEND_S = 0.02  # how long after a rename we look for late appends to the old file
+T = TypeVar("T")
+# (drop this entry?, entries to add, the caller's result) from the entries read
+Change = Callable[[list[TarpitEntry]], tuple[Callable[[TarpitEntry], bool], list[TarpitEntry], T]]
 
 
 def check_writable(path: Path) -> TarpitFile:
@@ -157,49 +178,210 @@ def check_writable(path: Path) -> TarpitFile:
     return current
 
 
-def _save(path: Path, entries: list[TarpitEntry]) -> None:
-    atomic_write(path, "".join(format_entry(e) for e in entries).encode("utf-8"))
+@dataclass
+class _Snapshot:
+    data: bytes
+    st: os.stat_result | None  # None: the file does not exist
+    fd: int | None  # the descriptor read (kept open to see late appends)
+    used: int = 0  # the bytes rewritten (whole lines); the rest is carried over
+
+
+def _snapshot(path: Path) -> _Snapshot:
+    try:
+        fd, st = files.open_fd(path)
+    except FileNotFoundError:
+        return _Snapshot(b"", None, None)
+    except files.Unsafe as exc:
+        raise Refused(f"{exc}; nothing was changed") from None
+    data = files.read_fd(fd, TARPIT_LIMIT + 1)
+    if len(data) > TARPIT_LIMIT:
+        os.close(fd)
+        raise Refused(f"{path}: over {TARPIT_LIMIT:,} bytes; nothing was changed")
+    return _Snapshot(data, st, fd)
+
+
+def _may_replace(path: Path, st: os.stat_result | None) -> bool:
+    """Whether ``path`` is still the file read: the same inode, not shrunk, not changed
+    in place. A file that only grew was appended to: those lines are carried over from
+    the old inode after the rename (:func:`_carry_appends`)."""
+    try:
+        now = os.lstat(path)
+    except FileNotFoundError:
+        return st is None
+    if st is None or not stat.S_ISREG(now.st_mode) or now.st_ino != st.st_ino:
+        return False
+    if now.st_size < st.st_size:
+        return False
+    return now.st_size > st.st_size or now.st_mtime_ns == st.st_mtime_ns
+
+
+def _render(text: str, drop: Callable[[TarpitEntry], bool], add: list[TarpitEntry]) -> str:
+    out: list[str] = []
+    for raw in text.splitlines(keepends=True):
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            parsed = parse_readable(line)
+            if parsed and drop(parsed[0]):
+                continue
+        out.append(raw if raw.endswith("\n") else raw + "\n")
+    return "".join(out) + "".join(format_entry(e) for e in add)
+
+
+@contextlib.contextmanager
+def _writers_lock(folder: Path) -> Iterator[None]:
+    """iwtui's writers of this folder's tarpit.dat, one at a time (flock of the folder)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _commit(path: Path, data: bytes, entries: list[TarpitEntry], snap: _Snapshot) -> bool:
+    """Rename ``data`` over ``path`` if it is still the file read; False when another
+    writer changed it meanwhile. ``entries``: what the file now holds."""
+    like = snap.st
+    if like is None:
+        with contextlib.suppress(OSError):
+            like = os.stat(path.parent)  # a new file: the config folder's owner
+    tmp = write_temp(path.parent, path.name, data, mode=0o644,
+                     like=None if like is None or snap.st is None else like)  # fmt: skip
+    try:
+        if snap.st is None and like is not None:
+            with contextlib.suppress(OSError):
+                os.chown(tmp, like.st_uid, like.st_gid)
+        if not _may_replace(path, snap.st):
+            return False
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    fsync_dir(path.parent)
+    return True
+
+
+def rewrite(path: Path, change: Change[T]) -> T:
+    """Apply ``change`` to the records of ``path`` (see the comment above); its result."""
+    with _writers_lock(path.parent):
+        for _ in range(RETRIES):
+            snap = _snapshot(path)
+            try:
+                # a last line without its newline may be a writer's line half written: it
+                # is carried over from the old inode after the rename, whole
+                snap.used = snap.data.rfind(b"\n") + 1
+                body = snap.data[: snap.used]
+                try:
+                    text = body.decode("utf-8")
+                except UnicodeDecodeError:
+                    text = "\0"
+                entries = parse_readable(text) if b"\x00" not in snap.data else None
+                if entries is None:
+                    raise Refused(f"{path}: unrecognised layout, so iwtui does not write it (the file is untouched)")  # fmt: skip
+                drop, add, result = change(entries)
+                new = _render(text, drop, add)
+                final = [e for e in entries if not drop(e)] + add
+                if new.encode() == body:
+                    return result
+                if not _commit(path, new.encode("utf-8"), final, snap):
+                    continue  # replaced or rewritten since read: again, on the new content
+                _carry_appends(path, snap)
+                return result
+            finally:
+                if snap.fd is not None:
+                    os.close(snap.fd)
+    raise Refused(f"{path}: changed by another writer {RETRIES} times while iwtui wrote it")
+
+
+def _carry_appends(path: Path, snap: _Snapshot) -> None:
+    """Lines another writer appended to the file we read (between our read and rename,
+    or through a descriptor it opened before the rename) are on the old inode: append
+    them, as they are, to the file now at ``path``."""
+    if snap.fd is None:
+        return
+    offset = snap.used
+    quiet = False
+    while True:
+        size = os.fstat(snap.fd).st_size
+        tail = os.pread(snap.fd, size - offset, offset) if size > offset else b""
+        whole = tail[: tail.rfind(b"\n") + 1]  # whole lines; a line being written waits
+        if whole:
+            _append(path, whole)
+            offset += len(whole)
+            quiet = False
+            continue
+        if quiet:
+            if tail:  # a last line that never got its newline: kept, completed
+                _append(path, tail + b"\n")
+            return
+        quiet = True
+        time.sleep(LATE_APPEND_S)  # one more look: a writer between its open and write
+
+
+def _append(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _record(path: Path, op: str, entry: TarpitEntry) -> UndoRecord:
     return {"op": op, "file": str(path), "line": format_entry(entry)}
 
 
+def _entry_of(record: UndoRecord) -> TarpitEntry:
+    entry = parse_readable(str(record.get("line", "")))
+    if not entry:
+        raise ValueError("bad tarpit undo record")
+    return entry[0]
+
+
 @register_undo("tarpit-add")
 def _undo_add(record: UndoRecord) -> None:
     """Put a removed entry back (unless the IP was blocked again meanwhile)."""
-    path = Path(record["file"])
-    entry = parse_readable(record["line"])
-    current = check_writable(path)
-    if not entry:
-        raise ValueError("bad tarpit undo record")
-    if all(e.ip != entry[0].ip for e in current.entries):
-        _save(path, [*current.entries, entry[0]])
+    entry = _entry_of(record)
+    rewrite(Path(record["file"]), lambda es: (_never, [] if any(e.ip == entry.ip for e in es) else [entry], None))  # fmt: skip
 
 
 @register_undo("tarpit-add-many")
 def _undo_add_many(record: UndoRecord) -> None:
     """Put removed entries back in one rewrite (an IP blocked again meanwhile keeps its
     new entry)."""
-    path = Path(record["file"])
     entries = parse_readable("".join(record["lines"]))
     if entries is None:
         raise ValueError("bad tarpit undo record")
-    current = check_writable(path)
-    have = {e.ip for e in current.entries}
-    back = [e for e in entries if e.ip not in have]
-    if back:
-        _save(path, [*current.entries, *back])
+
+    def change(current: list[TarpitEntry]) -> tuple[Callable[[TarpitEntry], bool], list[TarpitEntry], None]:  # fmt: skip
+        have = {e.ip for e in current}
+        return _never, [e for e in entries if e.ip not in have], None
+
+    rewrite(Path(record["file"]), change)
 
 
 @register_undo("tarpit-remove")
 def _undo_remove(record: UndoRecord) -> None:
     """Take an added entry out again."""
-    path = Path(record["file"])
-    entry = parse_readable(record["line"])
-    current = check_writable(path)
-    if entry:
-        _save(path, [e for e in current.entries if e != entry[0]])
+    entry = _entry_of(record)
+    rewrite(Path(record["file"]), lambda es: (lambda e: e == entry, [], None))
+
+
+@register_undo("tarpit-remove-ip")
+def _undo_remove_ip(record: UndoRecord) -> None:
+    """Take out the entry of an IP an interrupted add may have written (tentative)."""
+    ip = str(record.get("ip", ""))
+    rewrite(Path(record["file"]), lambda es: (lambda e: e.ip == ip, [], None))
+
+
+def _never(_entry: TarpitEntry) -> bool:
+    return False
 
 
 def _cli(words: str, root: Path | None) -> str:
@@ -216,19 +398,25 @@ def add_plan(
     reason = reason.strip().upper()
     if reason not in REASONS:
         raise BadInput(f"bad reason code {reason!r}: use one of {', '.join(REASONS)}")
-    check_writable(path)
+    before = check_writable(path)
 
     def step(target: str) -> StepResult:
-        current = check_writable(path)
         expires = datetime.now().replace(microsecond=0) + timedelta(minutes=minutes)
         entry = TarpitEntry(ip, expires, reason)
-        old = [e for e in current.entries if e.ip == ip]
-        _save(path, [e for e in current.entries if e.ip != ip] + [entry])
-        undo = [_record(path, "tarpit-remove", entry)] + [
-            _record(path, "tarpit-add", e) for e in old
+
+        def change(es: list[TarpitEntry]) -> tuple[Callable[[TarpitEntry], bool], list[TarpitEntry], list[TarpitEntry]]:  # fmt: skip
+            return (lambda e: e.ip == ip), [entry], [e for e in es if e.ip == ip]
+
+        old = rewrite(path, change)
+        # replayed newest first: take the new entry out, then put the old ones back
+        undo = [_record(path, "tarpit-add", e) for e in old] + [
+            _record(path, "tarpit-remove", entry)
         ]
         return StepResult(target, "done", f"blocked until {expires:%Y-%m-%d %H:%M}", undo)
 
+    intent = [_record(path, "tarpit-add", e) for e in before.entries if e.ip == ip] + [
+        {"op": "tarpit-remove-ip", "file": str(path), "ip": ip}
+    ]
     return Plan(
         action="tarpit add",
         targets=(ip,),
@@ -236,6 +424,8 @@ def add_plan(
         cli=_cli(f"add {shlex.quote(ip)} --reason {reason}", root),
         step=step,
         undoable=True,
+        intent={ip: intent},
+        batch=1,
     )
 
 
@@ -263,14 +453,15 @@ def remove_plan(
     def step(target: str) -> StepResult:
         undo: list[UndoRecord] = []
         if not done:  # the first step rewrites the file once for every target
-            fresh = check_writable(path)
             wanted = set(targets)
-            keep = [e for e in fresh.entries if e.ip not in wanted]
-            removed = [e for e in fresh.entries if e.ip in wanted]
+
+            def change(es: list[TarpitEntry]) -> tuple[Callable[[TarpitEntry], bool], list[TarpitEntry], list[TarpitEntry]]:  # fmt: skip
+                return (lambda e: e.ip in wanted), [], [e for e in es if e.ip in wanted]
+
+            removed = rewrite(path, change)
             done.update(dict.fromkeys(targets))
             done.update({e.ip: e for e in removed})
             if removed:
-                _save(path, keep)
                 # one record puts every removed entry back in one rewrite
                 lines = [format_entry(e) for e in removed]
                 undo = [{"op": "tarpit-add-many", "file": str(path), "lines": lines}]
@@ -278,6 +469,10 @@ def remove_plan(
             return StepResult(target, "gone", f"{target} is not tarpitted (any more)", undo)
         return StepResult(target, "done", "removed", undo)
 
+    # written ahead: the entries the rewrite will take out (a kill -9 after the rename
+    # and before the journal line is undone from this)
+    ahead = [format_entry(e) for e in current.entries if e.ip in set(targets)]
+    intent = {targets[0]: [{"op": "tarpit-add-many", "file": str(path), "lines": ahead}]} if targets and ahead else {}  # fmt: skip
     label = {"remove-expired": "expired ", "remove-all": ""}.get(words, "")
     return Plan(
         action=f"tarpit {words.split()[0]}",
@@ -286,6 +481,7 @@ def remove_plan(
         cli=_cli(words, root),
         step=step,
         undoable=True,
+        intent=intent,
     )
 
 
