@@ -161,7 +161,13 @@ class IwtuiApp(App[int]):
         self.request_refresh(status.ALL_AREAS)
 
     def request_refresh(self, areas: Iterable[Area]) -> None:
-        self._pending |= set(areas)
+        areas = set(areas)
+        if areas and not areas & status.ALL_AREAS and not self.paused:
+            # only folders the header does not count (logs, config): no snapshot to
+            # compute, the areas that read them are told at once
+            self._files_changed(frozenset(areas))
+            return
+        self._pending |= areas
         if self._refreshing or self.paused or not self._pending:
             return
         todo = frozenset(self._pending)

@@ -13,6 +13,7 @@ from typing import Protocol
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -91,11 +92,15 @@ class LogView(ScrollView, can_focus=True):
         self._seen_prepended = 0
         self._total = 0
         self.highlight: str = ""
+        # Drawn lines by what makes them look the way they do: following a log scrolls
+        # every line up one row per append, and each is drawn once, not once per repaint.
+        self._drawn: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
 
     # --- the source --------------------------------------------------------------------
 
     def set_source(self, source: Source | None, *, follow: bool = True) -> None:
         self.source = source
+        self._drawn.clear()
         self._seen_prepended = source.prepended if source else 0
         self._total = source.total if source else 0
         self.following = follow
@@ -124,6 +129,8 @@ class LogView(ScrollView, can_focus=True):
             return
         shift = src.prepended - self._seen_prepended
         self._seen_prepended = src.prepended
+        if shift:
+            self._drawn.clear()  # the numbers of the lines moved
         total = src.total
         self._total = total
         self._grow_to(total)
@@ -215,6 +222,11 @@ class LogView(ScrollView, can_focus=True):
         base = self.rich_style
         if self.source is None or i >= self._total:
             return Strip.blank(width, base)
+        cursor = i == self.cursor
+        key = (i, width, scroll_x, cursor, cursor and self.has_focus, self.highlight, base)
+        drawn = self._drawn.get(key)
+        if drawn is not None:
+            return drawn
         try:
             raw = self.source.line(i)
             day = self.source.day_of(i)
@@ -234,4 +246,6 @@ class LogView(ScrollView, can_focus=True):
                 else Style(bgcolor="blue", bold=True)
             )
         segments = Segment.apply_style(text.render(self.app.console), style=base)
-        return Strip(list(segments)).crop_extend(scroll_x, scroll_x + width, base)
+        strip = Strip(list(segments)).crop_extend(scroll_x, scroll_x + width, base)
+        self._drawn[key] = strip
+        return strip

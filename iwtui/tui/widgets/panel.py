@@ -12,7 +12,9 @@ class Panel(Widget):
     text: reactive[Text] = reactive(Text(), layout=False)
 
     def update(self, text: Text | str) -> None:
-        self.text = text if isinstance(text, Text) else Text(text)
+        new = text if isinstance(text, Text) else Text(text)
+        if new != self.text:  # the same words and styles: nothing to repaint
+            self.text = new
 
     def render(self) -> Text:
         return self.text

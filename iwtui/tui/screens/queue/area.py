@@ -128,6 +128,7 @@ class QueueArea(Vertical):
         self._deferrals_at = 0.0
         self._scanned_once = False
         self._safety_runs = 0
+        self._stale = False  # a change came while hidden: list again when shown
         self.parse_progress = (0, 0)
         self._shown = 0
         self.scanner = scanning.Scanner(install, lazy=True)
@@ -168,7 +169,11 @@ class QueueArea(Vertical):
 
     def _safety(self) -> None:
         self._safety_runs += 1
-        self.rescan(full=self._safety_runs % FULL_EVERY == 0)
+        full = self._safety_runs % FULL_EVERY == 0
+        if not self.display:  # hidden: no work; listed again when shown
+            self._stale = True
+            return
+        self.rescan(full=full)
 
     # --- scanning ------------------------------------------------------------------------
 
@@ -176,6 +181,14 @@ class QueueArea(Vertical):
         """A watcher saw the queue folders change: list them again (only changed files
         are read)."""
         if Area.QUEUES in areas:
+            if self.display:
+                self.rescan()
+            else:  # hidden areas do no work: the queues are listed again when shown
+                self._stale = True
+
+    def on_show(self) -> None:
+        if self._stale:
+            self._stale = False
             self.rescan()
 
     def rescan(self, *, full: bool = False) -> None:

@@ -86,6 +86,7 @@ class SessionsArea(Vertical):
         self.sets: dict[str, SessionSet] = {}
         self._busy = False
         self._rows: dict[str, dict[str, Session]] = {}
+        self._drawn: dict[str, list[tuple[str, ...]]] = {}  # what each table shows now
         self.active_total: int | None = None
         self.trackers = {
             s: SessionTracker(install.log_dir, s, tail_bytes=LIVE_TAIL) for s in SERVICES
@@ -152,6 +153,10 @@ class SessionsArea(Vertical):
             key=lambda x: x.start or x.end or datetime.min,
             reverse=True,
         )
+        if hasattr(self.app, "set_sessions_count"):
+            self.app.set_sessions_count(self.active_total)
+        if not self.display:
+            return  # hidden: only the header's count moves; the tables are drawn when shown
         self._fill("#sessions-active", active)
         self._fill("#sessions-history", history)
         errors = [e for s in keep for e in s.errors]
@@ -159,10 +164,17 @@ class SessionsArea(Vertical):
         if errors:
             state.append(f"  {errors[0]}", style="red")
         self.query_one("#sessions-state", Static).update(state)
-        if hasattr(self.app, "set_sessions_count"):
-            self.app.set_sessions_count(self.active_total)
+
+    def on_show(self) -> None:
+        if self.sets:
+            self.show(self.sets)
 
     def _fill(self, wid: str, rows: list[Session]) -> None:
+        cells = [_row(s) for s in rows]
+        drawn = [(s.key, *(c.plain for c in r)) for s, r in zip(rows, cells, strict=True)]
+        if drawn == self._drawn.get(wid):
+            return  # nothing changed: no rebuild, no re-measure of the table
+        self._drawn[wid] = drawn
         t = self.query_one(wid, DataTable)
         selected = None
         if t.row_count and t.cursor_row < t.row_count:
@@ -170,10 +182,10 @@ class SessionsArea(Vertical):
         t.clear()
         shown: dict[str, Session] = {}
         self._rows[wid] = shown  # only what is on screen is kept (no growth over hours)
-        for s in rows:
+        for s, row in zip(rows, cells, strict=True):
             key = s.key
             shown[key] = s
-            t.add_row(*_row(s), key=key)
+            t.add_row(*row, key=key)
         if selected is not None:
             with contextlib.suppress(RowDoesNotExist):  # the row is gone: stay put
                 t.move_cursor(row=t.get_row_index(selected), animate=False)
