@@ -11,6 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_analyzer
 import bench_cli_start
 import bench_demo_start
 import bench_logs
@@ -28,3 +29,4 @@ if __name__ == "__main__":
     bench_logs.main()
     bench_queue.main()
     bench_spam.main()
+    bench_analyzer.main()

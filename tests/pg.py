@@ -9,6 +9,7 @@ elsewhere, saying why.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -43,10 +44,15 @@ def _as_postgres(*cmd: str) -> list[str]:
     return ["runuser", "-u", USER, "--", *cmd]
 
 
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
+class ClusterError(RuntimeError):
+    pass
+
+
+@contextlib.contextmanager
+def cluster() -> Iterator[str]:
+    """A running server on a free local port; its URL. Stopped and removed afterwards."""
     if not (BIN / "initdb").is_file() or not (BIN / "pg_ctl").is_file():
-        _missing(f"no initdb/pg_ctl in {BIN} (Debian package postgresql)")
+        raise ClusterError(f"no initdb/pg_ctl in {BIN} (Debian package postgresql)")
     if os.geteuid() == 0:
         try:
             pw = pwd.getpwnam(USER)
@@ -64,16 +70,20 @@ def pg_url() -> Iterator[str]:
     os.chown(sock, uid, gid)
     port = _free_port()
     try:
-        subprocess.run(_as_postgres(str(BIN / "initdb"), "-D", str(data), "-U", "iwtui",
-                                    "--auth=trust", "-E", "UTF8", "--no-instructions"),
-                       check=True, capture_output=True)  # fmt: skip
-        subprocess.run(
-            _as_postgres(str(BIN / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w",
-                         "-t", "60", "-o",
-                         f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off",
-                         "start"),
-            check=True, capture_output=True,
-        )  # fmt: skip
+        try:
+            subprocess.run(_as_postgres(str(BIN / "initdb"), "-D", str(data), "-U", "iwtui",
+                                        "--auth=trust", "-E", "UTF8", "--no-instructions"),
+                           check=True, capture_output=True)  # fmt: skip
+            subprocess.run(
+                _as_postgres(str(BIN / "pg_ctl"), "-D", str(data), "-l", str(base / "log"),
+                             "-w", "-t", "60", "-o",
+                             f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off",
+                             "start"),
+                check=True, capture_output=True,
+            )  # fmt: skip
+        except subprocess.CalledProcessError as exc:
+            log = (base / "log").read_text(errors="replace") if (base / "log").exists() else ""
+            raise ClusterError(f"PostgreSQL did not start: {exc.stderr!r} {log[-500:]}") from exc
         url = f"postgresql://iwtui@127.0.0.1:{port}/postgres"
         import psycopg
 
@@ -87,14 +97,22 @@ def pg_url() -> Iterator[str]:
                     raise
                 time.sleep(0.2)
         yield url
-    except subprocess.CalledProcessError as exc:
-        log = (base / "log").read_text(errors="replace") if (base / "log").exists() else ""
-        pytest.fail(f"PostgreSQL did not start: {exc.stderr!r} {log[-500:]}")
     finally:
         if (data / "postmaster.pid").exists():
             subprocess.run(_as_postgres(str(BIN / "pg_ctl"), "-D", str(data), "-m", "immediate",
                                         "-w", "stop"), capture_output=True)  # fmt: skip
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    if not (BIN / "initdb").is_file() or not (BIN / "pg_ctl").is_file():
+        _missing(f"no initdb/pg_ctl in {BIN} (Debian package postgresql)")
+    try:
+        with cluster() as url:
+            yield url
+    except ClusterError as exc:
+        pytest.fail(str(exc))
 
 
 def fresh_db(url: str, name: str) -> str:

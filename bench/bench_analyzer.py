@@ -1,0 +1,212 @@
+"""Issue 13: the Log Analyzer.
+
+1. Import speed: ``iwtui analyzer import`` of a simulated SMTP day (IWTUI_BENCH_LOG_MB,
+   default 200; the issue's figure is 1000) into a fresh SQLite file, in lines per second,
+   against ``pflogsumm`` (the Postfix standard) on a generated Postfix log with the same
+   number of lines. Target: ours >= 10x pflogsumm's lines/s.
+2. PostgreSQL against SQLite: the same import into a throw-away local cluster (target
+   <= 1.5x the SQLite time).
+3. Peak RSS of the import (the largest process: the importer or a helper; < 250 MB).
+4. Every preset report on >= 2,000,000 smtp rows (the day imported under several server
+   ids), median of 5 runs each (target <= 100 ms on SQLite).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import simulated_tree
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+DAY = "2026-01-15"
+
+
+def _tree(mb: float) -> Path:
+    return simulated_tree(f"analyzer-{int(mb)}", "--seed", "3", "--start", f"{DAY}T23:59:00",
+                          "--log-mb", str(mb), "--rotate-mb", "0", "--queue", "10",
+                          "--quarantine", "2", "--tarpit", "2")  # fmt: skip
+
+
+# --- a Postfix log for pflogsumm ---------------------------------------------------------
+
+_MSG = (
+    "Jan 15 {t} mail postfix/smtpd[{p}]: connect from unknown[{ip}]\n"
+    "Jan 15 {t} mail postfix/smtpd[{p}]: {q}: client=unknown[{ip}]\n"
+    "Jan 15 {t} mail postfix/cleanup[{c}]: {q}: message-id=<{q}@{fd}>\n"
+    "Jan 15 {t} mail postfix/qmgr[999]: {q}: from=<{fu}@{fd}>, size={size}, nrcpt=1 (queue active)\n"
+    "Jan 15 {t} mail postfix/smtp[{s}]: {q}: to=<{tu}@{td}>, relay=mx.{td}[{ip2}]:25, "
+    "delay=1.2, delays=0.1/0/0.5/0.6, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as {q})\n"
+    "Jan 15 {t} mail postfix/qmgr[999]: {q}: removed\n"
+    "Jan 15 {t} mail postfix/smtpd[{p}]: disconnect from unknown[{ip}]\n"
+)
+_REJECT = (
+    "Jan 15 {t} mail postfix/smtpd[{p}]: connect from unknown[{ip}]\n"
+    "Jan 15 {t} mail postfix/smtpd[{p}]: NOQUEUE: reject: RCPT from unknown[{ip}]: 550 5.1.1 "
+    "<{tu}@{td}>: Recipient address rejected: User unknown in local recipient table; "
+    "from=<{fu}@{fd}> to=<{tu}@{td}> proto=ESMTP helo=<mail.{fd}>\n"
+    "Jan 15 {t} mail postfix/smtpd[{p}]: disconnect from unknown[{ip}]\n"
+)
+_DEFER = (
+    "Jan 15 {t} mail postfix/smtp[{s}]: {q}: to=<{tu}@{td}>, relay=none, delay=300, "
+    "delays=0/0/300/0, dsn=4.4.1, status=deferred (connect to mx.{td}[{ip2}]:25: "
+    "Connection timed out)\n"
+)
+
+
+def postfix_log(path: Path, lines: int) -> Path:
+    if path.exists() and path.stat().st_size > 0:
+        return path
+    rng = random.Random(5)
+    users = [f"user{i}" for i in range(300)]
+    domains = [f"example{i}.org" for i in range(60)]
+    out, n, k = [], 0, 0
+    with open(path, "w") as fh:
+        while n < lines:
+            k += 1
+            sec = (n * 86400) // lines
+            v = {"t": f"{sec // 3600:02d}:{sec % 3600 // 60:02d}:{sec % 60:02d}",
+                 "p": 1000 + k % 5000, "c": 2000 + k % 300, "s": 3000 + k % 700,
+                 "q": f"{k:010X}", "ip": f"81.{k % 250}.{k % 199}.{k % 251 + 1}",
+                 "ip2": f"93.{k % 211}.{k % 97}.{k % 241 + 1}", "size": 900 + k % 90000,
+                 "fu": rng.choice(users), "fd": rng.choice(domains), "tu": rng.choice(users),
+                 "td": rng.choice(domains)}  # fmt: skip
+            r = rng.random()
+            tpl = _REJECT if r < 0.15 else (_DEFER if r < 0.2 else _MSG)
+            out.append(tpl.format(**v))
+            n += tpl.count("\n")
+            if len(out) >= 5000:
+                fh.write("".join(out))
+                out.clear()
+        fh.write("".join(out))
+    return path
+
+
+# --- runs ----------------------------------------------------------------------------------
+
+
+def _import(root: Path, db: str, *extra: str) -> tuple[float, dict[str, object], int]:
+    """Wall time, the JSON, and the largest child RSS (KiB) of one import."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    out = subprocess.run([PY, "-m", "iwtui", "analyzer", "import", "--root", str(root), "--date",
+                          DAY, "--db", db, "--json", *extra],
+                         check=True, capture_output=True, text=True).stdout  # fmt: skip
+    took = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return took, json.loads(out), max(rss, before)
+
+
+def _count_lines(path: Path) -> int:
+    n = 0
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 24):
+            n += block.count(b"\n")
+    return n
+
+
+def _median(xs: list[float]) -> str:
+    return f"{statistics.median(xs):8.3f} s (range {min(xs):.3f}-{max(xs):.3f})"
+
+
+def main() -> None:
+    mb = float(os.environ.get("IWTUI_BENCH_LOG_MB", "200"))
+    runs = int(os.environ.get("IWTUI_BENCH_RUNS", "3"))
+    root = _tree(mb)
+    tmp = Path(tempfile.mkdtemp(prefix="iwtui-bench-analyzer-"))
+    try:
+        # 1. import vs pflogsumm, side by side
+        smtp_lines = _count_lines(root / "logs" / "smtp" / f"s{DAY.replace('-', '')}.log")
+        pf = postfix_log(Path(tempfile.gettempdir()) / f"iwtui-bench-postfix-{smtp_lines}.log",
+                         smtp_lines)  # fmt: skip
+        pf_lines = _count_lines(pf)
+        ours, base, lines, rss = [], [], 0, 0
+        for i in range(runs):
+            db = str(tmp / f"run{i}.sqlite")
+            took, js, r = _import(root, db)
+            ours.append(took)
+            lines = int(js["lines"])  # type: ignore[call-overload]
+            rss = max(rss, r)
+            os.unlink(db)
+            t0 = time.perf_counter()
+            subprocess.run(["pflogsumm", str(pf)], check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)  # fmt: skip
+            base.append(time.perf_counter() - t0)
+        ol = lines / statistics.median(ours)
+        bl = pf_lines / statistics.median(base)
+        print(f"{'analyzer import (' + str(int(mb)) + ' MB SMTP day, ' + f'{lines:,} lines)':<44} "
+              f"{_median(ours)}   pflogsumm ({pf_lines:,} lines) {_median(base)}")  # fmt: skip
+        print(f"{'  lines/s':<44} {ol:,.0f}   pflogsumm {bl:,.0f}   ratio {ol / bl:6.1f}x "
+              "(target >= 10x)")  # fmt: skip
+        print(f"{'  peak RSS (largest process)':<44} {rss / 1024:8.1f} MB (target < 250 MB)")
+        # 2. PostgreSQL vs SQLite
+        _postgres(root, tmp, statistics.median(ours), runs)
+        # 4. presets on >= 2,000,000 rows
+        _presets(root, tmp, mb)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _postgres(root: Path, tmp: Path, sqlite_s: float, runs: int) -> None:
+    sys.path.insert(0, str(ROOT))
+    try:
+        from tests.pg import cluster, fresh_db
+    except ImportError as exc:
+        print(f"  PostgreSQL: skipped ({exc})")
+        return
+    try:
+        with cluster() as url:
+            times = []
+            for i in range(runs):
+                took, _js, _r = _import(root, fresh_db(url, f"bench{i}"))
+                times.append(took)
+            pg = statistics.median(times)
+            print(f"{'analyzer import into PostgreSQL':<44} {_median(times)}   SQLite "
+                  f"{sqlite_s:8.3f} s   ratio {pg / sqlite_s:6.2f}x (target <= 1.5x)")  # fmt: skip
+    except Exception as exc:
+        print(f"  PostgreSQL: skipped ({exc})")
+
+
+def _presets(root: Path, tmp: Path, mb: float) -> None:
+    from iwtui.analyzer import reports
+    from iwtui.analyzer.sql import open_read_only
+
+    db = str(tmp / "presets.sqlite")
+    rows, n = 0, 0
+    while rows < 2_000_000:
+        n += 1
+        _took, js, _r = _import(root, db, "--server-id", f"s{n}")
+        rows += int(js["tables"]["smtp"]["rows"])  # type: ignore[index]
+    ro = open_read_only(db)
+    _c, one = ro.query("SELECT lg_MessageID, lg_FromAccount, lg_FromDomain FROM smtp "
+                       "WHERE lg_MessageID IS NOT NULL LIMIT 1 OFFSET 5000")  # fmt: skip
+    mid, acc, dom = one[0]
+    worst = ("", 0.0)
+    print(f"presets on {rows:,} smtp rows ({n} server ids), median of 5:")
+    for name in reports.PRESETS:
+        q = mid if name == "direct-search" else f"{acc}@{dom}" if name == "mail-search" else ""
+        p = reports.Params(q=q, threshold=1000)
+        times = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            reports.run(ro, name, p)
+            times.append(time.perf_counter() - t0)
+        med = statistics.median(times)
+        worst = max(worst, (name, med), key=lambda x: x[1])
+        print(f"  {name:<42} {med * 1000:8.1f} ms")
+    print(f"  {'slowest: ' + worst[0]:<42} {worst[1] * 1000:8.1f} ms (target <= 100 ms)")
+    ro.close()
+
+
+if __name__ == "__main__":
+    main()
