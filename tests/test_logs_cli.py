@@ -157,7 +157,7 @@ def test_logs_delete_goes_through_the_gate_and_undoes(
     assert code == 0 and not any(p.exists() for p in before)
     code, out, _ = _run(capsys, "journal", "--json")
     assert "iwtui logs delete" in out
-    code, out, _ = _run(capsys, "undo", "--yes")
+    code, out, _ = _run(capsys, "undo", "--root", str(sim_root), "--yes")  # undo: in the install
     assert code == 0 and {p: p.read_bytes() for p in before} == before
 
 

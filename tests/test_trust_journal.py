@@ -285,7 +285,7 @@ def _wait_for_steps(journal: Path, proc: subprocess.Popen[bytes]) -> None:
     raise AssertionError("the delete never journaled a step")
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
 def test_a_real_queue_delete_interrupted_or_killed_is_undone_completely(
     sim_root: Path, tmp_path: Path, sig: signal.Signals
 ) -> None:
@@ -302,7 +302,7 @@ def test_a_real_queue_delete_interrupted_or_killed_is_undone_completely(
     gate = ActionGate(tmp_path / "state", read_only=False)
     entry = gate.entries()[-1]
     assert entry["state"] == "interrupted"
-    if sig == signal.SIGINT:
+    if sig != signal.SIGKILL:
         assert proc.returncode == 130
         done = len(entry["done"])
         assert (
@@ -375,3 +375,54 @@ def test_tarpit_remove_all_killed_at_any_moment_is_undone(sim_root: Path, tmp_pa
             assert undo.returncode == 0, undo.stdout + undo.stderr
         assert {e.ip for e in tarpit.read(path).entries} == original
         assert not [p for p in path.parent.iterdir() if "iwtui-tmp" in p.name]
+
+
+async def test_the_console_stops_a_running_action_when_its_worker_is_cancelled(
+    sim_root: Path, isolated_config: Path
+) -> None:
+    from iwtui.tui.gate import run_plan
+
+    from .tui_helpers import make_app, wait_for
+
+    app = make_app(sim_root, isolated_config)
+    paths = {p.stem: p for p in sorted((sim_root / "mail/_outgoing").glob("*.tmp"))[:20]}
+    before = {k: p.read_bytes() for k, p in paths.items()}
+    async with app.run_test(size=(160, 48)) as pilot:
+        mover = TrashMover(app.gate, "queue", paths, base=sim_root)
+        slow_started = threading.Event()
+
+        def step(target: str) -> StepResult:
+            slow_started.set()
+            time.sleep(0.1)
+            return mover.step(target)
+
+        plan = Plan("queue delete", tuple(paths), "Delete 20", "iwtui queue delete", step,
+                    True, mover.intent())  # fmt: skip
+        run_plan(app, app.gate, plan)
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_for(pilot, slow_started.is_set)
+        app.workers.cancel_group(app, "actions")
+        await wait_for(pilot, lambda: bool(app.gate.entries()) and app.gate.entries()[-1]["state"] != "running")  # fmt: skip
+        entry = app.gate.entries()[-1]
+        assert entry["state"] == "interrupted" and 0 < len(entry["done"]) < 20
+        await wait_for(pilot, lambda: any("interrupted:" in str(n.message) for n in app._notifications))  # fmt: skip
+    gate = ActionGate(app.gate.state_dir, read_only=False, roots=[sim_root])
+    assert gate.undo().done == len(entry["done"])
+    assert {k: p.read_bytes() for k, p in paths.items()} == before
+
+
+def test_undo_lists_the_moves_it_will_make_before_confirming(
+    sim_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from iwtui.cli import main
+
+    ids = _many_retry_items(sim_root, 12)
+    assert main(["queue", "delete", "--root", str(sim_root), *ids, "--yes"]) == 0
+    capsys.readouterr()
+    assert main(["undo", "--root", str(sim_root), "--dry-run"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    moves = [line for line in out if line.startswith("  move: ")]
+    assert len(moves) == 5 and "  ... and 7 more" in out
+    assert all("/trash/" in m.split(" -> ")[0] and "/retry/" in m.split(" -> ")[1] for m in moves)
+    assert any(line.startswith("dry run: would undo") for line in out)

@@ -195,8 +195,10 @@ def cmd_undo(args: argparse.Namespace) -> int:
         )
     try:  # undo touches only the install's folders and the state dir
         roots = install_roots(ctx.install())
-    except IwtuiError:
+    except IwtuiError as exc:
         roots = []
+        print(f"iwtui: {exc}; undo can only act inside the state dir (pass --root)",
+              file=sys.stderr)  # fmt: skip
     records = gate.undo_records(entry)
     for rec in records[:UNDO_SHOWN]:
         where = (

@@ -7,7 +7,7 @@ import shlex
 from collections.abc import Iterable
 from pathlib import Path
 
-from iwtui.icewarp.actions import ActionGate, Plan, atomic_write, targets_of, trash_step
+from iwtui.icewarp.actions import ActionGate, Plan, TrashMover, atomic_write, targets_of
 from iwtui.icewarp.logs.catalog import LogDay
 
 
@@ -15,13 +15,16 @@ def delete_plan(gate: ActionGate, day: LogDay, root: Path | None = None) -> Plan
     paths = {str(f.path): f.path for f in day.files}
     root_arg = f" --root {shlex.quote(str(root))}" if root is not None else ""
     size = sum(f.size for f in day.files)
+    # claimed, then moved to <state>/trash/<date>/logs/<log folder under the install>/
+    mover = TrashMover(gate, "logs", paths, base=root)
     return Plan(
         action="logs delete",
         targets=targets_of(paths),
         summary=f"Move the {day.service} log of {day.day} ({len(paths)} file(s), {size:,} bytes) to iwtui's trash",
-        cli=f"iwtui logs delete{root_arg} --service {day.service} --date {day.day.isoformat()} --yes",
-        step=trash_step(gate, "logs", paths),
+        cli=f"iwtui logs delete{root_arg} --service {shlex.quote(day.service)} --date {day.day.isoformat()} --yes",
+        step=mover.step,
         undoable=True,
+        intent=mover.intent(),
     )
 
 

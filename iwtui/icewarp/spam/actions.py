@@ -37,6 +37,7 @@ from iwtui.icewarp.actions import (
     move_file,
     register_undo,
     targets_of,
+    trash_rel,
 )
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.spam import lists as spam
@@ -306,7 +307,7 @@ def sender_plan(
                 dst = (
                     _free(outgoing / src.name)
                     if release
-                    else _free(gate.trash_dir("spam") / f"{rowid}-{src.name}")
+                    else _free(gate.trash_dir("spam") / trash_rel(src, install.root) / src.name)
                 )
                 try:
                     move_file(src, dst)
