@@ -426,3 +426,45 @@ def test_undo_lists_the_moves_it_will_make_before_confirming(
     assert len(moves) == 5 and "  ... and 7 more" in out
     assert all("/trash/" in m.split(" -> ")[0] and "/retry/" in m.split(" -> ")[1] for m in moves)
     assert any(line.startswith("dry run: would undo") for line in out)
+
+
+@pytest.mark.parametrize("how", ["file-not-dir", "full"])
+def test_tarpit_add_and_spam_delete_refuse_without_a_writable_journal(
+    sim_root: Path,
+    isolated_config: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    how: str,
+) -> None:
+    import asyncio
+    import hashlib
+
+    from iwtui.cli import main
+    from iwtui.icewarp.spam import lists as spam
+
+    state = isolated_config.parent / "state"
+    if how == "file-not-dir":
+        state.write_text("not a folder")
+    else:
+        real = os.statvfs
+
+        class Full:
+            def __init__(self, st: os.statvfs_result) -> None:
+                self.f_frsize, self.f_bavail = st.f_frsize, 0
+
+        monkeypatch.setattr(os, "statvfs", lambda p: Full(real(p)))
+    db, tp = sim_root / "spam" / "antispam.db", sim_root / "config" / "tarpit.dat"
+
+    def digest() -> tuple[str, str]:
+        return tuple(hashlib.sha256(p.read_bytes()).hexdigest() for p in (db, tp))  # type: ignore[return-value]
+
+    before = digest()
+    rows, _ = asyncio.run(spam.list_senders(db, "quarantine"))
+    root = ["--root", str(sim_root)]
+    for argv in (["tarpit", "add", "10.0.0.9", *root, "--yes"],
+                 ["spam", "delete", "--list", "quarantine", str(rows[0].id), *root, "--yes"]):  # fmt: skip
+        assert main(argv) == 1, argv
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "nothing was changed" in err
+        assert ("not a folder" if how == "file-not-dir" else "disk full") in err
+    assert digest() == before
