@@ -69,6 +69,9 @@ class ChartPlot(PlotextPlot):
 
     def render(self) -> RenderResult:
         t0 = time.perf_counter()
+        chart = next((a for a in self.ancestors if isinstance(a, Chart)), None)
+        if chart is not None:
+            chart.build_plot(self)
         out = super().render()
         self.built_at = time.perf_counter()
         self.build_s = self.built_at - t0
@@ -195,7 +198,14 @@ class Chart(Vertical, can_focus=True):
     # -- drawing ------------------------------------------------------------------------
 
     def redraw(self) -> None:
-        plot = self.query_one(ChartPlot)
+        """New state: the plot is rebuilt at its next paint, at its size then."""
+        self.draws += 1
+        self.query_one(ChartPlot).refresh()
+        self.query_one("#chart-readout", Static).update(self.readout())
+        self.query_one("#chart-legend", Static).update(self.legend())
+
+    def build_plot(self, plot: ChartPlot) -> None:
+        """Fill plotext for the plot's current size (called by its ``render``)."""
         plt = plot.plt
         plt.clear_figure()
         lo, hi = self.window
@@ -218,10 +228,6 @@ class Chart(Vertical, can_focus=True):
             plt.xticks([float(i) for i in ticks], [self._label(i) for i in ticks])
         plt.title(self.title)
         plt.frame(True)
-        self.draws += 1
-        plot.refresh()
-        self.query_one("#chart-readout", Static).update(self.readout())
-        self.query_one("#chart-legend", Static).update(self.legend())
 
     def _label(self, i: int) -> str:
         t = self.series[0].points[i].t

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 SERVICES = ("smtp", "pop3", "imap")
 POLL_S = 1.0
 COLUMNS = ("Item", "Value", "Per minute", "Peak minute", "Peak at")
+WIDTHS = (34, 16, 14, 14, 8)  # fixed: a live update never moves the columns
 NOTE = (
     "A filter's counter rises once per session (several recipients caught by one filter "
     "count once; by two filters, once each). SpamAssassin counts messages it scored "
@@ -79,8 +80,8 @@ class StatisticsArea(Vertical):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for name in COLUMNS:
-            table.add_column(name, key=name)
+        for name, width in zip(COLUMNS, WIDTHS, strict=True):
+            table.add_column(name, key=name, width=width)
         self._timer = self.set_interval(POLL_S, self.tick, pause=True, name="statistics-live")
 
     def focus(self, scroll_visible: bool = True) -> StatisticsArea:
