@@ -19,6 +19,7 @@ import bench_queue
 import bench_simulator
 import bench_spam
 import bench_status
+import bench_traffic
 
 if __name__ == "__main__":
     print(f"{'measure':<44} {'ours':>10}   {'baseline':<34} {'':>10}")
@@ -30,3 +31,4 @@ if __name__ == "__main__":
     bench_queue.main()
     bench_spam.main()
     bench_analyzer.main()
+    bench_traffic.main()
