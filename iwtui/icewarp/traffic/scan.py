@@ -184,35 +184,45 @@ def _scan(data: bytes, part: Part, pattern: re.Pattern[bytes], antispam: bool, s
             orphans.append((key, name, minute))
         add(name, minute)
 
+    c_sent = counts.setdefault("msgsent", {})
+    c_dout = counts.setdefault("clientdataout", {})
+    rfc = b"[A-Z][a-z]{2}, " in pattern.pattern
+    prev_hm: bytes | None = None
+    minute = dbase = 0
     for m in pattern.finditer(data, start, end):
         s = m.start()
         ls = rfind(b"\n", start, s) + 1 or start
         if who_match(data, ls, s) is None:
             continue
-        tid, dmy, hm_b, ss = m.group(1, 2, 3, 4)
-        hm = hm_of.get(hm_b, -1)
-        if hm < 0:
-            continue
-        if dmy:
+        hm_b = m.group(3)
+        if rfc:
+            hm = hm_of.get(hm_b, -1)
+            dmy = m.group(2)
             dbase = day_cache.get(dmy, -1)
             if dbase < 0:
                 dbase = day_cache[dmy] = _rfc_day(dmy)
-                if dbase < 0:
-                    continue
+            if hm < 0 or dbase < 0:
+                continue
             part["rfc"] = True
-        else:
+            minute = dbase + hm
+        elif hm_b != prev_hm:  # lines come in time order: most share the previous minute
+            hm = hm_of.get(hm_b, -1)
+            if hm < 0:
+                continue
             if last_hm >= 0 and hm + 720 < last_hm:
                 wrap += 1  # the clock went back past midnight: the next day's lines
             last_hm = hm
             if first_hm < 0:
                 first_hm = hm
             dbase = base + wrap * 1440
-        minute = dbase + hm
+            minute = dbase + hm
+            prev_hm = hm_b
         if antispam:
-            _antispam_hit(m, tid, minute, once)
+            _antispam_hit(m, m.group(1), minute, once)
             continue
         kind = m.lastindex
         if kind == 6:
+            tid = m.group(1)
             if m.group(5) is None:
                 c_sconn[minute] = c_sconn.get(minute, 0) + 1
             else:
@@ -221,16 +231,16 @@ def _scan(data: bytes, part: Part, pattern: re.Pattern[bytes], antispam: bool, s
             reset.add(tid)
             continue
         if kind == 11 or kind == 12:
+            client = m.group(5) is not None
             if kind == 11:
                 sender, rtext, count_b, size_b, result = m.group(7, 8, 9, 10, 11)
-                rcpts = rtext.split()
+                rcpts = rtext.split() if result == b"OK" else []
                 count, size = int(count_b), int(size_b)
             else:
                 got = _summary(m.group(12))
                 if got is None:
                     continue
                 sender, rcpts, count, size, result = got
-            client = m.group(5) is not None
             if result != b"OK":
                 if client:
                     add("msgfailed", minute)
@@ -238,20 +248,21 @@ def _scan(data: bytes, part: Part, pattern: re.Pattern[bytes], antispam: bool, s
                     add("msgrejected", minute)
                     name = RESULT_FILTER.get(result)
                     if name is not None:
-                        once(tid, name, minute)
+                        once(m.group(1), name, minute)
                 continue
-            n = len(rcpts) or count
             day = dbase // 1440
             if client:
-                add("msgsent", minute)
-                add("clientdataout", minute, size)
+                c_sent[minute] = c_sent.get(minute, 0) + 1
+                c_dout[minute] = c_dout.get(minute, 0) + size
+                n = len(rcpts) or count
                 row = _row(acc, alias, day, sender)
                 row[4] += n
                 row[5] += n * size
                 continue
+            n = len(rcpts) or count
             c_recv[minute] = c_recv.get(minute, 0) + 1
             c_din[minute] = c_din.get(minute, 0) + size
-            hms = hm_b + b":" + ss
+            hms = hm_b + b":" + m.group(4)
             row = _row(acc, alias, day, sender)
             row[2] += n
             row[3] += n * size
@@ -267,7 +278,7 @@ def _scan(data: bytes, part: Part, pattern: re.Pattern[bytes], antispam: bool, s
             add("logins", minute)
             w = who_match(data, ls, s)
             ip = w.group(1).decode("utf-8", "replace") if w is not None else ""
-            hms = hm_b + b":" + ss
+            hms = hm_b + b":" + m.group(4)
             row = _row(acc, alias, dbase // 1440, m.group(13))
             if row[8] is None or hms >= row[8]:
                 row[8] = hms
@@ -275,13 +286,14 @@ def _scan(data: bytes, part: Part, pattern: re.Pattern[bytes], antispam: bool, s
         elif kind == 14:
             add("loginsfailed", minute)
         elif kind == 15:
-            once(tid, "msgintrusionprevention", minute)
+            once(m.group(1), "msgintrusionprevention", minute)
         elif kind == 16:
-            once(tid, "greylisting", minute)
+            once(m.group(1), "greylisting", minute)
     part["wrap"], part["last_hm"], part["first_hm"] = wrap, last_hm, first_hm
     if not antispam:
         _starts(data, part, pattern, start, end)
-    for name in ("serverconn", "clientconn", "msgreceived", "serverdatain"):
+    for name in ("serverconn", "clientconn", "msgreceived", "serverdatain", "msgsent",
+                 "clientdataout"):  # fmt: skip
         if not counts[name]:
             del counts[name]
 
