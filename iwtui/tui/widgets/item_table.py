@@ -41,6 +41,7 @@ class Column(Generic[R]):
     sort: Callable[[R], Any]
     justify: str = "left"
     style: Callable[[R], str] | None = None
+    least: int | None = None  # narrowest it may get on a small terminal (default 4)
 
 
 class ItemTable(ScrollView, Generic[R], can_focus=True):
@@ -276,7 +277,10 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
     # --- drawing -------------------------------------------------------------------------
 
     def _widths(self, total: int) -> list[int]:
-        return column_widths([c.width for c in self.columns], total)
+        # the flexible column (a subject) keeps a useful share of a narrow terminal
+        flex_min = max(8, min(30, total // 4))
+        least = [c.least if c.least is not None else min(c.width, 4) for c in self.columns]
+        return column_widths([c.width for c in self.columns], total, flex_min, least)
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
@@ -321,7 +325,9 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
         return Strip(list(segments)).crop_extend(0, width, base)
 
 
-def column_widths(wanted: list[int], total: int, flex_min: int = 8, least: int = 4) -> list[int]:
+def column_widths(
+    wanted: list[int], total: int, flex_min: int = 8, least: int | Sequence[int] = 4
+) -> list[int]:
     """Widths for columns that want ``wanted`` cells (0: the rest) in ``total`` cells,
     with a mark column of 2 and a space after each. When the fixed columns do not fit
     (a narrow terminal), they shrink in proportion, to ``least`` at the very least, so
@@ -333,7 +339,8 @@ def column_widths(wanted: list[int], total: int, flex_min: int = 8, least: int =
         share = rest // len(flex) if flex else 0
         return [w or share for w in wanted]
     budget = max(0, total - 2 - len(wanted) - flex_min * len(flex))
-    floors = [min(w, least) for w in wanted]
+    lows = [least] * len(wanted) if isinstance(least, int) else list(least)
+    floors = [min(w, lo) for w, lo in zip(wanted, lows, strict=True)]
     extra = max(0, budget - sum(floors))  # shared in proportion to what each gives up
     give = sum(w - f for w, f in zip(wanted, floors, strict=True)) or 1
     return [f + (w - f) * extra // give if w else flex_min

@@ -64,8 +64,14 @@ COLUMNS: list[Column[QueueItem]] = [
         lambda i: i.queue[:4] + ("" if i.priority is None else f" {i.priority}"),
         lambda i: _QUEUE_RANK.get(i.queue, 90) + (i.priority or 0),  # a scalar: see sort_rows
     ),
-    Column("From", 28, lambda i: i.sender or i.from_, lambda i: i.sender),
-    Column("To", 28, lambda i: ", ".join(i.recipients) or i.to, lambda i: ",".join(i.recipients)),
+    Column("From", 28, lambda i: i.sender or i.from_, lambda i: i.sender, least=14),
+    Column(
+        "To",
+        28,
+        lambda i: ", ".join(i.recipients) or i.to,
+        lambda i: ",".join(i.recipients),
+        least=14,
+    ),
     Column(
         "Subject",
         0,
@@ -140,7 +146,11 @@ class QueueArea(Vertical):
                 [("All queues", "all"), *((QUEUE_TITLES[q], q) for q in QUEUE_NAMES), ("Mailbox", "mailbox")],
                 value="all", allow_blank=False, id="queue-server",
             )  # fmt: skip
-            yield Input(placeholder="Account user@domain (Mailbox)", id="queue-account")
+            yield Input(
+                placeholder="Mailbox user@domain",
+                id="queue-account",
+                tooltip="The account whose mailbox to list (Server: Mailbox)",
+            )
             yield Select[str](
                 [("Inbox", "inbox"), ("Spam", "spam")],
                 value="inbox",
@@ -148,7 +158,9 @@ class QueueArea(Vertical):
                 id="queue-folder",
             )
             yield Input(placeholder="Filter: from:x;to:y;subject:z", id="queue-filter")
-            yield Input(placeholder="Max (0 = all)", id="queue-max", max_length=7)
+            yield Input(
+                placeholder="Max", id="queue-max", max_length=7, tooltip="Max items (0 = all)"
+            )
         with Horizontal(id="queue-buttons"):
             for label, bid in (("Refresh", "refresh"), ("Delete", "delete"), ("Send Now", "send-now"),
                                ("Bounce Back", "bounce"), ("Whitelist", "whitelist"), ("Blacklist", "blacklist"),
@@ -343,6 +355,10 @@ class QueueArea(Vertical):
 
     @on(Select.Changed)
     def selected(self) -> None:
+        # the Account and Folder fields matter for a mailbox only: a narrow terminal
+        # shows them then, and gives their room to the filter otherwise (styles)
+        mailbox = self.query_one("#queue-server", Select).value == "mailbox"
+        self.set_class(mailbox, "-mailbox")
         self.items = {}
         self.only_ids = None
         self.rescan()

@@ -42,17 +42,19 @@ def _row(s: Session) -> tuple[Text, ...]:
         f" +{len(s.recipients) - 3}" if len(s.recipients) > 3 else ""
     )
     dur = f"{s.duration_s:.0f}s" if s.duration_s is not None else ""
+    # the short columns first and the long texts last: on any width the state, times,
+    # line count and result are on screen, and only recipients may run off the edge
     return (
         Text(f" {s.kind} ", style=f"reverse {STATE_STYLE.get(s.state, '')}"),
         Text(s.state, style=STATE_STYLE.get(s.state, "")),
         Text(f"{s.day:%m-%d} {when}"),
-        Text(s.thread),
-        Text(safe_text(s.peer, 40)),
-        Text(safe_text(who, 40)),
-        Text(safe_text(rcpt, 50)),
         Text(dur, justify="right"),
         Text(f"{s.line_count:,}", justify="right"),
-        Text(safe_text(s.reason, 80), style="red" if s.state == "failed" else "dim"),
+        Text(s.thread),
+        Text(safe_text(s.peer, 39)),
+        Text(safe_text(who, 32)),
+        Text(safe_text(s.reason, 40), style="red" if s.state == "failed" else "dim"),
+        Text(safe_text(rcpt, 60)),
     )
 
 
@@ -60,13 +62,13 @@ COLUMNS = (
     "",
     "State",
     "Started",
+    "Time",
+    "Lines",
     "Thread",
     "Peer",
     "Account / sender",
-    "Recipients",
-    "Time",
-    "Lines",
     "Result",
+    "Recipients",
 )
 
 

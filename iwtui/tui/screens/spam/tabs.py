@@ -84,7 +84,7 @@ def _sender_columns(list_name: str) -> list[Column[spam.SenderRow]]:
     if list_name == "quarantine":
         cols.append(Column("Subject", 0, lambda r: r.subject, lambda r: r.subject))
     cols += [
-        Column("Date/Time", 16, lambda r: _when(r.created), lambda r: r.created),
+        Column("Date/Time", 16, lambda r: _when(r.created), lambda r: r.created, least=16),
         Column("Owner", 30, lambda r: r.owner, lambda r: r.owner),
         Column("Domain", 18 if list_name == "quarantine" else 0, lambda r: r.domain, lambda r: r.domain),
     ]  # fmt: skip
@@ -97,7 +97,7 @@ GREY_COLUMNS: list[Column[spam.GreyRow]] = [
     Column("Owner", 32, lambda r: r.owner, lambda r: r.owner),
     Column("Status", 11, lambda r: r.status.title(), lambda r: r.status,
            style=lambda r: GREY_STYLE.get(r.status, "")),
-    Column("First attempt", 16, lambda r: _when(r.created), lambda r: r.created),
+    Column("First attempt", 16, lambda r: _when(r.created), lambda r: r.created, least=16),
 ]  # fmt: skip
 
 
@@ -124,8 +124,8 @@ class SpamTab(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(classes="spam-controls"):
             yield from self.filters()
-            yield Input(placeholder="Max Items (0 = all)", id=f"{self.spec.id}-max", max_length=7,
-                        classes="spam-max")  # fmt: skip
+            yield Input(placeholder="Max Items", id=f"{self.spec.id}-max", max_length=7,
+                        classes="spam-max", tooltip="Max Items (0 = all)")  # fmt: skip
         with Horizontal(classes="spam-buttons"):
             for label, action in self.spec.buttons:
                 yield Button(label, id=f"{self.spec.id}-btn-{action}", compact=True)

@@ -48,8 +48,8 @@ def _tarpit_columns(period_min: float) -> list[Column[tarpit.TarpitEntry]]:
         return e.expires - timedelta(minutes=period_min) if e.expires else None
 
     return [
-        Column("IP", 40, lambda e: e.ip, lambda e: _ip_order(e.ip)),
-        Column("Expires", 16, lambda e: _when(e.expires), lambda e: e.expires),
+        Column("IP", 40, lambda e: e.ip, lambda e: _ip_order(e.ip), least=15),
+        Column("Expires", 16, lambda e: _when(e.expires), lambda e: e.expires, least=16),
         Column("Expires in", 21, lambda e: countdown(e.expires, _now()), lambda e: e.expires,
                style=lambda e: "dim" if e.expired(_now()) else "bold"),
         Column("Blocked", 16, lambda e: _when(blocked(e)), blocked),

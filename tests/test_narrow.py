@@ -1,0 +1,50 @@
+"""Every area at 80x24 (issue 14.7): its buttons and inputs are on screen, inputs keep a
+usable width, and a table's flexible column (a subject) keeps a useful share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import Button, ContentSwitcher, Input
+
+from iwtui.tui.areas import AREAS
+from iwtui.tui.widgets.item_table import ItemTable
+
+from .tui_helpers import make_app
+
+SMALL = (80, 24)
+
+
+@pytest.mark.parametrize("area", [a.id for a in AREAS])
+async def test_every_control_is_on_screen_at_80x24(
+    area: str, sim_root: Path, isolated_config: Path
+) -> None:
+    app = make_app(sim_root, isolated_config)
+    async with app.run_test(size=SMALL) as pilot:
+        app.action_area(area)
+        await pilot.pause(0.3)
+        pane = app.query_one("#areas", ContentSwitcher).visible_content
+        assert pane is not None and pane.id == area
+        width = app.size.width
+        controls = [w for w in pane.query("Button, Input") if w.display and w.visible]
+        for w in controls:
+            if not w.region.width:  # in a hidden tab or a collapsed section
+                continue
+            assert w.region.right <= width, f"{area}: {w} runs off screen at {w.region}"
+            if isinstance(w, Button):
+                label = str(w.label)
+                assert w.region.width >= len(label), f"{area}: {label!r} cut to {w.region}"
+            if isinstance(w, Input):
+                assert w.region.width >= 8, f"{area}: {w.id} is {w.region.width} cells"
+
+
+async def test_the_subject_keeps_a_useful_width(sim_root: Path, isolated_config: Path) -> None:
+    for size in (SMALL, (120, 30)):
+        app = make_app(sim_root, isolated_config)
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause(0.3)
+            table = app.query_one("#queue-table", ItemTable)
+            widths = table._widths(table.scrollable_content_region.width)
+            subject = [c.title for c in table.columns].index("Subject")
+            assert widths[subject] >= 18, (size, widths)
