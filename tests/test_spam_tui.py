@@ -122,6 +122,28 @@ async def test_add_dialog_validates_and_adds(sim_root: Path, isolated_config: Pa
         assert _count(db, q) == 1
 
 
+async def test_add_warns_about_an_owner_domain_not_on_this_server(
+    sim_root: Path, isolated_config: Path
+) -> None:
+    """Issue 14.6: the Whitelist Add form took an owner domain that is not on the server
+    without a word. It says so, and the same values again go ahead."""
+    app = make_app(sim_root, isolated_config)
+    async with app.run_test(size=SIZE) as pilot:
+        area = await _open(pilot, app)
+        await pilot.press("right_square_bracket")
+        await wait_for(pilot, lambda: area.current.spec.id == "whitelist" and area.current.loaded)
+        await pilot.press("A")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormScreen))
+        await pilot.press(*"friend@ok.test", "enter", "backspace", *"elsewhere.test", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, FormScreen)
+        assert "elsewhere.test is not a domain of this server" in str(
+            app.screen.query_one("#form-error").render()
+        )
+        await pilot.press("enter")  # again: the admin means it
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+
+
 async def test_read_only_refuses_before_asking(sim_root: Path, isolated_config: Path) -> None:
     app = make_app(sim_root, isolated_config, "read_only: true\n")
     db = sim_root / "spam" / "antispam.db"

@@ -22,12 +22,13 @@ from iwtui.tui.widgets.log_view import LogView
 
 
 def age(ts: float, now: float) -> str:
+    """How long ago, with its units (``21h 56m``: ``21h56`` read as a clock time)."""
     s = max(0, int(now - ts))
     if s < 3600:
         return f"{s // 60}m"
     if s < 86400:
-        return f"{s // 3600}h{s % 3600 // 60:02d}"
-    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
+        return f"{s // 3600}h {s % 3600 // 60:02d}m"
+    return f"{s // 86400}d {s % 86400 // 3600:02d}h"
 
 
 class TextScreen(ModalScreen[None]):

@@ -39,12 +39,17 @@ class FormScreen(ModalScreen[tuple[str, ...] | None]):
         note: str,
         check: Callable[..., object],
         suggest: dict[int, list[str]] | None = None,
+        warn: Callable[..., str | None] | None = None,
     ) -> None:
         """``suggest``: completions for some fields (by index), shown as you type; the
-        right arrow takes one (the seed's "..." Select Item list, by keyboard)."""
+        right arrow takes one (the seed's "..." Select Item list, by keyboard).
+        ``warn``: a doubt about values that pass ``check`` (an owner domain that is not on
+        this server): shown, and the same values submitted again go ahead."""
         super().__init__()
         self.title_text, self.fields, self.note, self.check = title, list(fields), note, check
         self.suggest = suggest or {}
+        self.warn = warn
+        self._warned: tuple[str, ...] | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -69,10 +74,16 @@ class FormScreen(ModalScreen[tuple[str, ...] | None]):
             inputs[inputs.index(event.input) + 1].focus()
             return
         values = tuple(i.value.strip() for i in inputs)
+        error = self.query_one("#form-error", Static)
         try:
             self.check(*values)
         except IwtuiError as exc:
-            self.query_one("#form-error", Static).update(Text(str(exc), style="red"))
+            error.update(Text(str(exc), style="red"))
+            return
+        doubt = self.warn(*values) if self.warn is not None else None
+        if doubt and self._warned != values:
+            self._warned = values
+            error.update(Text(f"{doubt} — Enter again to go ahead", style="yellow"))
             return
         self.dismiss(values)
 

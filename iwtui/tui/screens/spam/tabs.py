@@ -365,6 +365,14 @@ class SpamTab(Vertical):
             spam_actions.validate_sender(sender)
             spam_actions.validate_owner(owner)
 
+        owners = spam.owners(self.install.mail_dir)
+
+        def doubt(_sender: str, owner: str) -> str | None:
+            domain = owner.rpartition("@")[2].lower()
+            if owner == "*" or domain in {o.lower() for o in owners}:
+                return None
+            return f"{domain} is not a domain of this server (no mail folder)"
+
         def chosen(values: tuple[str, ...] | None) -> None:
             if values is not None:
                 sender, owner = values
@@ -380,7 +388,8 @@ class SpamTab(Vertical):
                 "Owner: a user address (that user), a domain (its users) or * (every domain);"
                 " it completes from the mail store (right arrow takes it).",
                 check,
-                {1: spam.owners(self.install.mail_dir)},
+                {1: owners},
+                doubt,
             ),
             chosen,
         )  # fmt: skip
