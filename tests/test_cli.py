@@ -113,6 +113,26 @@ def test_status_uses_the_header_counts(sim_root: Path, capsys: pytest.CaptureFix
     assert data["tarpit"] == {"active": 0, "total": 9, "note": None}
 
 
+def test_status_names_what_is_missing_and_exits_1(
+    tmp_path: Path, sim_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 14: `status` on an empty root printed zeros with exit 0."""
+    empty = tmp_path / "empty"
+    (empty / "config").mkdir(parents=True)
+    assert main(["status", "--root", str(empty)]) == 1
+    err = capsys.readouterr().err
+    assert "not found in this install: queues, spam database, tarpit.dat" in err
+    assert main(["status", "--root", str(empty), "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["missing"] == [
+        "queues",
+        "spam database",
+        "tarpit.dat",
+    ]
+    (sim_root / "spam" / "antispam.db").unlink()
+    assert main(["status", "--root", str(sim_root), "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["missing"] == ["spam database"]
+
+
 def test_bad_arguments_exit_2() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "iwtui", "doctor", "--no-such-flag"], capture_output=True, text=True

@@ -169,6 +169,17 @@ async def test_hostile_root_name_and_broken_spam_db_render_inert(
         assert app.is_running
 
 
+async def test_a_missing_spam_db_is_not_found_rather_than_unreadable(
+    sim_root: Path, isolated_config: Path
+) -> None:
+    (sim_root / "spam" / "antispam.db").unlink()
+    app = make_app(sim_root, isolated_config)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None)
+        text = _strip_text(app)
+        assert "spam db not found" in text and "unreadable" not in text
+
+
 async def test_a_failing_refresh_is_reported_and_the_app_goes_on(
     sim_root: Path, isolated_config: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

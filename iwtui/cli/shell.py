@@ -61,9 +61,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     from iwtui.icewarp.queue.folders import QUEUE_NAMES, QUEUE_TITLES
 
     snap = status.refresh(context(args).install())
+    # zeros of a part that is not there are no count: say so, and exit 1 (as doctor does)
+    code = EXIT_REFUSED if snap.missing else EXIT_OK
     if args.json:
         emit_json(snap.as_json())
-        return EXIT_OK
+        return code
     print("  ".join(f"{QUEUE_TITLES[q]} {snap.queues[q]}" for q in QUEUE_NAMES))
     if snap.spam_lists is not None:
         print("  ".join(f"{k.title()} {v}" for k, v in snap.spam_lists.items()))
@@ -74,7 +76,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         f"Tarpitted {snap.tarpit_active} ({expired} expired)"
         + (f"; {snap.tarpit_note}" if snap.tarpit_note else "")
     ))  # fmt: skip
-    return EXIT_OK
+    if snap.missing:
+        print(f"iwtui: not found in this install: {', '.join(snap.missing)} (see iwtui doctor)",
+              file=sys.stderr)  # fmt: skip
+    return code
 
 
 def cmd_config(args: argparse.Namespace) -> int:

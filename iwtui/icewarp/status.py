@@ -25,6 +25,13 @@ class Snapshot:
     tarpit_total: int = 0
     tarpit_note: str = ""
     taken_at: datetime | None = None
+    missing: tuple[str, ...] = ()
+    """Parts of the install not found at all (``queues``, ``spam database``,
+    ``tarpit.dat``): zeros there mean "nothing to count", not "none waiting"."""
+
+    @property
+    def spam_missing(self) -> bool:
+        return "spam database" in self.missing
 
     @property
     def queued(self) -> int:
@@ -41,6 +48,7 @@ class Snapshot:
                 "note": self.tarpit_note or None,
             },
             "taken_at": self.taken_at.isoformat(timespec="seconds") if self.taken_at else None,
+            "missing": list(self.missing),
         }
 
 
@@ -73,4 +81,17 @@ def refresh(
         tarpit_total=len(t.entries),
         tarpit_note=t.problem,
     )
-    return replace(snap, taken_at=now)
+    return replace(snap, taken_at=now, missing=missing(inst, t))
+
+
+def missing(inst: Install, tarpit_file: tarpit.TarpitFile | None = None) -> tuple[str, ...]:
+    """The parts of the header's counts that are not on disk at all."""
+    gone = []
+    if not any(p.is_dir() for p in (inst.outgoing_dir, inst.retry_dir, inst.incoming_dir)):
+        gone.append("queues")
+    if not inst.antispam_db.exists():
+        gone.append("spam database")
+    t = tarpit_file or tarpit.read(inst.tarpit_file)
+    if t.layout == tarpit.MISSING:
+        gone.append("tarpit.dat")
+    return tuple(gone)

@@ -106,7 +106,9 @@ class StatusStrip(Widget):
         parts.append(Text("│", style="dim"))
         quarantine = snap.spam_lists.get("quarantine") if snap.spam_lists else None
         held = self._count("quarantine", quarantine, short)
-        if snap.spam_error:
+        if snap.spam_missing:  # not there at all is not the same as unreadable
+            held.append(" (no db)" if short else " (spam db not found)", style="yellow")
+        elif snap.spam_error:
             held.append(" (db unreadable)" if short else " (spam db unreadable)", style="red")
         parts.append(held)
         t = self._count("tarpit", snap.tarpit_active, short)
