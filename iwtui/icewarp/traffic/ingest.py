@@ -76,7 +76,33 @@ class _Job:
     base_offset: int  # the stored offset this read continues from (compare-and-set)
     base_ino: int
     pieces: list[tuple[int, int]] = field(default_factory=list)
-    parts: dict[int, scan.Part] = field(default_factory=dict)
+    parts: dict[int, scan.Part] = field(default_factory=dict)  # arrived, not merged yet
+    into: scan.Part | None = None  # pieces 0..merged-1 merged in order (memory stays flat)
+    merged: int = 0
+    failed: bool = False
+
+    def state(self) -> scan.Part:
+        """The merged part so far, starting from the file's saved parser state."""
+        if self.into is None:
+            saved: dict[str, Any] | None = None
+            if not self.reset and self.rec.state:
+                with contextlib.suppress(ValueError):
+                    saved = json.loads(self.rec.state)
+            self.into = scan.state_part(self.name.day, saved)
+        return self.into
+
+    def add(self, k: int, part: scan.Part) -> bool:
+        """A piece's part; True when the whole file is in."""
+        into = self.state()
+        self.parts[k] = part
+        while self.merged in self.parts:
+            got = self.parts.pop(self.merged)
+            if "error" in got:
+                self.failed = True
+            elif not self.failed:
+                scan.merge(into, got)
+            self.merged += 1
+        return self.merged == len(self.pieces)
 
 
 def _log_files(log_dir: Path) -> list[tuple[LogName, os.stat_result]]:
@@ -346,10 +372,10 @@ def ingest(install: Any, store: Store, *, progress: Progress | None = None,
         outstanding -= 1
         done += sizes[(j, k)]
         job = jobs[j]
-        job.parts[k] = part
+        complete = job.add(k, part)
         if progress is not None:
             progress(done, total)
-        if len(job.parts) == len(job.pieces):
+        if complete:
             _write(store, job, server, report)
 
     try:
@@ -387,17 +413,10 @@ def ingest(install: Any, store: Store, *, progress: Progress | None = None,
 
 def _write(store: Store, job: _Job, server: str, report: IngestReport) -> None:
     rec = job.rec
-    saved: dict[str, Any] | None = None
-    if not job.reset and rec.state:
-        with contextlib.suppress(ValueError):
-            saved = json.loads(rec.state)
-    into = scan.state_part(job.name.day, saved)
-    for k in range(len(job.pieces)):
-        part = job.parts[k]
-        if "error" in part:
-            report.skipped.append(rec.path)
-            return  # the file changed while it was read: the next ingest reads it
-        scan.merge(into, part)
+    if job.failed:
+        report.skipped.append(rec.path)
+        return  # the file changed while it was read: the next ingest reads it
+    into = job.state()
     counts = {c: v for c, v in into["counts"].items() if v}
     with store.transaction() as db:
         row = db.execute("SELECT id, offset, ino FROM files WHERE path=?", (rec.path,)).fetchone()

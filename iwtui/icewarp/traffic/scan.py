@@ -403,7 +403,6 @@ def merge(into: Part, part: Part) -> None:
             into["seen"][key] = set(names)
         else:
             into["seen"].setdefault(key, set()).update(names)
-    into["reset"] |= part["reset"]
     into["starts"] += part["starts"]
     if part["last_hm"] >= 0:
         into["last_hm"] = part["last_hm"]
