@@ -22,11 +22,11 @@ from textual import events
 from textual.app import ComposeResult, RenderResult
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from iwtui.icewarp.traffic.query import Point, Series
 from iwtui.tui.bindings import bindings
+from iwtui.tui.widgets.panel import Panel
 
 COLOURS = ("cyan", "red", "green", "orange", "magenta", "blue", "yellow")
 RICH = {"orange": "dark_orange"}
@@ -95,7 +95,8 @@ class Chart(Vertical, can_focus=True):
     DEFAULT_CSS = """
     Chart { height: 1fr; }
     Chart ChartPlot { height: 1fr; }
-    Chart .chart-readout { height: auto; padding: 0 1; }
+    Chart .chart-readout { height: 2; padding: 0 1; }
+    Chart #chart-legend { height: 1; }
     Chart:focus .chart-readout { background: $boost; }
     """
 
@@ -110,8 +111,9 @@ class Chart(Vertical, can_focus=True):
 
     def compose(self) -> ComposeResult:
         yield ChartPlot(id="chart-plot")
-        yield Static(classes="chart-readout", id="chart-readout")
-        yield Static(classes="chart-readout", id="chart-legend")
+        # panels repaint without a relayout: a live update redraws only what changed
+        yield Panel(classes="chart-readout", id="chart-readout")
+        yield Panel(classes="chart-readout", id="chart-legend")
 
     # -- data ---------------------------------------------------------------------------
 
@@ -125,6 +127,7 @@ class Chart(Vertical, can_focus=True):
         same_shape = keep_view and self.series and self.length == len(series[0].points)
         self.series = list(series)
         self.title = title
+        self.query_one("#chart-legend", Panel).styles.height = max(1, len(self.series))
         if not same_shape:
             self.window = (0, self.length)
             self.cursor = self._last_nonzero()
@@ -201,8 +204,8 @@ class Chart(Vertical, can_focus=True):
         """New state: the plot is rebuilt at its next paint, at its size then."""
         self.draws += 1
         self.query_one(ChartPlot).refresh()
-        self.query_one("#chart-readout", Static).update(self.readout())
-        self.query_one("#chart-legend", Static).update(self.legend())
+        self.query_one("#chart-readout", Panel).update(self.readout())
+        self.query_one("#chart-legend", Panel).update(self.legend())
 
     def build_plot(self, plot: ChartPlot) -> None:
         """Fill plotext for the plot's current size (called by its ``render``)."""

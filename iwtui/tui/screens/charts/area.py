@@ -27,6 +27,7 @@ from iwtui.tui.bindings import bindings
 from iwtui.tui.screens.charts.dialogs import RangeScreen
 from iwtui.tui.screens.charts.feed import TrafficFeed, feed_for
 from iwtui.tui.widgets.chart import Chart
+from iwtui.tui.widgets.panel import Panel
 
 if TYPE_CHECKING:
     from iwtui.config import LoadedConfig
@@ -97,7 +98,7 @@ class ChartsArea(Vertical):
             yield Select[str]([(s.upper(), s) for s in SERVICES], value="smtp",
                               allow_blank=False, id="charts-service")  # fmt: skip
             yield Static(id="charts-period")
-            yield Static(id="charts-status")
+            yield Panel(id="charts-status")
         with Horizontal(id="charts-body"):
             yield SelectionList[str](id="charts-categories")
             units = {c.name: c.unit for c in counters_mod.SMTP}
@@ -183,7 +184,7 @@ class ChartsArea(Vertical):
         self.ready = True
 
     def _status(self, text: Text) -> None:
-        self.query_one("#charts-status", Static).update(text)
+        self.query_one("#charts-status", Panel).update(text)
 
     # -- controls -----------------------------------------------------------------------
 
@@ -192,7 +193,7 @@ class ChartsArea(Vertical):
         sel.clear_options()
         chosen = set(self.view.categories)
         for c in counters_mod.counters_of(self.view.service):
-            label = c.title if c.derived else f"{c.title} (not in logs)"
+            label = c.title if c.derived else f"{c.title} (n/a)"
             sel.add_option((label, c.name, c.name in chosen))
 
     def _show_period(self) -> None:

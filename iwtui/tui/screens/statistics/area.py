@@ -24,6 +24,7 @@ from iwtui.icewarp.traffic import query
 from iwtui.tui.bindings import bindings
 from iwtui.tui.screens.charts.feed import TrafficFeed, feed_for
 from iwtui.tui.widgets.chart import human
+from iwtui.tui.widgets.panel import Panel
 
 if TYPE_CHECKING:
     from iwtui.config import LoadedConfig
@@ -31,12 +32,12 @@ if TYPE_CHECKING:
 
 SERVICES = ("smtp", "pop3", "imap")
 POLL_S = 1.0
-COLUMNS = ("Item", "Value", "Per minute", "Peak minute", "Peak at")
-WIDTHS = (34, 16, 14, 14, 8)  # fixed: a live update never moves the columns
+COLUMNS = ("Item", "Value", "Per minute", "Peak", "At")  # Peak: the busiest minute, At: when
+WIDTHS = (28, 12, 10, 9, 5)  # fixed (a live update never moves them); fits 80 columns
 NOTE = (
     "A filter's counter rises once per session (several recipients caught by one filter "
     "count once; by two filters, once each). SpamAssassin counts messages it scored "
-    "non-zero. Items marked (not in logs) are not written in IceWarp's logs."
+    "non-zero. (n/a): not written in IceWarp's logs, always 0."
 )
 
 
@@ -74,7 +75,7 @@ class StatisticsArea(Vertical):
         with Horizontal(id="statistics-controls"):
             yield Select[str]([(s.upper(), s) for s in SERVICES], value="smtp",
                               allow_blank=False, id="statistics-service")  # fmt: skip
-            yield Static(id="statistics-since")
+            yield Panel(id="statistics-since")
         yield DataTable(id="statistics-table", cursor_type="row", zebra_stripes=True)
         yield Static(Text(NOTE, style="dim"), id="statistics-note")
 
@@ -142,7 +143,7 @@ class StatisticsArea(Vertical):
             for c in stats.counters:
                 peak_t = c.peak_t[11:16] if c.peak_t else "—"
                 known = counters_mod.counter(service, c.name)
-                title = c.title if known is None or known.derived else f"{c.title} (not in logs)"
+                title = c.title if known is None or known.derived else f"{c.title} (n/a)"
                 cells = (
                     Text(title),
                     Text(human(c.total, c.unit), justify="right"),
@@ -164,7 +165,7 @@ class StatisticsArea(Vertical):
             stamp = _now().strftime("%H:%M:%S")
             since.append(f"   live · updated {stamp}" if self.live else f"   updated {stamp}",
                          style="dim")  # fmt: skip
-            self.query_one("#statistics-since", Static).update(since)
+            self.query_one("#statistics-since", Panel).update(since)
         self.ready = True
 
     @on(Select.Changed, "#statistics-service")
