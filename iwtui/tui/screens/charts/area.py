@@ -25,7 +25,7 @@ from iwtui.icewarp.traffic import counters as counters_mod
 from iwtui.icewarp.traffic import query
 from iwtui.tui.bindings import bindings
 from iwtui.tui.screens.charts.dialogs import RangeScreen
-from iwtui.tui.screens.charts.feed import TrafficFeed, feed_for
+from iwtui.tui.screens.charts.feed import TrafficFeed, drop, feed_for
 from iwtui.tui.widgets.chart import Chart
 from iwtui.tui.widgets.panel import Panel
 
@@ -124,6 +124,12 @@ class ChartsArea(Vertical):
         if self._timer is not None:
             self._timer.pause()
 
+    def on_unmount(self) -> None:
+        """Quitting: an ingest in flight stops between pieces (its helpers are killed) and
+        the feed is closed; a later console in this process opens a new one."""
+        if self.feed is not None:
+            drop(self.feed)
+
     def files_changed(self, areas: frozenset[object]) -> None:
         """A watcher event: when shown, read what the logs gained at once."""
         if self.display and self.feed is not None and "logs" in {str(a) for a in areas}:
@@ -149,7 +155,7 @@ class ChartsArea(Vertical):
         try:
             if read_logs:
                 feed.update(lambda d, t: self.app.call_from_thread(self._progress, d, t))
-            if self.drawn != (view, feed.version):
+            if self.drawn != (view, feed.version) and not feed.cancel.is_set():
                 start, end, step = view.bounds()
                 series = feed.read(lambda st: [
                     query.series(st, feed.server, view.service, c, start, end, step)

@@ -40,7 +40,7 @@ class TrafficFeed:
         self.server = install.server_id or ""
 
     def update(self, on_progress: Callable[[int, int], None] | None = None) -> IngestReport | None:
-        if not self._ingest_lock.acquire(blocking=False):
+        if self.cancel.is_set() or not self._ingest_lock.acquire(blocking=False):
             return None
         try:
 

@@ -22,7 +22,7 @@ from iwtui.icewarp.install import Install
 from iwtui.icewarp.traffic import counters as counters_mod
 from iwtui.icewarp.traffic import query
 from iwtui.tui.bindings import bindings
-from iwtui.tui.screens.charts.feed import TrafficFeed, feed_for
+from iwtui.tui.screens.charts.feed import TrafficFeed, drop, feed_for
 from iwtui.tui.widgets.chart import human
 from iwtui.tui.widgets.panel import Panel
 
@@ -100,6 +100,12 @@ class StatisticsArea(Vertical):
         if self._timer is not None:
             self._timer.pause()
 
+    def on_unmount(self) -> None:
+        """Quitting: an ingest in flight stops between pieces (its helpers are killed) and
+        the feed is closed; a later console in this process opens a new one."""
+        if self.feed is not None:
+            drop(self.feed)
+
     def files_changed(self, areas: frozenset[object]) -> None:
         if self.display and self.feed is not None and "logs" in {str(a) for a in areas}:
             self.tick()
@@ -119,7 +125,7 @@ class StatisticsArea(Vertical):
         assert feed is not None
         try:
             feed.update()
-            if self.drawn != (service, day, feed.version):
+            if self.drawn != (service, day, feed.version) and not feed.cancel.is_set():
                 now = _now()
                 got = feed.read(lambda st: query.stats(st, feed.server, service, day, now))
                 self.app.call_from_thread(self.apply, service, day, feed.version, got)
