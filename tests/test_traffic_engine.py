@@ -265,7 +265,12 @@ def test_links_fifos_and_devices_are_not_read(sim_install: Install, tmp_path: Pa
     store = _store(tmp_path)
     done = threading.Event()
     out: list[ingest_mod.IngestReport] = []
-    th = threading.Thread(target=lambda: (out.append(ingest(sim_install, store)), done.set()))
+
+    def run() -> None:
+        out.append(ingest(sim_install, store))
+        done.set()
+
+    th = threading.Thread(target=run)
     th.start()
     assert done.wait(20), "ingest hung on a FIFO or a device"
     assert len(out[0].skipped) == 3

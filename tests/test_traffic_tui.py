@@ -46,7 +46,7 @@ def _five_minutes(root: Path, counter: str = "serverconn") -> Counter[str]:
 
 async def _charts(pilot: Any) -> ChartsArea:
     await pilot.press("3")
-    area = pilot.app.query_one(ChartsArea)
+    area: ChartsArea = pilot.app.query_one(ChartsArea)
     await wait_for(pilot, lambda: area.ready, timeout=20)
     return area
 
@@ -86,7 +86,11 @@ async def test_day_chart_counts_cursor_zoom_and_periods(sim_root: Path,
         for key, n, step in (("w", 168, 3600), ("m", 720, 3600), ("y", 365, 86400),
                              ("d", 288, 300)):  # fmt: skip
             await pilot.press(key)
-            await wait_for(pilot, lambda n=n: len(chart.series[0].points) == n and not area.busy)
+
+            def shown(n: int = n) -> bool:
+                return len(chart.series[0].points) == n and not area.busy
+
+            await wait_for(pilot, shown)
             assert chart.series[0].step_s == step
             assert chart.series[0].total == sum(expected.values())
         assert area.view.period == "day" and "1 Day" in chart.title
