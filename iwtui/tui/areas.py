@@ -119,7 +119,8 @@ AREAS: tuple[AreaInfo, ...] = (
         "8",
         None,
         "Per account: received, sent, sent out, last login, mailbox size; export.",
-        widget="iwtui.tui.screens.pending:PendingArea",
+        widget="iwtui.tui.screens.accounts.area:AccountsArea",
+        css="accounts.tcss",
     ),
     AreaInfo(
         "volume",
