@@ -62,7 +62,7 @@ async def _account_twice(pilot: Pilot[Any]) -> None:
     box = Path("icewarp/mail/acme-corp.test/john.doe/inbox")
     (box / "added.imap").write_bytes(b"x" * 5000)
     first = area.result
-    await pilot.press("r")
+    await pilot.press("R")
     await wait_for(pilot, lambda: area.result is not first and not area.running)
     await pilot.pause(0.3)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, Static
 
-from iwtui.icewarp.volume import walk
+from iwtui.icewarp.volume import helper, walk
 from iwtui.tui.screens.volume.area import VolumeArea
 from iwtui.tui.widgets.item_table import ItemTable
 
@@ -80,6 +80,7 @@ async def test_escape_cancels_within_100_ms_keeping_partial_totals(
         return real(fd)
 
     monkeypatch.setattr(walk, "list_folder", slow)
+    monkeypatch.setattr(helper, "start", lambda *a: None)  # all of it in this process
     app = make_app(sim_root, isolated_config)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("9")
@@ -109,7 +110,7 @@ async def test_refresh_shows_previous_and_difference_and_exports(
         new = sim_root / "mail" / "acme-corp.test" / "petr" / "inbox" / "new.imap"
         new.write_bytes(b"x" * 2048)
         os.utime(new.parent, None)
-        await pilot.press("r")
+        await pilot.press("R")
         await wait_for(pilot, lambda: area.result is not first and not area.running)
         assert area.result is not None and area.result.difference == (2048, 1)
         assert "Difference  +2.0 KiB  +1 files" in _summary(app)

@@ -105,6 +105,7 @@ class VolumeArea(Vertical):
         self.saved: list[Path] = []
         self._cancel = threading.Event()
         self._started = False
+        self._to_top = True
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="volume-controls"):
@@ -183,8 +184,9 @@ class VolumeArea(Vertical):
         self.query_one("#volume-target", Input).value = target.name
         self.running = True
         self.progress = None
-        if self.result is not None and self.result.target != target.name:
+        if self.result is None or self.result.target != target.name:
             self.result = None
+            self._to_top = True  # a new target: its rows from the top, biggest first
         self._cancel = threading.Event()
         self._paint()
         self._walk(target)
@@ -278,13 +280,15 @@ class VolumeArea(Vertical):
             if p is not None:
                 done = [Child(n, b, f) for n, b, f, _d in p.units if b or f or _d]
                 table.set_rows(done, initial=True)  # rows of a walk are not "new" items
+                if self._to_top:
+                    table.move_to(0)
             prev = previous_of(self.state_dir, self.install, self.target)
             if prev is not None:
                 line.append(f"\nPrevious  {human(prev.bytes)}  {prev.files:,} files  at {prev.at}")
             summary.update(line)
             return
         if r is None:
-            summary.update(Text("Enter a target and press Enter (r: measure again)", style="dim"))
+            summary.update(Text("Enter a target and press Enter (R: measure again)", style="dim"))
             return
         state = ("Current", "bold") if r.complete else ("Cancelled: partial", "bold yellow")
         line.append(f"{state[0]}  ", style=state[1])
@@ -300,6 +304,9 @@ class VolumeArea(Vertical):
             line.append("\nPrevious  none: this is the first measurement", style="dim")
         summary.update(line)
         table.set_rows(r.children, initial=True)
+        if self._to_top:
+            table.move_to(0)
+            self._to_top = False
         if r.errors:
             shown = "; ".join(f"{safe_text(pth)}: {safe_text(e)}" for pth, e in r.errors[:3])
             more = f" (+{len(r.errors) - 3} more)" if len(r.errors) > 3 else ""

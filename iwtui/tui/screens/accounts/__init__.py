@@ -1,0 +1,1 @@
+"""Status > Account Statistics (issue 12)."""

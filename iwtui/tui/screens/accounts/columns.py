@@ -1,0 +1,90 @@
+"""The Account Statistics list's columns (the seed's List tab), their text and sort keys."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from iwtui.icewarp.accounts.stats import AccountRow
+from iwtui.tui.widgets.item_table import Column
+
+NONE = "—"
+
+
+def human(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+def _most(name: str) -> Callable[[AccountRow], Any]:
+    """Largest first on the first sort (the table sorts ascending)."""
+    return lambda r: -getattr(r, name)
+
+
+def _newest(name: str) -> Callable[[AccountRow], Any]:
+    # the newest first (the table puts rows without a value last)
+    def key(r: AccountRow) -> Any:
+        v = getattr(r, name)
+        digits = "".join(ch for ch in v if ch.isdigit()) if v else ""
+        return -int(digits) if digits else None
+
+    return key
+
+
+def size(n: int) -> str:
+    """Bytes in at most 7 cells: 512B, 57.1K, 969.0K, 1.2M, 3.4G."""
+    value = float(n)
+    for unit in ("B", "K", "M", "G", "T"):
+        if value < 1024 or unit == "T":
+            return f"{int(value)}B" if unit == "B" else f"{value:.1f}{unit}"
+        value /= 1024
+    return f"{n}B"
+
+
+def columns(host: Callable[[AccountRow], str | None] | None) -> list[Column[AccountRow]]:
+    """``host``: the Last Host of a row (None: the column is left out, reverse lookup off).
+    Widths fit 136 cells (a 160-column terminal beside the navigation) with the ID taking
+    the rest; narrower terminals shrink them in proportion."""
+    cols: list[Column[AccountRow]] = [
+        Column("ID", 0, lambda r: r.account, lambda r: r.account),
+        Column("Last Login", 11, lambda r: _short(r.last_login), _newest("last_login")),
+        Column("Last IP", 15, lambda r: r.last_ip or NONE, lambda r: r.last_ip),
+    ]
+    if host is not None:
+        cols.append(Column("Last Host", 18, lambda r: host(r) or NONE, lambda r: host(r)))
+    cols += [
+        Column("Files #", 7, lambda r: f"{r.messages_count:,}", _most("messages_count"), "right"),
+        Column("Files", 7, lambda r: size(r.messages_bytes), _most("messages_bytes"), "right"),
+        Column(
+            "Quota",
+            5,
+            lambda r: NONE if r.quota_percent is None else f"{r.quota_percent:.0f}%",
+            lambda r: None if r.quota_percent is None else -r.quota_percent,
+            "right",
+        ),
+        Column("Recv #", 6, lambda r: f"{r.received_count:,}", _most("received_count"), "right"),
+        Column("Received", 8, lambda r: size(r.received_bytes), _most("received_bytes"), "right"),
+        Column("Sent #", 6, lambda r: f"{r.sent_count:,}", _most("sent_count"), "right"),
+        Column("Sent", 7, lambda r: size(r.sent_bytes), _most("sent_bytes"), "right"),
+        Column("Out #", 5, lambda r: f"{r.sent_out_count:,}", _most("sent_out_count"), "right"),
+        Column("Sent Out", 8, lambda r: size(r.sent_out_bytes), _most("sent_out_bytes"), "right"),
+        Column("Created", 10, lambda r: (r.created or NONE)[:10], _newest("created")),
+    ]
+    return cols
+
+
+def _short(v: str | None) -> str:
+    """``2026-01-15T10:09:02`` -> ``01-15 10:09`` (the period gives the year)."""
+    return f"{v[5:10]} {v[11:16]}" if v and len(v) >= 16 else NONE
+
+
+NARROW = ("ID", "Recv #", "Received", "Sent #", "Sent", "Out #", "Files")
+
+
+def narrow(cols: list[Column[AccountRow]]) -> list[Column[AccountRow]]:
+    """The columns that fit an 80-column terminal (the rest are in the export and JSON)."""
+    return [c for c in cols if c.title in NARROW]

@@ -1,0 +1,99 @@
+"""Pilot tests of the Account Statistics area: the list against the independent count, the
+';' filter, sorting with Max Items (the top N of the new order), the chart tab and Save As
+Image, Export To File, and ``v`` showing an account's Volume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+from textual.widgets import Input, Static, TabbedContent
+
+from iwtui.icewarp.install import Install
+from iwtui.tui.screens.accounts.area import AccountsArea, AccountsTable
+from iwtui.tui.screens.volume.area import VolumeArea
+
+from .test_accounts import DAY1, DAY2, LOCAL, independent
+from .test_accounts import install as install
+from .tui_helpers import make_app, wait_for
+
+SIZE = (160, 48)
+
+
+async def _open(pilot: object, app: object) -> AccountsArea:
+    await pilot.press("8")  # type: ignore[attr-defined]
+    area = app.query_one(AccountsArea)  # type: ignore[attr-defined]
+    await wait_for(pilot, lambda: area.report is not None and not area.busy)  # type: ignore[arg-type]
+    return area
+
+
+async def test_list_filter_sort_and_max(install: Install, isolated_config: Path) -> None:
+    app = make_app(install.root, isolated_config)
+    ref = independent(DAY1 + DAY2)
+    async with app.run_test(size=SIZE) as pilot:
+        area = await _open(pilot, app)
+        table = app.query_one(AccountsTable)
+        assert [r.account for r in table.rows] == sorted(LOCAL)
+        for r in table.rows:
+            assert (r.received_count, r.sent_count, r.sent_out_bytes) == (
+                ref[r.account]["received_count"], ref[r.account]["sent_count"],
+                ref[r.account]["sent_out_bytes"])  # fmt: skip
+        status = str(app.query_one("#accounts-status", Static).render())
+        assert "4 of 4 accounts" in status and "unknown senders 4" in status
+        # the ';' filter: any term matches
+        await pilot.press("f")
+        app.query_one("#accounts-filter", Input).value = "b.test;ALICE@"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not area.busy and len(table.rows) == 3)
+        assert {r.account for r in table.rows} == {"alice@a.test", "carol@b.test", "dave@b.test"}
+        assert table.has_focus
+        # sort by Received (largest first), then Max 2 keeps the top two of that order
+        app.query_one("#accounts-filter", Input).value = ""
+        app.query_one("#accounts-max", Input).value = "2"
+        area.refresh_data()
+        await wait_for(pilot, lambda: not area.busy and len(table.rows) == 2)
+        titles = [c.title for c in table.columns]
+        while titles[table.sort_column] != "Received":
+            await pilot.press("o")
+        await wait_for(pilot, lambda: [r.account for r in table.rows] == ["alice@a.test",
+                                                                          "carol@b.test"])  # fmt: skip
+        await pilot.press("O")  # reversed: the two with the least
+        await wait_for(pilot, lambda: table.rows[0].account == "dave@b.test")
+
+
+async def test_chart_save_export_and_volume(
+    install: Install,
+    isolated_config: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = make_app(install.root, isolated_config)
+    async with app.run_test(size=SIZE) as pilot:
+        area = await _open(pilot, app)
+        await pilot.press("right_square_bracket")
+        assert app.query_one("#accounts-tabs", TabbedContent).active == "accounts-chart"
+        title = app.query_one("#accounts-chart-title", Static)
+        assert str(title.render()).startswith("Received # per account")
+        await pilot.press("c")
+        assert str(title.render()).startswith("Received per account")
+        await pilot.press("s")
+        await wait_for(pilot, lambda: len(area.saved) == 2)
+        svg = ElementTree.parse(area.saved[0]).getroot()
+        labels = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")]
+        assert "alice@a.test" in labels and "4,500 B" in labels
+        assert area.saved[1].read_text().splitlines()[1] == "alice@a.test,4500"
+        await pilot.press("right_square_bracket", "e")
+        await wait_for(pilot, lambda: area.saved and area.saved[0].suffix == ".txt")
+        lines = area.saved[0].read_text().splitlines()
+        assert lines[0].startswith("[Account]\t[Received Messages]")
+        assert lines[-2].startswith("Unknown senders\t") and lines[-1].startswith("Total\t")
+        assert len(lines) == 1 + 4 + 2
+        # v: the account under the cursor in Volume
+        await pilot.press("j", "v")
+        volume = app.query_one(VolumeArea)
+        await wait_for(pilot, lambda: volume.result is not None and not volume.running)
+        assert volume.result is not None and volume.result.target == "bob@a.test"
+        assert json.loads(json.dumps(volume.result.to_json()))["kind"] == "account"
