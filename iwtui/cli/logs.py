@@ -60,8 +60,9 @@ def _readable(args: argparse.Namespace, path: Path) -> Path:
 
 
 def _out(line: str) -> None:
-    # Terminal output is made inert; a pipe gets the bytes as written.
-    sys.stdout.write((safe_text(line) if sys.stdout.isatty() else line) + "\n")
+    # Inert on a terminal and in a pipe alike (`| grep` must not pass OSC 52 on); the
+    # bytes as written are in --json (JSON-escaped) or the file itself.
+    sys.stdout.write(safe_text(line) + "\n")
 
 
 def cmd_logs_list(args: argparse.Namespace) -> int:
@@ -86,11 +87,11 @@ def cmd_logs_list(args: argparse.Namespace) -> int:
         emit_json(rows)
         return 0
     if not rows:
-        print("no log files found" + (f" for {args.service}" if args.service else ""))
+        print(safe_text("no log files found" + (f" for {args.service}" if args.service else "")))
         return 0
     for r in rows:
         part = "" if r["part"] is None else f"-{r['part']:02d}"
-        print(f"{r['service']:<12} {r['date']}{part:<4} {r['size']:>14,}  {r['path']}")
+        print(safe_text(f"{r['service']:<12} {r['date']}{part:<4} {r['size']:>14,}  {r['path']}"))
     return 0
 
 
@@ -137,7 +138,7 @@ def cmd_logs_parse(args: argparse.Namespace) -> int:
         try:
             fh = open(path, "rb")  # noqa: SIM115 - closed below
         except OSError as exc:
-            print(f"iwtui: {path}: {exc.strerror or exc}", file=sys.stderr)
+            print(safe_text(f"iwtui: {path}: {exc.strerror or exc}"), file=sys.stderr)
             status = 1
             continue
         with fh:
@@ -165,7 +166,8 @@ def cmd_logs_tail(args: argparse.Namespace) -> int:
     inst = context(args).install()
     f = Follower(inst.log_dir, args.service, from_start=False)
     if f.current is None:
-        print(f"iwtui: waiting for a {args.service} log in {inst.log_dir}", file=sys.stderr)
+        print(safe_text(f"iwtui: waiting for a {args.service} log in {inst.log_dir}"),
+              file=sys.stderr)  # fmt: skip
     flt = search.parse_filter(args.filter or "")
     try:
         while True:
@@ -174,7 +176,7 @@ def cmd_logs_tail(args: argparse.Namespace) -> int:
                     if flt.empty or flt.matches_text(ev.text):
                         _out(ev.text)
                 else:
-                    print(f"iwtui: {ev.text}", file=sys.stderr)
+                    print(safe_text(f"iwtui: {ev.text}"), file=sys.stderr)
             sys.stdout.flush()
             time_mod.sleep(args.interval)
     except KeyboardInterrupt:
@@ -196,7 +198,7 @@ def cmd_sessions_list(args: argparse.Namespace) -> int:
     for svc in services:
         got = sessions.service_sessions(cat, svc)
         for err in got.errors:
-            print(f"iwtui: {err}", file=sys.stderr)
+            print(safe_text(f"iwtui: {err}"), file=sys.stderr)
         chosen = got.active if args.active else got.active + got.history
         rows.extend(chosen)
     if args.json:
@@ -224,13 +226,13 @@ def cmd_sessions_show(args: argparse.Namespace) -> int:
         out["related"] = related
         emit_json(out)
         return 0
-    print(
+    _out(
         f"# {s.kind} session [{s.thread}] {s.peer} {s.state} {s.start} .. {s.end} ({s.line_count} lines) {s.path}"
     )
     for ln in s.lines:
         _out(ln.raw)
     for svc, lines in related.items():
-        print(f"# related lines in the {svc} log")
+        print(safe_text(f"# related lines in the {svc} log"))
         for text in lines:
             _out(text)
     return 0

@@ -143,10 +143,10 @@ def cmd_tarpit_list(args: argparse.Namespace) -> int:
         return 0
     for e in f.entries:
         state = "expired" if e.expired(now) else "active"
-        print(f"{e.ip:<40} {_when(e.expires)}  {state:<8} {e.reason or '?'}  {e.reason_text}")
-    print(f"{len(f.entries):,} tarpitted ({len(f.active(now)):,} active); {f.path}")
+        print(safe_text(f"{e.ip:<40} {_when(e.expires)}  {state:<8} {e.reason or '?'}  {e.reason_text}"))
+    print(safe_text(f"{len(f.entries):,} tarpitted ({len(f.active(now)):,} active); {f.path}"))
     if f.problem:
-        print(f"note: {f.problem}")
+        print(safe_text(f"note: {f.problem}"))
     return 0
 
 

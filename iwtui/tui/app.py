@@ -20,6 +20,7 @@ from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.command import Hit, Hits, Provider
 from textual.containers import Horizontal
+from textual.notifications import SeverityLevel
 from textual.widgets import ContentSwitcher, Footer, OptionList
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
@@ -30,6 +31,7 @@ from iwtui.icewarp.actions import ActionGate
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.watch import Area, watch
 from iwtui.resources import resource_dir
+from iwtui.text import safe_lines, safe_text
 from iwtui.tui.areas import AREAS, BY_ID
 from iwtui.tui.bindings import bindings, effective_keys, key_display
 from iwtui.tui.screens.help import HelpScreen
@@ -89,6 +91,20 @@ class IwtuiApp(App[int]):
         self._stop_watch = asyncio.Event()
         self._started = time.perf_counter()
         self.first_paint_s: float | None = None
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Notifications are plain text: a file name or log text in a message is never
+        read as Rich markup (``[link=...]``), and control characters show escaped."""
+        super().notify(safe_lines(message), title=safe_text(title), severity=severity,
+                       timeout=timeout, markup=False)  # fmt: skip
 
     # --- layout ------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from typing import Any
 from iwtui.data.codes import TARPIT_REASONS as REASONS
 from iwtui.data.codes import Interpretation as Interpretation
 from iwtui.data.codes import reply_table as reply_table
+from iwtui.text import safe_text as safe_text  # the one sanitiser (iwtui.text)
 
 _HEAD = re.compile(
     r"^(?P<who>\S+)\s+\[(?P<tid>[0-9A-Fa-f]{4}|[0-9A-Fa-f]{8})\]\s+"
@@ -40,7 +41,6 @@ _REPLY = re.compile(
 )
 _LOGIN = re.compile(r"^User (?P<account>\S+) logged in")
 _LOGIN_FAILED = re.compile(r"^Authentication failed for (?P<account>\S+)")
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 
 # Summary results other than OK (spec 5.3, the Log Analyzer classes).
 RESULTS = {"OK", "TARP", "ANA", "UNK", "SDME", "SCAN", "AV", "DNSBL", "DBF", "WDNR", "ERROR",
@@ -97,16 +97,6 @@ def interpret(code: str, enhanced: str, text: str) -> Interpretation | None:
         if best is None or score > best[0]:
             best = (score, row)
     return best[1] if best else None
-
-
-def safe_text(text: str, limit: int | None = None) -> str:
-    """Control characters as visible escapes (``\\x1b``), so a line can never drive the
-    terminal; a tab becomes spaces. ``limit`` cuts very long lines with a marker."""
-    text = text.replace("\t", "    ")
-    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
-    if limit is not None and len(text) > limit:
-        return f"{text[:limit]}… ({len(text):,} characters)"
-    return text
 
 
 def _rfc822(text: str) -> datetime | None:

@@ -14,8 +14,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Footer, Input, Select, Static
+from textual.widgets import Button, Input, Select
 
 from iwtui.errors import IwtuiError
 from iwtui.icewarp.install import Install
@@ -27,6 +26,7 @@ from iwtui.icewarp.logs.manage import delete_plan, save_lines
 from iwtui.icewarp.logs.view import DaySource, FilterSource
 from iwtui.tui.bindings import bindings
 from iwtui.tui.gate import run_plan
+from iwtui.tui.screens.log_explore import ExploreScreen, human
 from iwtui.tui.screens.sessions.session_log import SessionLogScreen
 from iwtui.tui.widgets.log_view import LogView
 from iwtui.tui.widgets.panel import Panel
@@ -36,14 +36,6 @@ if TYPE_CHECKING:
     from iwtui.tui.areas import AreaInfo
 
 POLL_S = 0.1
-
-
-def human(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1024
-    return str(n)
 
 
 def detail_text(raw: str, day: date | None) -> Text:
@@ -77,54 +69,6 @@ def detail_text(raw: str, day: date | None) -> Text:
     return out
 
 
-class ExploreScreen(ModalScreen[tuple[str, date] | None]):
-    """The log folder's files with sizes and dates; Enter loads that service and day."""
-
-    BINDINGS = bindings("explore")
-    DEFAULT_CSS = """
-    ExploreScreen { align: center middle; }
-    ExploreScreen > Vertical { width: 90%; height: 85%; border: round $accent; background: $surface; }
-    """
-
-    def __init__(self, cat: Catalog) -> None:
-        super().__init__()
-        self.cat = cat
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(Text(f" Log folder {self.cat.root}", style="bold"))
-            yield DataTable(id="explore-table", cursor_type="row", zebra_stripes=True)
-        yield Footer()
-
-    def on_mount(self) -> None:
-        t = self.query_one(DataTable)
-        t.add_columns("Service", "Day", "File", "Size", "Modified")
-        for service in self.cat.services():
-            for d in self.cat.days_of(service):
-                for f in d.files:
-                    t.add_row(
-                        service,
-                        d.day.isoformat(),
-                        Text(safe_text(f.path.name)),
-                        Text(human(f.size), justify="right"),
-                        time_mod.strftime("%Y-%m-%d %H:%M", time_mod.localtime(f.mtime)),
-                        key=f"{service}|{d.day.isoformat()}|{f.path}",
-                    )
-        for p in self.cat.other:
-            t.add_row("?", "", Text(safe_text(p.name)), "", "", key=f"?||{p}")
-        t.focus()
-
-    def action_dismiss_none(self) -> None:
-        self.dismiss(None)
-
-    @on(DataTable.RowSelected)
-    def chosen(self, event: DataTable.RowSelected) -> None:
-        service, day, _path = str(event.row_key.value).split("|", 2)
-        if service == "?" or not day:
-            return
-        self.dismiss((service, date.fromisoformat(day)))
-
-
 class LogsArea(Vertical):
     """The Logs area of the shell."""
 
@@ -145,6 +89,8 @@ class LogsArea(Vertical):
         self.day_source: DaySource | None = None
         self.filter_source: FilterSource | None = None
         self._cancel = threading.Event()
+        self._filter_cancel = threading.Event()  # Esc stops a running filter only
+        self._filter_stopped = False
         self._find = ""
         self._loading = False
 
@@ -193,7 +139,8 @@ class LogsArea(Vertical):
             return
         svc = self.query_one("#logs-service", Select)
         services = self.catalog.services()
-        svc.set_options([(s, s) for s in services])
+        # service names are folder names (discovered): shown as plain text, never markup
+        svc.set_options([(Text(safe_text(s)), s) for s in services])
         if not services:
             self._state(Text(f"no log files in {self.install.log_dir}", style="yellow"))
             return
@@ -250,6 +197,9 @@ class LogsArea(Vertical):
             return
         self._cancel.set()
         self._cancel = threading.Event()
+        self._filter_cancel.set()
+        self._filter_cancel = threading.Event()
+        self._filter_stopped = False
         if self.day_source is not None:
             self.day_source.close()
         if self.filter_source is not None:
@@ -268,7 +218,7 @@ class LogsArea(Vertical):
         else:
             self.filter_source = FilterSource(self.day_source, flt, start, stop)
             view.set_source(self.filter_source, follow=self.day_source.live)
-            self.run_filter(self.filter_source, self._cancel)
+            self.run_filter(self.filter_source, self._filter_cancel)
         self.index_day(self.day_source, self._cancel)
         self.show_state()
 
@@ -361,8 +311,10 @@ class LogsArea(Vertical):
         if fs is not None:
             t.append("  │  ", style="dim")
             t.append(f"{fs.total:,} matching", style="bold")
-            if not fs.done:
-                t.append(f"  filtering {fs.progress:.0%}", style="cyan")
+            if not fs.done and self._filter_stopped:
+                t.append(f"  filter cancelled at {fs.progress:.0%}", style="yellow")
+            elif not fs.done:
+                t.append(f"  filtering {fs.progress:.0%} (Esc cancels)", style="cyan")
             if fs.flt.text:
                 t.append(f"  filter {safe_text(fs.flt.text, 60)}", style="dim")
         if view.source is not None and view.source.total:
@@ -420,8 +372,24 @@ class LogsArea(Vertical):
         self.query_one("#logs-filter", Input).focus()
 
     def action_back_to_view(self) -> None:
-        self.query_one("#logs-find", Input).remove_class("shown")
+        """Esc: close the find box; else stop a running filter (its matches so far
+        stay); then back to the lines."""
+        box = self.query_one("#logs-find", Input)
+        fs = self.filter_source
+        if not box.has_class("shown") and fs is not None and not fs.done:
+            self.cancel_filter()
+        box.remove_class("shown")
         self.query_one(LogView).focus()
+
+    def cancel_filter(self) -> None:
+        """Stop the running filter at the next chunk (the matches found so far stay)."""
+        fs = self.filter_source
+        if fs is None or fs.done or self._filter_stopped:
+            return
+        self._filter_cancel.set()
+        self._filter_stopped = True
+        self.notify(f"filter cancelled: {fs.total:,} matching so far", title="Logs", timeout=3)
+        self.show_state()
 
     def action_find(self) -> None:
         box = self.query_one("#logs-find", Input)
@@ -559,6 +527,7 @@ class LogsArea(Vertical):
 
     def on_unmount(self) -> None:
         self._cancel.set()
+        self._filter_cancel.set()
         if self.day_source is not None:
             self.day_source.close()
 

@@ -21,6 +21,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Select
 
 from iwtui.errors import IwtuiError
+from iwtui.icewarp import files
 from iwtui.icewarp.actions import ActionGate, Plan
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.logs import catalog as catalog_mod
@@ -31,6 +32,7 @@ from iwtui.icewarp.queue import deferrals, messages, scanning
 from iwtui.icewarp.queue.folders import QUEUE_NAMES, QUEUE_TITLES
 from iwtui.icewarp.queue.messages import QueueItem
 from iwtui.icewarp.watch import Area
+from iwtui.text import write_inert
 from iwtui.tui.bindings import bindings
 from iwtui.tui.gate import run_plan
 from iwtui.tui.screens.queue.dialogs import OwnerScreen, ReasonsScreen, TextScreen, age
@@ -465,9 +467,11 @@ class QueueArea(Vertical):
         item = self.query_one(ItemTable).current()
         if item is None:
             return
-        try:
-            with open(item.path, "rb") as fh:
-                data = fh.read(VIEW_BYTES)
+        try:  # never through a link, never blocking on a FIFO
+            data = files.read_head(item.path, VIEW_BYTES)
+        except files.Unsafe as exc:
+            self.notify(safe_text(str(exc)), severity="error")
+            return
         except FileNotFoundError:
             self.notify(f"{item.id}: already delivered", title="Message Queue")
             return
@@ -487,20 +491,23 @@ class QueueArea(Vertical):
         self.app.push_screen(TextScreen(title, lines))
 
     def action_pager(self) -> None:
-        """The whole message in $PAGER, from a private copy (the queue file may go)."""
+        """The whole message in $PAGER, from a private copy (the queue file may go),
+        made inert: a pager such as ``more`` passes escape sequences to the terminal."""
         item = self.query_one(ItemTable).current()
         if item is None:
             return
         pager = os.environ.get("PAGER") or shutil.which("less") or "more"
         fd, tmp = tempfile.mkstemp(prefix=f"iwtui-{item.id}-", suffix=".eml")
         try:
-            with os.fdopen(fd, "wb") as out, open(item.path, "rb") as src:
-                shutil.copyfileobj(src, out)
+            with os.fdopen(fd, "wb") as out, files.open_regular(item.path) as (src, _st):
+                write_inert(lambda n: os.read(src, n), out)
             os.chmod(tmp, 0o400)
             with self.app.suspend():
                 subprocess.run([*pager.split(), tmp], check=False)
         except FileNotFoundError:
             self.notify(f"{item.id}: already delivered", title="Message Queue")
+        except files.Unsafe as exc:
+            self.notify(safe_text(str(exc)), severity="error")
         except OSError as exc:
             self.notify(f"{pager}: {exc.strerror or exc}", severity="error")
         finally:
