@@ -100,11 +100,12 @@ def parse_day(text: str | None, what: str) -> date | None:
 def local_accounts(install: Install) -> dict[str, str]:
     """Lower-case address -> account folder, for every ``<mail>/<domain>/<user>/``."""
     mail = install.mail_dir
+    base = str(mail)
     out: dict[str, str] = {}
     for d in targets.domains(mail):
         for address in targets.accounts(mail, d):
             user = address.rpartition("@")[0]
-            out[address.lower()] = str(mail / d / user)
+            out[address.lower()] = f"{base}/{d}/{user}"
     return out
 
 

@@ -37,7 +37,12 @@ def mailboxes(
         if held is not None:
             held.update(loaded)
         cache = loaded if held is None else held
-    units = [Unit(a, os.path.realpath(p)) for a, p in accounts.items()]
+    # the mail folder resolved once (it may be a link); the account folders below it are
+    # real folders (the walker never follows a link)
+    mail = str(install.mail_dir)
+    real = os.path.realpath(mail)
+    units = [Unit(a, real + p[len(mail):] if p.startswith(mail + "/") else os.path.realpath(p))
+             for a, p in accounts.items()]  # fmt: skip
     walker = Walker(cache, progress=progress, cancel=cancel)
     stats = walker.run(units)
     complete = not stats.cancelled
