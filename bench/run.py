@@ -11,6 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_accounts
 import bench_analyzer
 import bench_cli_start
 import bench_demo_start
@@ -20,6 +21,7 @@ import bench_simulator
 import bench_spam
 import bench_status
 import bench_traffic
+import bench_volume
 
 if __name__ == "__main__":
     print(f"{'measure':<44} {'ours':>10}   {'baseline':<34} {'':>10}")
@@ -32,3 +34,5 @@ if __name__ == "__main__":
     bench_spam.main()
     bench_analyzer.main()
     bench_traffic.main()
+    bench_volume.main()
+    bench_accounts.main()
