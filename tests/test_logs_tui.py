@@ -146,3 +146,44 @@ async def test_sessions_area_lists_opens_and_explains_kill(
         assert any("saved to" in n.message for n in app._notifications)
         saved = list(tmp_path.glob("session-smtp-*.log"))
         assert len(saved) == 1 and saved[0].read_text().startswith(app.screen.lines[0])
+
+
+async def test_sessions_history_follows_the_newest_and_says_what_came_above(
+    sim_root: Path, isolated_config: Path
+) -> None:
+    """Issue 14.4: the history kept its cursor on a session while newer ones were added
+    above, so the view scrolled away from the newest (30-70 s behind, then a jump),
+    with nothing saying newer rows exist."""
+    from dataclasses import replace
+
+    from iwtui.icewarp.logs import sessions
+
+    full = sessions.service_sessions(scan(sim_root / "logs"), "smtp")
+    assert len(full.history) > 20
+    app = make_app(sim_root, isolated_config)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("7")
+        area = app.query_one(SessionsArea)
+        await wait_for(pilot, lambda: bool(area.sets))
+        area.refresh_sessions = lambda: None  # type: ignore[method-assign]  # we feed it
+        table = app.query_one("#sessions-history", DataTable)
+        newest = [s.key for s in full.history]
+
+        def feed(n_new_hidden: int) -> None:
+            area.show({"smtp": replace(full, active=[], history=full.history[n_new_hidden:])})
+
+        feed(10)
+        await pilot.pause()
+        table.focus()
+        assert table.cursor_row == 0
+        feed(5)  # five newer sessions: the cursor on the first row follows the newest
+        await pilot.pause()
+        assert table.cursor_row == 0 and table.scroll_y == 0
+        assert table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value == newest[5]
+        await pilot.press("down", "down")  # the user looks at a session
+        looked = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        feed(2)  # three more arrive above it
+        await pilot.pause()
+        assert table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value == looked
+        title = str(app.query_one("#sessions-history-title").render())
+        assert "5 newer above" in title

@@ -89,6 +89,7 @@ class SessionsArea(Vertical):
         self._busy = False
         self._rows: dict[str, dict[str, Session]] = {}
         self._drawn: dict[str, list[tuple[str, ...]]] = {}  # what each table shows now
+        self._newer: dict[str, int] = {}  # rows above the user's cursor, by table
         self.active_total: int | None = None
         self.trackers = {
             s: SessionTracker(install.log_dir, s, tail_bytes=LIVE_TAIL) for s in SERVICES
@@ -108,6 +109,7 @@ class SessionsArea(Vertical):
         yield Static(
             Text("History (last 100 per service, newest first)", style="bold"),
             classes="section-title",
+            id="sessions-history-title",
         )
         yield DataTable(id="sessions-history", cursor_type="row", zebra_stripes=True)
 
@@ -179,7 +181,11 @@ class SessionsArea(Vertical):
         self._drawn[wid] = drawn
         t = self.query_one(wid, DataTable)
         selected = None
-        if t.row_count and t.cursor_row < t.row_count:
+        # newest first: a cursor on the first row follows the newest session (the view
+        # stays at the top); a cursor the user moved stays on its session, and the title
+        # says how many newer ones came in above it
+        following = t.cursor_row <= 0
+        if t.row_count and t.cursor_row < t.row_count and not following:
             selected = t.coordinate_to_cell_key(t.cursor_coordinate).row_key.value
         t.clear()
         shown: dict[str, Session] = {}
@@ -188,9 +194,23 @@ class SessionsArea(Vertical):
             key = s.key
             shown[key] = s
             t.add_row(*row, key=key)
+        above = 0
         if selected is not None:
             with contextlib.suppress(RowDoesNotExist):  # the row is gone: stay put
-                t.move_cursor(row=t.get_row_index(selected), animate=False)
+                above = t.get_row_index(selected)
+                t.move_cursor(row=above, animate=False)
+        if following:
+            t.move_cursor(row=0, animate=False)
+            t.scroll_home(animate=False)
+        self._newer[wid] = above
+        self._titles()
+
+    def _titles(self) -> None:
+        n = self._newer.get("#sessions-history", 0)
+        title = Text("History (last 100 per service, newest first)", style="bold")
+        if n:
+            title.append(f"  {n} newer above (Home goes to the newest)", style="bold yellow")
+        self.query_one("#sessions-history-title", Static).update(title)
 
     def _session(self, key: str) -> Session | None:
         for rows in self._rows.values():
