@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -87,8 +86,9 @@ async def test_delete_marked_confirms_with_the_count_and_journals(
         assert "2 item(s)" in dialog_text and "iwtui queue delete" in dialog_text
         await pilot.press("y")
         await wait_for(pilot, lambda: not any(p.exists() for p in chosen))
-        journal = (isolated_config.parent / "state" / "journal.jsonl").read_text().splitlines()
-        entry = json.loads(journal[-1])
+        # one action is several journal lines now (plan, steps, end): read it merged
+        await wait_for(pilot, lambda: app.gate.entries()[-1].get("state") == "complete")
+        entry = app.gate.entries()[-1]
         assert entry["action"] == "queue delete" and "iwtui queue delete" in entry["cli"]
 
 
