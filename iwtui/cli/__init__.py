@@ -50,6 +50,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tarpit": ("spam", "intrusion prevention: tarpitted IPs"),
     "charts": ("traffic", "traffic charts: categories, show (issue 11)"),
     "stats": ("traffic", "a service's counters since its start of day (Statistics)"),
+    "accounts": ("accounts", "account statistics: received, sent, sent out, last login, mailbox"),
     "volume": ("volume", "bytes and files of the server, a domain or an account"),
     "analyzer": ("analyzer", "Log Analyzer: logs into SQL, reports, custom SQL, mailed statistics"),
 }
