@@ -91,7 +91,8 @@ AREAS: tuple[AreaInfo, ...] = (
         None,
         "Import SMTP, POP3, anti-spam and anti-virus logs into SQL; preset and custom "
         "reports; e-mailed statistics; server IDs.",
-        widget="iwtui.tui.screens.pending:PendingArea",
+        widget="iwtui.tui.screens.analyzer.area:AnalyzerArea",
+        css="analyzer.tcss",
     ),
     AreaInfo(
         "statistics",

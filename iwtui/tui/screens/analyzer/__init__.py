@@ -1,0 +1,1 @@
+"""Status > Log Analyzer (area 5): Import, Reports, SQL and E-mail tabs."""
