@@ -85,6 +85,22 @@ _POSITIVE = {
     "greylist_authorized_days",
     "tarpit_minutes",
 }
+# The largest sane value of each number (issue 14: `.inf` overflowed, `.nan` passed):
+# every number is finite, greater than 0 and at most this.
+_MAXIMA = {
+    "refresh_seconds": 3600.0,  # an hour
+    "greylist_pending_hours": 24.0 * 365,  # a year
+    "greylist_authorized_days": 3650.0,  # ten years
+    "tarpit_minutes": 60.0 * 24 * 3650,  # ten years
+}
+# Textual 8.2.8's built-in themes (this module does not import Textual; a test checks the
+# list against `textual.app.App().available_themes`, so an upgrade cannot drift).
+THEMES = (
+    "ansi-dark", "ansi-light", "atom-one-dark", "atom-one-light", "catppuccin-frappe",
+    "catppuccin-latte", "catppuccin-macchiato", "catppuccin-mocha", "dracula", "flexoki",
+    "gruvbox", "monokai", "nord", "rose-pine", "rose-pine-dawn", "rose-pine-moon",
+    "solarized-dark", "solarized-light", "textual-dark", "textual-light", "tokyo-night",
+)  # fmt: skip
 
 assert set(_KINDS) == {f.name for f in fields(Config)}, "every Config field needs a kind"
 
@@ -123,8 +139,12 @@ def _check(key: str, value: Any, where: str) -> Any:
     )
     if wrong:
         raise ConfigError(f"{where}: key '{key}' must be {words}, got {value!r}")
-    if key in _POSITIVE and value <= 0:
-        raise ConfigError(f"{where}: key '{key}' must be greater than 0, got {value!r}")
+    if key in _POSITIVE and not (0 < value <= _MAXIMA[key]):  # NaN fails this too
+        raise ConfigError(
+            f"{where}: key '{key}' must be greater than 0 and at most {_MAXIMA[key]:g}, got {value!r}"
+        )
+    if key == "theme" and value not in THEMES:
+        raise ConfigError(f"{where}: key 'theme': no theme {value!r} (themes: {', '.join(THEMES)})")
     if key == "keymap":
         known = default_keymap()
         for bid, keys in value.items():

@@ -87,14 +87,14 @@ def build_parser(only: str | None = "*") -> argparse.ArgumentParser:
     import argparse  # here, not at import: `iwtui --version` needs none of it
     import importlib
 
-    from iwtui.cli.options import common_options, lists, writes
+    from iwtui.cli.options import Parser, common_options, lists, writes
 
     if only is None:
         # the console or the top-level help: no sub-parsers (building 17 of them is most
         # of `iwtui --help`); the commands are listed below the options
         width = max(map(len, COMMANDS)) + 2
         listing = "\n".join(f"  {c:<{width}}{h}" for c, (_m, h) in COMMANDS.items())
-        parser = argparse.ArgumentParser(
+        parser = Parser(
             prog="iwtui",
             usage="iwtui [options] [COMMAND ...]",
             description=DESCRIPTION,
@@ -105,7 +105,7 @@ def build_parser(only: str | None = "*") -> argparse.ArgumentParser:
         common_options(parser, top=True)
         parser.set_defaults(func=_console)
         return parser
-    parser = argparse.ArgumentParser(prog="iwtui", description=DESCRIPTION)
+    parser = Parser(prog="iwtui", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"iwtui {_version()}")
     common_options(parser, top=True)
     parser.set_defaults(func=_console)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from iwtui.cli.common import EXIT_OK, Add, add_nested, context
+from iwtui.cli.validate import count
 from iwtui.icewarp.logs.lines import safe_text
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ def _options(q: argparse.ArgumentParser) -> None:
     q.add_argument("--from", dest="from_", metavar="YYYY-MM-DD",
                    help="first day (default: the oldest day of the logs read)")  # fmt: skip
     q.add_argument("--to", metavar="YYYY-MM-DD", help="last day, included whole")
-    q.add_argument("--max", type=int, default=0, metavar="N", help="at most N accounts (0: all)")
+    q.add_argument("--max", type=count, default=0, metavar="N", help="at most N accounts (0: all)")
     q.add_argument("--sort", default="account", metavar="FIELD",
                    help="a field of the JSON objects; numbers and times largest first, "
                         "text A-Z; -FIELD reverses")  # fmt: skip

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from iwtui.cli.common import EXIT_OK, Add, add_nested, context, emit_json, execute
+from iwtui.cli.validate import count
 from iwtui.errors import BadInput, Refused
 from iwtui.text import safe_text
 
@@ -308,7 +309,7 @@ def register(
     q.add_argument("--server-id", metavar="ID", help="tag the rows (default: from the files)")
     q.add_argument("--raw", action="store_true", help="keep each session's lines (zlib)")
     q.add_argument("--empty-first", action="store_true", help="empty every table first")
-    q.add_argument("--keep-days", type=int, metavar="N", help="delete data older than N days")
+    q.add_argument("--keep-days", type=count, metavar="N", help="delete data older than N days")
     lists(q)
     q = sp("reports", cmd_reports, "the preset reports")
     lists(q)
@@ -318,14 +319,14 @@ def register(
     q.add_argument("--to", metavar="YYYY-MM-DD")
     q.add_argument("--server-id", metavar="ID", help="one server (default: all)")
     q.add_argument("--q", metavar="TEXT", help="Mail/Direct Search: address, domain, id, IP")
-    q.add_argument("--threshold", type=int, metavar="N", help="Global: highlight N+ messages")
-    q.add_argument("--limit", type=int, default=50, metavar="N", help="rows of top lists")
+    q.add_argument("--threshold", type=count, metavar="N", help="Global: highlight N+ messages")
+    q.add_argument("--limit", type=count, default=50, metavar="N", help="rows of top lists")
     db(q)
     lists(q)
     q.add_argument("--csv", action="store_true", help="CSV output")
     q = sp("sql", cmd_sql, "run one read-only SQL statement (or a saved query's name)")
     q.add_argument("query", metavar="SQL")
-    q.add_argument("--limit", type=int, default=10_000, metavar="N")
+    q.add_argument("--limit", type=count, default=10_000, metavar="N")
     db(q)
     lists(q)
     q = sp("mail", cmd_mail, "e-mail the statistics (grand totals first)")

@@ -34,7 +34,7 @@ def _catalog(args: argparse.Namespace) -> Catalog:
 
 
 def _day(text: str | None) -> date | None:
-    if not text:
+    if text is None:  # not given; an empty --date "" is bad input (it meant today)
         return None
     try:
         return date.fromisoformat(text)
@@ -99,8 +99,10 @@ def cmd_logs_show(args: argparse.Namespace) -> int:
     cat = _catalog(args)
     d = _log_day(cat, args.service, _day(args.date))
     flt = search.parse_filter(args.filter or "", ignore_case=args.ignore_case)
-    start = search.parse_clock(args.from_) if args.from_ else None
-    stop = search.parse_clock(args.to) if args.to else None
+    start = search.parse_clock(args.from_) if args.from_ is not None else None
+    stop = search.parse_clock(args.to) if args.to is not None else None
+    if start is not None and stop is not None and start > stop:
+        raise BadInput(f"--from {start} is after --to {stop}: nothing could match")
     paths = [_readable(args, f.path) for f in d.files]
     if args.count:
         print(sum(search.count(p, flt, start=start, stop=stop) for p in paths))
@@ -139,7 +141,9 @@ def cmd_logs_parse(args: argparse.Namespace) -> int:
             fh = open(path, "rb")  # noqa: SIM115 - closed below
         except OSError as exc:
             print(safe_text(f"iwtui: {path}: {exc.strerror or exc}"), file=sys.stderr)
-            status = 1
+            # a file that is not there is bad input (2); one not readable is refused (1)
+            missing = isinstance(exc, (FileNotFoundError, NotADirectoryError, IsADirectoryError))
+            status = max(status, 2 if missing else 1)
             continue
         with fh:
             for raw in fh:

@@ -8,7 +8,15 @@ import argparse
 TYPE_CHECKING = False  # not `typing`: start-up
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Any
+    from typing import Any, NoReturn
+
+
+class Parser(argparse.ArgumentParser):
+    """A parser whose errors are one line (exit 2): what is wrong, and where the help is.
+    Its sub-parsers are of this class too (argparse makes them of the parent's class)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def common_options(p: argparse.ArgumentParser, *, top: bool = False) -> None:

@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from iwtui.cli.common import Add, add_nested, context, emit_json, run_plan
+from iwtui.cli import validate
+from iwtui.cli.common import EXIT_OK, Add, add_nested, context, emit_json, run_plan
 from iwtui.errors import BadInput
 from iwtui.icewarp import files
 from iwtui.icewarp.actions import Plan
@@ -23,6 +24,8 @@ from iwtui.icewarp.queue import actions as queue_actions
 from iwtui.icewarp.queue import deferrals, messages, scanning
 from iwtui.icewarp.queue.folders import QUEUE_NAMES
 from iwtui.icewarp.queue.messages import QueueItem
+from iwtui.icewarp.spam import actions as spam_actions
+from iwtui.icewarp.spam.actions import validate_owner
 from iwtui.text import safe_lines
 
 
@@ -36,16 +39,32 @@ def _out(text: str) -> None:
     sys.stdout.write(safe_text(text) + "\n")
 
 
+def _label(item: QueueItem) -> str:
+    """The queue an item is in, as ``QUEUE/ID`` names it: ``retry``, ``priority_2``."""
+    return f"priority_{item.priority}" if item.queue == "priority" else item.queue
+
+
 def _items(inst: Install, ids: Sequence[str]) -> list[QueueItem]:
-    """The items named on the command line, frozen now; unknown ids are bad input."""
-    wanted = list(dict.fromkeys(ids))
-    found = {i.id: i for i in scanning.scan(inst).values() if i.id in wanted}
-    missing = [i for i in wanted if i not in found]
-    if missing and not found:
-        raise BadInput(f"no queued message with id {', '.join(missing)} (already delivered?)")
-    for m in missing:
-        print(safe_text(f"iwtui: {m}: not in any queue (already delivered?)"), file=sys.stderr)
-    return [found[i] for i in wanted if i in found]
+    """The items named on the command line (``ID`` or ``QUEUE/ID``), frozen now. An
+    unknown id is bad input (named; nothing done); so is an id in two queues (the
+    candidates named, to choose with ``QUEUE/ID``)."""
+    wanted = validate.queue_ids(ids)
+    names = {name for _q, name in wanted}
+    by_id: dict[str, list[QueueItem]] = {}
+    for item in scanning.scan(inst).values():
+        if item.id in names:
+            by_id.setdefault(item.id, []).append(item)
+    out: list[QueueItem] = []
+    unknown: list[str] = []
+    for queue, name in wanted:
+        found = sorted((i for i in by_id.get(name, ()) if queue in (None, i.queue, _label(i))),
+                       key=_label)  # fmt: skip
+        if not found:
+            unknown.append(f"{queue}/{name}" if queue else name)
+        validate.unique({name: [f"{_label(i)}/{i.id}" for i in found]}, "queued message id")
+        out.extend(i for i in found if i not in out)
+    validate.require_known(unknown, "queued message with id", "already delivered?")
+    return out
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -56,7 +75,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         deferrals.attach([i for i in items if i.queue == "retry"], deferrals.scan(inst.log_dir))
     query = messages.parse_query(args.filter or "")
     items = [i for i in items if messages.matches(i, query)]
-    if args.max:
+    if args.max:  # a count: 0 (all) or more (validate.count)
         items = items[: args.max]
     if args.json:
         emit_json([i.as_json() for i in items])
@@ -74,9 +93,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     inst = _install(args)
-    item = messages.find(inst, args.id)
-    if item is None:
-        raise BadInput(f"no queued message with id {args.id} (already delivered?)")
+    item = _items(inst, [args.id])[0]  # unknown or ambiguous: exit 2, named
     if item.queue == "retry":
         deferrals.attach([item], deferrals.scan(inst.log_dir))
     if args.json:
@@ -134,11 +151,19 @@ def cmd_bounce(args: argparse.Namespace) -> int:
 def cmd_list_sender(which: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         inst = _install(args)
+        items = _items(inst, args.ids)
+        validate.refuse_first(args, f"queue {which}")
+        owner = validate_owner(args.owner)
+        senders = list(dict.fromkeys(i.sender.lower() for i in items if i.sender))
+        listed = spam_actions.listed_senders(inst.antispam_db, which, owner, senders)
+        for sender, row in listed.items():  # a no-op, said as such: not written again
+            print(safe_text(f"already {which}ed: {sender} for {owner} (row {row})"))
+        items = [i for i in items if i.sender.lower() not in listed]
+        if not items:
+            print("nothing changed")
+            return EXIT_OK
         return _run(
-            args,
-            queue_actions.sender_list_plan(
-                inst, _items(inst, args.ids), which, args.owner, _root(args)
-            ),
+            args, queue_actions.sender_list_plan(inst, items, which, args.owner, _root(args))
         )
 
     return run
@@ -196,10 +221,10 @@ def register(
     q = sp("list", cmd_list, "queued messages with envelope, subject, size, age and last error")
     q.add_argument("--queue", choices=(*QUEUE_NAMES, "all"), default="all")
     q.add_argument("--filter", metavar="'from:x;to:y;subject:z'")
-    q.add_argument("--max", type=int, default=0, metavar="N", help="at most N (0 = all)")
+    q.add_argument("--max", type=validate.count, default=0, metavar="N", help="at most N (0 = all)")
     lists(q)
     q = sp("show", cmd_show, "one message: fields, then the message itself (made inert)")
-    q.add_argument("id", metavar="ID")
+    q.add_argument("id", metavar="ID", help="the id, or QUEUE/ID (retry/ABC123) when in two")
     lists(q)
     for name, func, help_ in (
         ("delete", cmd_delete, "move messages to iwtui's trash (undoable)"),
@@ -209,7 +234,7 @@ def register(
         ("blacklist", cmd_list_sender("blacklist"), "add the messages' senders to the blacklist"),
     ):
         q = sp(name, func, help_)
-        q.add_argument("ids", nargs="+", metavar="ID")
+        q.add_argument("ids", nargs="+", metavar="ID", help="ids, or QUEUE/ID (retry/ABC123)")
         writes(q)
         if name in ("whitelist", "blacklist"):
             q.add_argument("--owner", default="*", help="* (everyone), a domain or a user")

@@ -19,6 +19,7 @@ from typing import Any
 
 from iwtui import config as config_mod
 from iwtui.cli.common import EXIT_OK, EXIT_REFUSED, Add, confirm, context, emit_json
+from iwtui.cli.validate import count, number
 from iwtui.errors import BadInput, IwtuiError
 from iwtui.icewarp import doctor
 from iwtui.icewarp.install import discover
@@ -339,7 +340,7 @@ def register(
     add("tui", cmd_tui, "open the full-screen console (the default)")
     p = add("demo", cmd_demo, "the simulator, live in a temporary folder, plus the console on it")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--rate", type=float, default=25.0, help="log lines per second")
+    p.add_argument("--rate", type=number(0, 1e6), default=25.0, help="log lines per second")
     p.add_argument("--keep", action="store_true", help="keep the temporary tree on exit")
 
     p = add("doctor", cmd_doctor, "what iwtui found in the install, per area")
@@ -352,7 +353,7 @@ def register(
     lists(p)
     p = add("journal", cmd_journal, "the journal of actions, with their CLI equivalents")
     lists(p)
-    p.add_argument("--max", type=int, default=50, help="the newest N entries (0 = all)")
+    p.add_argument("--max", type=count, default=50, help="the newest N entries (0 = all)")
     p = add("undo", cmd_undo, "undo a journaled action (default: the newest undoable)")
     p.add_argument("journal_id", nargs="?", metavar="JOURNAL-ID")
     writes(p)
@@ -362,13 +363,15 @@ def register(
     p.add_argument("--seed", type=int, default=1, help="the same seed gives the same tree")
     p.add_argument("--once", action="store_true", help="write the tree and exit")
     p.add_argument("--fresh", action="store_true", help="rebuild a simulated tree from scratch")
-    p.add_argument("--duration", type=float, default=None, metavar="S", help="live for S seconds")
-    p.add_argument("--rate", type=float, default=20.0, metavar="LINES_PER_S")
-    p.add_argument("--days", type=int, default=1, metavar="N", help="days of logs, today included")
-    p.add_argument("--log-mb", type=float, default=2.0, metavar="M", help="SMTP log size per day")
-    p.add_argument("--queue", type=int, default=200, metavar="N", help="queued messages")
-    p.add_argument("--quarantine", type=int, default=40, metavar="N")
-    p.add_argument("--tarpit", type=int, default=12, metavar="N")
+    p.add_argument("--duration", type=number(0, 1e7), default=None, metavar="S",
+                   help="live for S seconds")  # fmt: skip
+    p.add_argument("--rate", type=number(0, 1e6), default=20.0, metavar="LINES_PER_S")
+    p.add_argument("--days", type=count, default=1, metavar="N", help="days of logs, today included")  # fmt: skip
+    p.add_argument("--log-mb", type=number(0, 1e5, low_open=False), default=2.0, metavar="M",
+                   help="SMTP log size per day")  # fmt: skip
+    p.add_argument("--queue", type=count, default=200, metavar="N", help="queued messages")
+    p.add_argument("--quarantine", type=count, default=40, metavar="N")
+    p.add_argument("--tarpit", type=count, default=12, metavar="N")
     p.add_argument("--start", metavar="ISO", help="the simulated 'now' (default: the clock)")
     p.add_argument("--time-format", choices=("hms", "rfc822"), default="hms")
     p.add_argument("--tid-digits", type=int, choices=(4, 8), default=4)

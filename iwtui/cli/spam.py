@@ -9,11 +9,12 @@ import argparse
 import asyncio
 import functools
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from iwtui.cli.common import Add, add_nested, context, emit_json, run_plan
-from iwtui.errors import BadInput
+from iwtui.cli import validate
+from iwtui.cli.common import EXIT_OK, Add, add_nested, context, emit_json, run_plan
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.logs import catalog as catalog_mod
 from iwtui.icewarp.logs.lines import safe_text
@@ -31,12 +32,15 @@ def _when(value: datetime | None) -> str:
 
 
 def _ids(values: list[str]) -> list[int]:
-    out = []
-    for v in values:
-        if not v.isdigit():
-            raise BadInput(f"bad id {v!r}: ids are the numbers `list` shows")
-        out.append(int(v))
-    return out
+    return validate.row_ids(values)  # ASCII digits, within SQLite's rowid
+
+
+def _known(args: argparse.Namespace, action: str, db: Path, table: str, ids: list[int],
+           list_name: str | None, what: str) -> None:  # fmt: skip
+    """Read-only first, then every id must be a row now (else exit 2, named)."""
+    validate.refuse_first(args, action)
+    missing = spam_actions.missing_rows(db, table, ids, list_name)
+    validate.require_known([str(i) for i in missing], what, "see `list` for the ids")
 
 
 # --- spam ------------------------------------------------------------------------------
@@ -66,15 +70,23 @@ def cmd_spam_list(args: argparse.Namespace) -> int:
 
 def cmd_spam_add(args: argparse.Namespace) -> int:
     inst = _install(args)
-    return run_plan(args, spam_actions.add_plan(inst, args.list, args.sender, args.owner, _root(args)))  # fmt: skip
+    plan = spam_actions.add_plan(inst, args.list, args.sender, args.owner, _root(args))
+    validate.refuse_first(args, plan.action)
+    sender, owner = spam_actions.validate_sender(args.sender), spam_actions.validate_owner(args.owner)  # fmt: skip
+    row = spam_actions.listed_senders(inst.antispam_db, args.list, owner, [sender]).get(sender)
+    if row is not None:  # a no-op: said as such, nothing written (exit 0)
+        print(safe_text(f"already {args.list}ed: {sender} for {owner} (row {row}); nothing changed"))  # fmt: skip
+        return EXIT_OK
+    return run_plan(args, plan)
 
 
 def cmd_spam_action(action: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         ctx = context(args)
-        plan = spam_actions.sender_plan(
-            ctx.gate(), ctx.install(), args.list, action, _ids(args.ids), _root(args)
-        )
+        inst, ids = ctx.install(), _ids(args.ids)
+        plan = spam_actions.sender_plan(ctx.gate(), inst, args.list, action, ids, _root(args))
+        _known(args, plan.action, inst.antispam_db, "Senders", ids, args.list,
+               f"row on the {args.list} with id")  # fmt: skip
         return run_plan(args, plan)
 
     return run
@@ -112,7 +124,9 @@ def cmd_grey_list(args: argparse.Namespace) -> int:
 
 def cmd_grey_action(action: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        plan = spam_actions.greylist_plan(_install(args), action, _ids(args.ids), _root(args))
+        inst, ids = _install(args), _ids(args.ids)
+        plan = spam_actions.greylist_plan(inst, action, ids, _root(args))
+        _known(args, plan.action, inst.antispam_db, "Greylist", ids, None, "greylist entry with id")  # fmt: skip
         return run_plan(args, plan)
 
     return run
@@ -127,6 +141,9 @@ def cmd_tarpit_list(args: argparse.Namespace) -> int:
     if f.layout == tarpit.EXTRACTED:
         f = tarpit.enrich(f, catalog_mod.scan(inst.log_dir))
     now = datetime.now()
+    total = len(f.entries)
+    if args.max:  # as the other lists: at most N (0: all)
+        f = replace(f, entries=f.entries[: args.max])
     if args.json:
         emit_json(
             [
@@ -144,7 +161,8 @@ def cmd_tarpit_list(args: argparse.Namespace) -> int:
     for e in f.entries:
         state = "expired" if e.expired(now) else "active"
         print(safe_text(f"{e.ip:<40} {_when(e.expires)}  {state:<8} {e.reason or '?'}  {e.reason_text}"))
-    print(safe_text(f"{len(f.entries):,} tarpitted ({len(f.active(now)):,} active); {f.path}"))
+    shown = f"{len(f.entries):,} of {total:,}" if len(f.entries) != total else f"{total:,}"
+    print(safe_text(f"{shown} tarpitted ({len(f.active(now)):,} active); {f.path}"))
     if f.problem:
         print(safe_text(f"note: {f.problem}"))
     return 0
@@ -153,7 +171,8 @@ def cmd_tarpit_list(args: argparse.Namespace) -> int:
 def cmd_tarpit_add(args: argparse.Namespace) -> int:
     ctx = context(args)
     plan = tarpit.add_plan(
-        ctx.install().tarpit_file, args.ip, ctx.config.tarpit_minutes, args.reason, _root(args)
+        ctx.install().tarpit_file, args.ip, ctx.config.tarpit_minutes, args.reason, _root(args),
+        force=args.force,
     )
     return run_plan(args, plan)
 
@@ -163,6 +182,11 @@ def cmd_tarpit_remove(which: str) -> Callable[[argparse.Namespace], int]:
         path = _install(args).tarpit_file
         ips = list(args.ips) if which == "remove" else None
         plan = tarpit.remove_plan(path, ips, expired_only=which == "remove-expired", root=_root(args))  # fmt: skip
+        if ips is not None:  # an IP never tarpitted is bad input, not "already gone"
+            validate.refuse_first(args, plan.action)
+            listed = {e.ip for e in tarpit.read(path).entries}
+            validate.require_known([t for t in plan.targets if t not in listed], "tarpitted IP",
+                                   "see `tarpit list`")  # fmt: skip
         if not plan.targets:
             print("nothing to remove")
             return 0
@@ -183,7 +207,7 @@ def register(
     q.add_argument("--sender", help="sender contains this (any case)")
     q.add_argument("--owner", help="owner contains this")
     q.add_argument("--domain", help="domain contains this")
-    q.add_argument("--max", type=int, default=0, metavar="N", help="at most N (0 = all)")
+    q.add_argument("--max", type=validate.count, default=0, metavar="N", help="at most N (0 = all)")
     lists(q)
     q = sp("add", cmd_spam_add, "add a sender to the whitelist or blacklist of an owner")
     q.add_argument("--list", choices=("whitelist", "blacklist"), required=True)
@@ -207,7 +231,7 @@ def register(
     q.add_argument("--status", choices=spam.GREY_STATUSES)
     q.add_argument("--owner", help="owner contains this")
     q.add_argument("--value", help="value (sender, IP) contains this")
-    q.add_argument("--max", type=int, default=0, metavar="N", help="at most N (0 = all)")
+    q.add_argument("--max", type=validate.count, default=0, metavar="N", help="at most N (0 = all)")
     lists(q)
     for action, help_ in (
         ("authorize", "accept these senders when they retry"),
@@ -220,10 +244,13 @@ def register(
     p = add("tarpit", lambda a: a.tarpit_func(a), "intrusion prevention: tarpitted IPs")
     tp = functools.partial(add_nested, p.add_subparsers(title="tarpit commands", metavar="WHAT", required=True), "tarpit_func")  # fmt: skip
     q = tp("list", cmd_tarpit_list, "tarpitted IPs with expiry and reason")
+    q.add_argument("--max", type=validate.count, default=0, metavar="N", help="at most N (0 = all)")
     lists(q)
     q = tp("add", cmd_tarpit_add, "block an IP or a CIDR range for the configured period")
     q.add_argument("ip", metavar="IP_OR_CIDR")
     q.add_argument("--reason", default="U", help="reason code (default U: manual)")
+    q.add_argument("--force", action="store_true",
+                   help="allow a range wider than IPv4 /8 or IPv6 /16 (0.0.0.0/0, ::/0)")  # fmt: skip
     writes(q)
     q = tp("remove", cmd_tarpit_remove("remove"), "unblock IPs")
     q.add_argument("ips", nargs="+", metavar="IP")

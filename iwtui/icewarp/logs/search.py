@@ -116,12 +116,12 @@ def parse_filter(text: str, *, ignore_case: bool = False) -> Filter:
 def parse_clock(text: str) -> time:
     """``HH:MM`` or ``HH:MM:SS`` -> time; anything else is BadInput."""
     parts = text.strip().split(":")
-    try:
-        if len(parts) not in (2, 3):
+    try:  # ASCII digits, two at most a part (99999999999:00 overflowed time())
+        if len(parts) not in (2, 3) or not all(p.isascii() and p.isdigit() and len(p) <= 2 for p in parts):  # fmt: skip
             raise ValueError
         nums = [int(p) for p in parts] + [0] * (3 - len(parts))
         return time(nums[0], nums[1], nums[2])
-    except ValueError:
+    except (ValueError, OverflowError):
         raise BadInput(f"bad time {text!r}: use HH:MM or HH:MM:SS") from None
 
 

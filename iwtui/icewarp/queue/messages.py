@@ -12,10 +12,13 @@ is ``scanning``'s part.
 from __future__ import annotations
 
 import os
+import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from iwtui.errors import BadInput
 from iwtui.icewarp import files
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.queue.folders import QueueSpot, iter_items, spots
@@ -269,27 +272,59 @@ def find(install: Install, item_id: str) -> QueueItem | None:
     return None
 
 
-def parse_query(text: str) -> dict[str, str]:
-    """``from:x;to:y;subject:z`` (a bare term matches any of the three)."""
-    out: dict[str, str] = {}
+QUERY_FIELDS = ("from", "to", "subject")
+_FIELD = re.compile(r"([A-Za-z_]+):(.*)", re.S)
+
+
+@dataclass(frozen=True)
+class Query:
+    """A parsed queue filter: terms of (field, text, negated); field ``any`` is a bare
+    term. ``nothing``: matches no item (the screen's stand-in for a filter in error)."""
+
+    terms: tuple[tuple[str, str, bool], ...] = ()
+    nothing: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.terms) or self.nothing
+
+
+NOTHING = Query(nothing=True)
+
+
+def parse_query(text: str) -> Query:
+    """``from:x;to:y;subject:z;!from:w`` (every term must hold; ``!`` negates; a bare term
+    matches any of the three fields), like the logs filter. A ``word:`` that is not a
+    known field is bad input naming the known ones (it matched nothing before)."""
+    terms: list[tuple[str, str, bool]] = []
     for part in text.split(";"):
         part = part.strip()
+        negate = part.startswith("!") and len(part) > 1
+        if negate:
+            part = part[1:].strip()
         if not part:
             continue
-        key, sep, value = part.partition(":")
-        if sep and key.strip().lower() in ("from", "to", "subject"):
-            out[key.strip().lower()] = value.strip().casefold()
-        else:
-            out["any"] = part.casefold()
-    return out
+        m = _FIELD.fullmatch(part)
+        if m is None:
+            terms.append(("any", part.casefold(), negate))
+            continue
+        key = m.group(1).lower()
+        if key not in QUERY_FIELDS:
+            raise BadInput(
+                f"filter: unknown field {m.group(1)!r} (known: {', '.join(QUERY_FIELDS)};"
+                " a bare word matches any of them; !term excludes)"
+            )
+        terms.append((key, m.group(2).strip().casefold(), negate))
+    return Query(tuple(terms))
 
 
-def matches(item: QueueItem, query: dict[str, str]) -> bool:
+def matches(item: QueueItem, query: Query) -> bool:
     """Whether ``item`` passes ``query`` (from :func:`parse_query`). An empty query reads
     nothing: a listing of 100,000 items must not parse every header to show itself."""
     if not query:
         return True
-    for key, value in query.items():
+    if query.nothing:
+        return False
+    for key, value, negate in query.terms:
         hit = (
             (key in ("from", "any") and value in f"{item.sender} {item.from_}".casefold())
             or (
@@ -298,7 +333,7 @@ def matches(item: QueueItem, query: dict[str, str]) -> bool:
             )
             or (key in ("subject", "any") and value in item.subject.casefold())
         )
-        if not hit:
+        if hit == negate:
             return False
     return True
 
@@ -309,8 +344,6 @@ MAILBOX_FOLDERS = {"inbox": "inbox", "spam": "~spam"}
 def mailbox(install: Install, account: str, folder: str = "inbox") -> tuple[Path, list[QueueItem]]:
     """A user's inbox or spam folder (``<mail>/<domain>/<user>/inbox|~spam``), listed
     like a queue (queue name ``mailbox``). Raises BadInput for a malformed account."""
-    from iwtui.errors import BadInput
-
     user, sep, domain = account.strip().lower().partition("@")
     if not sep or not user or not domain or "/" in account or ".." in account:
         raise BadInput(f"bad account {account!r}: use user@domain")

@@ -198,6 +198,38 @@ def _rows_now(db: Path, table: str, ids: Sequence[str]) -> dict[str, list[UndoRe
     return out
 
 
+def missing_rows(db: Path, table: str, ids: Sequence[int], list_name: str | None = None) -> list[int]:  # fmt: skip
+    """The ``ids`` that are not rows of ``table`` now (of list ``list_name`` for Senders):
+    a plan built on them would only say "gone" for ids nobody ever listed (issue 14)."""
+    if table not in TABLES:
+        raise ValueError(f"unknown table {table!r}")
+    where, params = ("", ()) if list_name is None else (" AND SndAuthorized = ?", (spam.LIST_CODES[list_name],))  # fmt: skip
+    try:
+        with closing(spam.connect_ro(db)) as con:
+            return [i for i in ids if con.execute(
+                f"SELECT 1 FROM {table} WHERE rowid = ?{where}", (i, *params)).fetchone() is None]  # fmt: skip
+    except sqlite3.Error as exc:
+        raise spam.SpamDbError(f"{db}: {spam.explain(exc)}") from exc
+
+
+def listed_senders(db: Path, which: str, owner: str, senders: Sequence[str]) -> dict[str, int]:
+    """{sender: row id} of the ``senders`` already on list ``which`` of ``owner``: adding
+    them changes nothing (said as "already whitelisted", nothing written)."""
+    code = spam.LIST_CODES[which]
+    out: dict[str, int] = {}
+    try:
+        with closing(spam.connect_ro(db)) as con:
+            for s in senders:
+                row = con.execute(
+                    "SELECT rowid FROM Senders WHERE lower(SndEmail) = ? AND lower(SndOwner) = ?"
+                    " AND SndAuthorized = ?", (s.lower(), owner.lower(), code)).fetchone()  # fmt: skip
+                if row is not None:
+                    out[s] = int(row[0])
+    except sqlite3.Error as exc:
+        raise spam.SpamDbError(f"{db}: {spam.explain(exc)}") from exc
+    return out
+
+
 def _now_parts() -> tuple[float, int]:
     """Now as IceWarp stores it (and the simulator): the whole Delphi day; the time of
     day apart, in seconds."""

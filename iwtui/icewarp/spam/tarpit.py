@@ -388,13 +388,26 @@ def _cli(words: str, root: Path | None) -> str:
     return cli_line(f"tarpit {words}", root)
 
 
+# A range wider than this (IPv4 /0-/7, IPv6 /0-/15: a sixteenth of the Internet or more,
+# 0.0.0.0/0 and ::/0 all of it) is a typo more often than a wish: it needs ``force``.
+WIDEST_PREFIX = {4: 8, 6: 16}
+
+
 def add_plan(
-    path: Path, ip_text: str, minutes: float, reason: str = "U", root: Path | None = None
-) -> Plan:
+    path: Path, ip_text: str, minutes: float, reason: str = "U", root: Path | None = None,
+    *, force: bool = False,
+) -> Plan:  # fmt: skip
     """Block an IP or a CIDR range until now + ``minutes`` (the block period of config)."""
     ip = normalise_ip(ip_text)
     if ip is None:
         raise BadInput(f"bad IP {ip_text.strip()!r}: use an IPv4 or IPv6 address or a CIDR range")
+    net = ipaddress.ip_network(ip)
+    wide = net.prefixlen < WIDEST_PREFIX[net.version]
+    if wide and not force:
+        raise BadInput(
+            f"{ip} blocks {net.num_addresses:,} addresses (wider than /{WIDEST_PREFIX[net.version]}):"
+            " pass --force if that is meant"
+        )
     reason = reason.strip().upper()
     if reason not in REASONS:
         raise BadInput(f"bad reason code {reason!r}: use one of {', '.join(REASONS)}")
@@ -421,7 +434,7 @@ def add_plan(
         action="tarpit add",
         targets=(ip,),
         summary=f"Block {ip} for {minutes:g} minutes (reason {reason}: {REASONS[reason]})",
-        cli=_cli(f"add {shlex.quote(ip)} --reason {reason}", root),
+        cli=_cli(f"add {shlex.quote(ip)} --reason {reason}" + (" --force" if wide else ""), root),
         step=step,
         undoable=True,
         intent={ip: intent},

@@ -95,7 +95,7 @@ COLUMNS: list[Column[QueueItem]] = [
 
 def _select(
     items: dict[str, QueueItem],
-    query: dict[str, str],
+    query: messages.Query,
     only_ids: set[str] | None,
     cap: int,
     key: Callable[[QueueItem], Any],
@@ -117,6 +117,7 @@ def _select(
 class QueueArea(Vertical):
     can_focus = False
     BINDINGS = bindings("queue")
+    filter_problem = ""  # the filter's error (an unknown field): on the state line
 
     @classmethod
     def from_app(cls, info: AreaInfo, install: Install, loaded: LoadedConfig) -> QueueArea:
@@ -283,9 +284,14 @@ class QueueArea(Vertical):
 
     def _view(
         self,
-    ) -> tuple[dict[str, str], set[str] | None, int, Callable[[QueueItem], Any], bool]:
-        """What the rows depend on, read on the UI thread: filter, reason, Max Items, sort."""
-        query = messages.parse_query(self.query_one("#queue-filter", Input).value)
+    ) -> tuple[messages.Query, set[str] | None, int, Callable[[QueueItem], Any], bool]:
+        """What the rows depend on, read on the UI thread: filter, reason, Max Items, sort.
+        A filter in error (the CLI's exit 2) shows no rows and says why."""
+        try:
+            query = messages.parse_query(self.query_one("#queue-filter", Input).value)
+            self.filter_problem = ""
+        except IwtuiError as exc:
+            query, self.filter_problem = messages.NOTHING, str(exc)
         text = self.query_one("#queue-max", Input).value.strip()
         key, reverse = self.query_one(ItemTable).sorter()
         return query, self.only_ids, int(text) if text.isdigit() else 0, key, reverse
@@ -309,6 +315,8 @@ class QueueArea(Vertical):
         state = Text(f"{self._shown:,} shown", style="bold")
         if self._shown != len(self.items):
             state.append(f" of {len(self.items):,}")
+        if self.filter_problem:
+            state.append(f"  │  {safe_text(self.filter_problem, 120)}", style="bold red")
         if table.marked:
             state.append(f"  │  {len(table.marked):,} marked", style="bold yellow")
         if self.only_ids is not None:
