@@ -89,6 +89,17 @@ def test_max_is_a_count_in_every_listing(sim_root: Path, capsys: Cap) -> None:
     ):
         err = _bad(capsys, *argv, *root)
         assert "--max" in err and "0 to" in err, err
+    # the other counts of every command, days bounded so a date stays a date
+    for argv in (
+        ("accounts", "list", "--max", "-1"),
+        ("analyzer", "report", "--limit", "-1"),
+        ("analyzer", "import", "--keep-days", "99999999"),
+        ("simulate", str(sim_root.parent / "sim"), "--days", "99999999"),
+        ("simulate", str(sim_root.parent / "sim"), "--rate", "nan"),
+    ):
+        err = _bad(capsys, *argv, *root)
+        assert "0 to" in err or "a number" in err, err
+    assert not (sim_root.parent / "sim").exists()
     # tarpit list --max exists like the others
     code, out, _ = _run(capsys, "tarpit", "list", "--max", "2", "--json", *root)
     assert code == 0 and len(json.loads(out)) == 2

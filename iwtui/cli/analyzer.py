@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from iwtui.cli.common import EXIT_OK, Add, add_nested, context, emit_json, execute
-from iwtui.cli.validate import count
+from iwtui.cli.validate import MAX_DAYS, count, count_upto
 from iwtui.errors import BadInput, Refused
 from iwtui.text import safe_text
 
@@ -309,7 +309,7 @@ def register(
     q.add_argument("--server-id", metavar="ID", help="tag the rows (default: from the files)")
     q.add_argument("--raw", action="store_true", help="keep each session's lines (zlib)")
     q.add_argument("--empty-first", action="store_true", help="empty every table first")
-    q.add_argument("--keep-days", type=count, metavar="N", help="delete data older than N days")
+    q.add_argument("--keep-days", type=count_upto(MAX_DAYS), metavar="N", help="delete data older than N days")
     lists(q)
     q = sp("reports", cmd_reports, "the preset reports")
     lists(q)

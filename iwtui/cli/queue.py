@@ -220,7 +220,8 @@ def register(
 
     q = sp("list", cmd_list, "queued messages with envelope, subject, size, age and last error")
     q.add_argument("--queue", choices=(*QUEUE_NAMES, "all"), default="all")
-    q.add_argument("--filter", metavar="'from:x;to:y;subject:z'")
+    q.add_argument("--filter", metavar="'from:x;to:y;subject:z;!from:w'",
+                   help="all terms must hold; a bare word matches any field; !term excludes")  # fmt: skip
     q.add_argument("--max", type=validate.count, default=0, metavar="N", help="at most N (0 = all)")
     lists(q)
     q = sp("show", cmd_show, "one message: fields, then the message itself (made inert)")

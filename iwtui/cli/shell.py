@@ -19,7 +19,7 @@ from typing import Any
 
 from iwtui import config as config_mod
 from iwtui.cli.common import EXIT_OK, EXIT_REFUSED, Add, confirm, context, emit_json
-from iwtui.cli.validate import count, number
+from iwtui.cli.validate import MAX_DAYS, count, count_upto, number
 from iwtui.errors import BadInput, IwtuiError
 from iwtui.icewarp import doctor
 from iwtui.icewarp.install import discover
@@ -366,7 +366,7 @@ def register(
     p.add_argument("--duration", type=number(0, 1e7), default=None, metavar="S",
                    help="live for S seconds")  # fmt: skip
     p.add_argument("--rate", type=number(0, 1e6), default=20.0, metavar="LINES_PER_S")
-    p.add_argument("--days", type=count, default=1, metavar="N", help="days of logs, today included")  # fmt: skip
+    p.add_argument("--days", type=count_upto(MAX_DAYS), default=1, metavar="N", help="days of logs, today included")  # fmt: skip
     p.add_argument("--log-mb", type=number(0, 1e5, low_open=False), default=2.0, metavar="M",
                    help="SMTP log size per day")  # fmt: skip
     p.add_argument("--queue", type=count, default=200, metavar="N", help="queued messages")

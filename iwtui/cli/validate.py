@@ -39,6 +39,23 @@ def count(text: str) -> int:
     return int(text)
 
 
+def count_upto(high: int) -> Callable[[str], int]:
+    """An argparse type: a count from 0 to ``high`` (days: a date must stay a date)."""
+
+    def parse(text: str) -> int:
+        value = count(text)
+        if value > high:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is too large: use a whole number from 0 to {high}"
+            )
+        return value
+
+    return parse
+
+
+MAX_DAYS = 36_500  # a hundred years: any retention, any span of logs
+
+
 def number(low: float, high: float, *, low_open: bool = True) -> Callable[[str], float]:
     """An argparse type: a finite number in (low, high] (or [low, high])."""
 
