@@ -240,7 +240,9 @@ def test_an_id_in_two_queues_names_both_and_takes_queue_slash_id(
     err = _bad(capsys, "queue", "delete", f"retry/{ident}", *root, "--yes")
     assert f"retry/{ident}" in err
     err = _bad(capsys, "queue", "delete", "../../etc/passwd", *root, "--yes")
-    assert "bad id" in err
+    assert "bad id" in err and "retry" in err  # the queues QUEUE/ may name
+    err = _bad(capsys, "queue", "delete", ident.replace(ident[0], "\uff21", 1), *root, "--yes")
+    assert "bad id" in err  # not ASCII
 
 
 # --- ranges ----------------------------------------------------------------------------------

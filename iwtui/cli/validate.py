@@ -26,8 +26,10 @@ from iwtui.errors import BadInput
 MAX_COUNT = 1_000_000_000  # more rows than any list holds; fits SQLite's integer
 MAX_ROW_ID = 2**63 - 1  # SQLite's largest rowid
 _DIGITS = re.compile(r"[0-9]{1,19}")
-# a queue item's id is its file name up to the first dot; `queue/` may name its queue
-_QUEUE_ID = re.compile(r"(?:([a-z]+(?:_[0-9])?)/)?([A-Za-z0-9_~+-]{1,128})")
+# a queue item's id is its file name up to the first dot (matched exactly: a crafted
+# name with spaces or escapes must stay deletable); `QUEUE/` may name its queue
+QUEUE_LABELS = ("outgoing", "priority", *(f"priority_{n}" for n in range(5)), "retry",
+                "incoming", "mda", "sms")  # fmt: skip
 
 
 def count(text: str) -> int:
@@ -90,15 +92,19 @@ def row_ids(values: Iterable[str]) -> list[int]:
 
 
 def queue_ids(values: Iterable[str]) -> list[tuple[str | None, str]]:
-    """(queue label or None, id) for each ``ID`` or ``QUEUE/ID`` (ASCII names)."""
+    """(queue label or None, id) for each ``ID`` or ``QUEUE/ID``: ASCII, matched exactly
+    (no normalisation); a file name holds no ``/``, so the first one splits."""
     out: list[tuple[str | None, str]] = []
     for v in values:
-        m = _QUEUE_ID.fullmatch(v) if v.isascii() else None
-        if m is None:
+        queue, sep, ident = v.partition("/")
+        if not sep:
+            queue, ident = "", v
+        if not v.isascii() or not ident or "/" in ident or "\0" in ident or (sep and queue not in QUEUE_LABELS):  # fmt: skip
             raise BadInput(
-                f"bad id {v!r}: use the id `queue list` shows, or QUEUE/ID (retry/ABC123)"
+                f"bad id {v!r}: use the id `queue list` shows, or QUEUE/ID (retry/ABC123;"
+                f" queues: {', '.join(QUEUE_LABELS)})"
             )
-        out.append((m.group(1), m.group(2)))
+        out.append((queue or None, ident))
     return list(dict.fromkeys(out))
 
 
