@@ -32,21 +32,28 @@ SHOTS = [
     ("logs", ["4", "k", "k", "k"]),
     ("logs-filtered", ["4", "f", *">>> 5;!Client", "enter", "g"]),
     ("sessions", ["7"]),
+    ("traffic-charts", ["3"]),
+    ("statistics", ["6"]),
+    ("log-analyzer", ["5"]),
+    ("account-statistics", ["8"]),
+    ("volume", ["9"]),
+    ("narrow-message-queue", []),
     ("help", ["?"]),
 ]
+SIZES = {"narrow-message-queue": (80, 24)}
 
 
 async def shoot(name: str, keys: list[str], cfg: Path) -> None:
     loaded = config.load({"IWTUI_CONFIG": str(cfg)})
     app = IwtuiApp(discover(Path("icewarp"), use_tool_sh=False), loaded)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZES.get(name, SIZE)) as pilot:
         strip = app.query_one(StatusStrip)
         while app.snapshot is None or strip.sessions is None:
             await pilot.pause(0.05)
         for key in keys:
             await pilot.press(key)
             await pilot.pause(0.05)
-        await pilot.pause(1.0)  # background index, filter and session workers
+        await pilot.pause(2.0)  # background index, filter, session and ingest workers
         app.save_screenshot(filename=f"{name}.svg", path=str(OUT))
     print(f"screenshots/{name}.svg")
 

@@ -309,7 +309,9 @@ def register(
     q.add_argument("--server-id", metavar="ID", help="tag the rows (default: from the files)")
     q.add_argument("--raw", action="store_true", help="keep each session's lines (zlib)")
     q.add_argument("--empty-first", action="store_true", help="empty every table first")
-    q.add_argument("--keep-days", type=count_upto(MAX_DAYS), metavar="N", help="delete data older than N days")
+    q.add_argument(
+        "--keep-days", type=count_upto(MAX_DAYS), metavar="N", help="delete data older than N days"
+    )
     lists(q)
     q = sp("reports", cmd_reports, "the preset reports")
     lists(q)

@@ -160,7 +160,11 @@ def cmd_tarpit_list(args: argparse.Namespace) -> int:
         return 0
     for e in f.entries:
         state = "expired" if e.expired(now) else "active"
-        print(safe_text(f"{e.ip:<40} {_when(e.expires)}  {state:<8} {e.reason or '?'}  {e.reason_text}"))
+        print(
+            safe_text(
+                f"{e.ip:<40} {_when(e.expires)}  {state:<8} {e.reason or '?'}  {e.reason_text}"
+            )
+        )
     shown = f"{len(f.entries):,} of {total:,}" if len(f.entries) != total else f"{total:,}"
     print(safe_text(f"{shown} tarpitted ({len(f.active(now)):,} active); {f.path}"))
     if f.problem:
@@ -171,7 +175,11 @@ def cmd_tarpit_list(args: argparse.Namespace) -> int:
 def cmd_tarpit_add(args: argparse.Namespace) -> int:
     ctx = context(args)
     plan = tarpit.add_plan(
-        ctx.install().tarpit_file, args.ip, ctx.config.tarpit_minutes, args.reason, _root(args),
+        ctx.install().tarpit_file,
+        args.ip,
+        ctx.config.tarpit_minutes,
+        args.reason,
+        _root(args),
         force=args.force,
     )
     return run_plan(args, plan)

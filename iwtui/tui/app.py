@@ -36,6 +36,7 @@ from iwtui.tui.areas import AREAS, BY_ID
 from iwtui.tui.bindings import bindings, effective_keys, key_display
 from iwtui.tui.screens.help import HelpScreen
 from iwtui.tui.screens.pending import PendingArea
+from iwtui.tui.svg import unglue
 from iwtui.tui.widgets.nav import NavList
 from iwtui.tui.widgets.status_strip import StatusStrip
 
@@ -118,6 +119,11 @@ class IwtuiApp(App[int]):
                 for area in AREAS:
                     yield area.build(self.install, self.loaded)
         yield Footer()
+
+    def export_screenshot(self, *, title: str | None = None, simplify: bool = False) -> str:
+        """The SVG of the screen, with no text run that begins with spaces: renderers draw
+        such a run from its first glyph, gluing words (``○ not followingsmtp``)."""
+        return unglue(super().export_screenshot(title=title, simplify=simplify))
 
     def _area_key(self, area_id: str) -> str:
         """The first key of ``app.area.<id>`` after the config's keymap, as shown."""

@@ -400,7 +400,11 @@ class QueueArea(Vertical):
         table = self.query_one(ItemTable)
         chosen = table.fresh_selection()  # frozen now: the plan acts on these
         if chosen is None:
-            self.notify("the row under the cursor changed (the list moved under it): look, then press the key again", title="Message Queue", severity="warning")
+            self.notify(
+                "the row under the cursor changed (the list moved under it): look, then press the key again",
+                title="Message Queue",
+                severity="warning",
+            )
             return
         if not chosen:
             self.notify("nothing selected", title="Message Queue")
@@ -435,9 +439,8 @@ class QueueArea(Vertical):
             elif what == "send-now":
                 plan = queue_actions.send_now_plan(self.install, chosen, root)
             elif what == "bounce":
-                plan = queue_actions.bounce_plan(
-                    gate, self.install, chosen, os.uname().nodename, root
-                )
+                # the DSN names the server as IceWarp knows it, never this machine
+                plan = queue_actions.bounce_plan(gate, self.install, chosen, None, root)
             else:
                 return
         except IwtuiError as exc:
