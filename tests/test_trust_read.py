@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -67,30 +68,38 @@ def _iwtui(*argv: str, cfg: Path, timeout: float = TIMEOUT) -> tuple[int, str, s
     return proc.returncode, out.decode(), err.decode()
 
 
+# Runs the command as its grandchild and reports its peak RSS. Linux carries a process's
+# high-water RSS across fork and exec, so a child forked from pytest (hundreds of MB late
+# in the suite) would report pytest's own; a child of this small launcher starts clean.
+_LAUNCH = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.executable, [sys.executable, "-m", "iwtui", *sys.argv[1:]])
+_, status, usage = os.wait4(pid, 0)
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
+"""
+
+
 def _peak_rss_kib(*argv: str, cfg: Path, timeout: float = TIMEOUT) -> tuple[int, str, int]:
     """(exit code, stderr, peak RSS in KiB) of one iwtui run, measured with wait4."""
     env = {**os.environ, "IWTUI_CONFIG": str(cfg)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "iwtui", *argv],
+        [sys.executable, "-c", _LAUNCH, *argv],
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
+        start_new_session=True,
     )
-    deadline = time.monotonic() + timeout
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.monotonic() > deadline:
-            proc.kill()
-            proc.wait()
-            pytest.fail(f"iwtui {' '.join(argv)} still running after {timeout:.0f} s")
-        time.sleep(0.05)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    assert proc.stderr is not None
-    err = proc.stderr.read().decode()
-    return proc.returncode, err, usage.ru_maxrss
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail(f"iwtui {' '.join(argv)} still running after {timeout:.0f} s")
+    code, rss = out.decode().split()[-2:]
+    return int(code), err.decode(), int(rss)
 
 
 def _retry_id(root: Path) -> str:
