@@ -25,7 +25,7 @@ from iwtui.icewarp.traffic import counters as counters_mod
 from iwtui.icewarp.traffic import query
 from iwtui.tui.bindings import bindings
 from iwtui.tui.screens.charts.dialogs import RangeScreen
-from iwtui.tui.screens.charts.feed import TrafficFeed, drop, feed_for
+from iwtui.tui.screens.charts.feed import FeedArea, TrafficFeed
 from iwtui.tui.widgets.chart import Chart
 from iwtui.tui.widgets.panel import Panel
 
@@ -70,7 +70,7 @@ class View:
         )
 
 
-class ChartsArea(Vertical):
+class ChartsArea(FeedArea, Vertical):
     can_focus = False
     BINDINGS = bindings("charts")
 
@@ -112,28 +112,6 @@ class ChartsArea(Vertical):
     def focus(self, scroll_visible: bool = True) -> ChartsArea:
         self.query_one(Chart).focus(scroll_visible)
         return self
-
-    def on_show(self) -> None:
-        if self.feed is None:
-            self.feed = feed_for(self.install, self.state_dir)
-        if self._timer is not None and self.live:
-            self._timer.resume()
-        self.tick()
-
-    def on_hide(self) -> None:
-        if self._timer is not None:
-            self._timer.pause()
-
-    def on_unmount(self) -> None:
-        """Quitting: an ingest in flight stops between pieces (its helpers are killed) and
-        the feed is closed; a later console in this process opens a new one."""
-        if self.feed is not None:
-            drop(self.feed)
-
-    def files_changed(self, areas: frozenset[object]) -> None:
-        """A watcher event: when shown, read what the logs gained at once."""
-        if self.display and self.feed is not None and "logs" in {str(a) for a in areas}:
-            self.tick()
 
     # -- the loop -----------------------------------------------------------------------
 

@@ -13,11 +13,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.traffic.ingest import IngestReport, ingest
 from iwtui.icewarp.traffic.store import Store, default_path
+
+if TYPE_CHECKING:
+    from textual.timer import Timer
 
 T = TypeVar("T")
 _FEEDS: dict[tuple[str, str], TrafficFeed] = {}
@@ -88,3 +91,42 @@ def drop(feed: TrafficFeed) -> None:
             if value is feed:
                 del _FEEDS[key]
     feed.close()
+
+
+class FeedArea:
+    """What Traffic Charts and Statistics share about the feed: opened when first shown,
+    a live timer that runs only while shown, a watcher event read at once, closed when the
+    console quits. The area sets ``install``, ``state_dir``, ``live``, ``feed``, ``_timer``
+    and defines ``tick``."""
+
+    install: Install
+    state_dir: Path
+    live: bool
+    feed: TrafficFeed | None
+    _timer: Timer | None
+    display: bool
+
+    def tick(self) -> None:
+        raise NotImplementedError
+
+    def on_show(self) -> None:
+        if self.feed is None:
+            self.feed = feed_for(self.install, self.state_dir)
+        if self._timer is not None and self.live:
+            self._timer.resume()
+        self.tick()
+
+    def on_hide(self) -> None:
+        if self._timer is not None:
+            self._timer.pause()
+
+    def on_unmount(self) -> None:
+        """Quitting: an ingest in flight stops between pieces (its helpers are killed) and
+        the feed is closed; a later console in this process opens a new one."""
+        if self.feed is not None:
+            drop(self.feed)
+
+    def files_changed(self, areas: frozenset[object]) -> None:
+        """A watcher event: when shown, read what the logs gained at once."""
+        if self.display and self.feed is not None and "logs" in {str(a) for a in areas}:
+            self.tick()

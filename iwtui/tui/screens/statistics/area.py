@@ -22,7 +22,7 @@ from iwtui.icewarp.install import Install
 from iwtui.icewarp.traffic import counters as counters_mod
 from iwtui.icewarp.traffic import query
 from iwtui.tui.bindings import bindings
-from iwtui.tui.screens.charts.feed import TrafficFeed, drop, feed_for
+from iwtui.tui.screens.charts.feed import FeedArea, TrafficFeed
 from iwtui.tui.widgets.chart import human
 from iwtui.tui.widgets.panel import Panel
 
@@ -46,7 +46,7 @@ def _now() -> datetime:
     return datetime.now()
 
 
-class StatisticsArea(Vertical):
+class StatisticsArea(FeedArea, Vertical):
     can_focus = False
     BINDINGS = bindings("statistics")
 
@@ -88,27 +88,6 @@ class StatisticsArea(Vertical):
     def focus(self, scroll_visible: bool = True) -> StatisticsArea:
         self.query_one(DataTable).focus(scroll_visible)
         return self
-
-    def on_show(self) -> None:
-        if self.feed is None:
-            self.feed = feed_for(self.install, self.state_dir)
-        if self._timer is not None and self.live:
-            self._timer.resume()
-        self.tick()
-
-    def on_hide(self) -> None:
-        if self._timer is not None:
-            self._timer.pause()
-
-    def on_unmount(self) -> None:
-        """Quitting: an ingest in flight stops between pieces (its helpers are killed) and
-        the feed is closed; a later console in this process opens a new one."""
-        if self.feed is not None:
-            drop(self.feed)
-
-    def files_changed(self, areas: frozenset[object]) -> None:
-        if self.display and self.feed is not None and "logs" in {str(a) for a in areas}:
-            self.tick()
 
     def tick(self) -> None:
         if self.feed is None or getattr(self.app, "paused", False):
