@@ -12,16 +12,9 @@ import time
 import uuid
 from pathlib import Path
 
-from common import compare
+from common import bare_textual_app, compare
 
-BARE = """
-from textual.app import App
-from textual.widgets import Static
-class A(App):
-    def compose(self):
-        yield Static("Outgoing 1  Priority 2  Retry 3")
-A().run()
-"""
+BARE = bare_textual_app("Outgoing 1  Priority 2  Retry 3")
 
 
 def _until_counts(cmd: str) -> None:

@@ -13,16 +13,11 @@ import time
 import uuid
 from pathlib import Path
 
+from common import bare_textual_app
+
 CLK = os.sysconf("SC_CLK_TCK")
 SAMPLE_S = float(os.environ.get("IWTUI_BENCH_IDLE_S", "15"))
-BARE = """
-from textual.app import App
-from textual.widgets import Static
-class A(App):
-    def compose(self):
-        yield Static("idle")
-A().run()
-"""
+BARE = bare_textual_app("idle")
 
 
 def _cpu(pid: int) -> float:

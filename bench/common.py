@@ -42,3 +42,16 @@ def simulated_tree(name: str, *simulate_args: str) -> Path:
                        check=True, stdout=subprocess.DEVNULL)  # fmt: skip
         (cache / ".done").touch()
     return cache
+
+
+def bare_textual_app(line: str) -> str:
+    """The source of a bare Textual app that shows one line: the floor any Textual
+    program pays, the baseline of the console's start-up and idle figures."""
+    return (
+        "from textual.app import App\n"
+        "from textual.widgets import Static\n"
+        "class A(App):\n"
+        "    def compose(self):\n"
+        f"        yield Static({line!r})\n"
+        "A().run()\n"
+    )
