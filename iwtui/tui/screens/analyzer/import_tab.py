@@ -4,6 +4,7 @@ SQL, Import Now for a date (progress, cancel) and the last runs."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import replace
 from datetime import date, datetime
@@ -12,6 +13,7 @@ from typing import Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
+from textual.css.query import NoMatches
 from textual.widgets import Button, Checkbox, Input, ProgressBar, Static
 
 from iwtui.analyzer import store
@@ -236,7 +238,15 @@ class ImportTab(VerticalScroll):
                                       if v.get("rows"))  # fmt: skip
             except (ValueError, KeyError, TypeError, AttributeError):
                 r["rows"] = ""
-        self.app.call_from_thread(self.query_one("#an-runs", ItemTable).set_rows, rows)
+        with contextlib.suppress(RuntimeError):  # the console closed meanwhile
+            self.app.call_from_thread(self._show_runs, rows)
+
+    def _show_runs(self, rows: list[dict[str, Any]]) -> None:
+        """On the UI thread, and only while the tab is still there (the read of last
+        runs may finish after the console began to close)."""
+        if self.is_mounted:
+            with contextlib.suppress(NoMatches):
+                self.query_one("#an-runs", ItemTable).set_rows(rows)
 
 
 def _done_text(r: DayResult | None) -> str:
