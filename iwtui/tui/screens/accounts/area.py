@@ -307,6 +307,8 @@ class AccountsArea(Vertical):
     # -- drawing ------------------------------------------------------------------------
 
     def _paint_status(self) -> None:
+        if not self.is_mounted:  # a read finished after the console began to close
+            return
         status = self.query_one("#accounts-status", Static)
         if self.error:
             status.update(Text(self.error, style="bold red"))
