@@ -76,6 +76,10 @@ async def _report(pilot: Pilot[Any]) -> None:
     presets.move_to([p.name for p in presets.rows].index("rejections"))
     rep.run_current()
     await wait_for(pilot, lambda: rep.report is not None and not rep.running)
+    # the footer shows the keys of the focused list: wait until the list has them (under
+    # load the tab's focus lands after the report is done)
+    presets.focus()
+    await wait_for(pilot, lambda: pilot.app.focused is presets)
     # how long it took depends on the machine: not in the picture
     pilot.app.query_one("#an-report-status").update(rep.report.title)  # type: ignore[attr-defined,union-attr]
     await pilot.pause(0.3)
