@@ -374,3 +374,34 @@ def test_filter_source_keeps_its_time_range_for_new_lines(tmp_path: Path) -> Non
         fh.write(b"1.1.1.1 [0001] 12:10:00 x12\n1.1.1.1 [0001] 13:00:00 x13\n")
     src.poll()
     assert fs.poll() == 1 and fs.line(fs.total - 1).endswith("x12")
+
+
+def test_filter_keeps_lines_appended_while_it_runs(tmp_path: Path) -> None:
+    """Issue 14.4: lines appended while the filter was searching were marked searched
+    without being searched (the end was read again after the search), so a following
+    filter missed them for good."""
+    import threading
+
+    logs = tmp_path / "logs" / "smtp"
+    logs.mkdir(parents=True)
+    path = logs / "s20190913.log"
+    _write(path, [f"1.1.1.1 [0001] 10:00:00 hit {i}".encode() for i in range(3)])
+    d = scan(tmp_path / "logs").get("smtp", DAY)
+    assert d is not None
+    src = DaySource(tmp_path / "logs", [f.name for f in d.files], tmp_path / "cache")
+    src.scan(threading.Event())
+    fs = FilterSource(src, search.parse_filter("hit"))
+    appended = [False]
+
+    def tick() -> None:  # the UI thread polls while the search runs
+        if not appended[0]:
+            appended[0] = True
+            with path.open("ab") as fh:
+                fh.write(b"1.1.1.1 [0001] 10:00:01 hit late\n")
+            assert src.poll().added == 1
+
+    assert fs.run(threading.Event(), tick)
+    fs.poll()
+    assert fs.total == 4 and fs.line(3).endswith("hit late")
+    src.close()
+    fs.close()

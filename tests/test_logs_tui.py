@@ -189,3 +189,98 @@ async def test_sessions_history_follows_the_newest_and_says_what_came_above(
         assert table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value == looked
         title = str(app.query_one("#sessions-history-title").render())
         assert "5 newer above" in title
+
+
+def _state(app: object) -> str:
+    from textual.app import App
+
+    assert isinstance(app, App)
+    return str(app.query_one("#logs-state").render())
+
+
+async def test_state_line_counts_lines_that_do_not_match_the_filter(
+    sim_root: Path, isolated_config: Path
+) -> None:
+    """Issue 14.4: following with a filter, the state line stopped counting the day's
+    lines (16,431 shown while the file grew past 16,998): it was redrawn only when a new
+    line matched."""
+    app = make_app(sim_root, isolated_config)
+    path = _smtp_path(sim_root)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        area = app.query_one(LogsArea)
+        await pilot.press("f", *"NEVER-MATCHES-XYZ", "enter")
+        await wait_for(pilot, lambda: area.filter_source is not None and area.filter_source.done)
+        await wait_for(pilot, lambda: area.day_source is not None and area.day_source.complete)
+        await pilot.pause(0.3)
+        with path.open("a") as fh:
+            for i in range(50):
+                fh.write(f"9.9.9.9 [ABCD] 23:59:59 <<< NOISE {i}\n")
+        want = f"{len(path.read_bytes().splitlines()):,} lines"
+        await wait_for(pilot, lambda: want in _state(app), timeout=2.0)
+        assert "0 matching" in _state(app)
+
+
+async def test_day_list_shows_the_followed_days_size_now(
+    sim_root: Path, isolated_config: Path
+) -> None:
+    """Issue 14.4: the day list showed the size the day had when the area opened."""
+    from textual.widgets import Select
+
+    from iwtui.tui.screens.log_explore import human
+
+    app = make_app(sim_root, isolated_config)
+    path = _smtp_path(sim_root)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        area = app.query_one(LogsArea)
+        await wait_for(pilot, lambda: area.day_source is not None)
+        with path.open("a") as fh:
+            fh.write("9.9.9.9 [ABCD] 23:59:59 <<< " + "x" * 300_000 + "\n")
+        want = human(path.stat().st_size)
+        day = app.query_one("#logs-day", Select)
+        await wait_for(pilot, lambda: want in str(day.query_one("#label").render()), 2.0)
+
+
+async def test_following_parses_the_detail_at_most_twice_a_second(
+    sim_root: Path, isolated_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15: while following, the detail panel was parsed and repainted on every poll
+    with a new line (a second repaint of the screen each time); now the newest line's
+    detail is drawn at most every DETAIL_FOLLOW_S, and the last one is always drawn."""
+    import asyncio
+
+    from iwtui.tui.screens import logs as logs_mod
+
+    calls: list[str] = []
+    real = logs_mod.detail_text
+
+    def counting(raw: str, day: object) -> object:
+        calls.append(raw)
+        return real(raw, day)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(logs_mod, "detail_text", counting)
+    app = make_app(sim_root, isolated_config)
+    path = _smtp_path(sim_root)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        view = app.query_one("#logs-view", LogView)
+        area = app.query_one(LogsArea)
+        await wait_for(pilot, lambda: area.day_source is not None and area.day_source.complete)
+        syncs = [0]
+        real_sync = view.sync
+
+        def counted_sync(appended: int = 0) -> None:
+            syncs[0] += 1
+            real_sync(appended)
+
+        monkeypatch.setattr(view, "sync", counted_sync)
+        await pilot.pause(0.3)
+        calls.clear()
+        for i in range(30):
+            with path.open("a") as fh:
+                fh.write(f"9.9.9.9 [ABCD] 23:59:59 <<< TICK {i}\n")
+            await asyncio.sleep(0.06)
+        await wait_for(pilot, lambda: bool(calls) and calls[-1].endswith("TICK 29"))
+        assert syncs[0] >= 8, syncs  # the lines did come in many polls
+        assert len(calls) <= syncs[0] // 2 + 1, (len(calls), syncs[0])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time as time_mod
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +33,9 @@ class PollResult:
     reset: bool = False  # lines already shown are gone (truncation): start over
 
 
+NEXT_FILE_S = 1.0  # how often a live day looks for the file written after its last one
+
+
 class DaySource:
     def __init__(
         self, log_root: Path, files: list[LogName], cache_dir: Path, *, live: bool = True
@@ -49,6 +53,7 @@ class DaySource:
                 self.errors.append(f"{n.path.name}: {exc.strerror or exc}")
                 self.indexes.append(_empty_index(cache_dir))
         self._lock = threading.RLock()
+        self._next_at = 0.0  # when poll() next lists the folder for a newer file
 
     @property
     def service(self) -> str:
@@ -127,6 +132,10 @@ class DaySource:
                 last.close()
                 return PollResult(0, tuple(notices), reset=True)
             added = got
+            now = time_mod.monotonic()
+            if now < self._next_at:  # the folder is listed once a second, not every poll
+                return PollResult(added)
+            self._next_at = now + NEXT_FILE_S
             nxt = next_file(self.log_root, self.service, self.names[-1])
             while nxt is not None:
                 added += max(0, self.indexes[-1].grow())  # drain the old file first
@@ -182,15 +191,17 @@ class FilterSource:
         total = max(1, sum(sizes))
         done_bytes = 0
         for k, ix in enumerate(list(self.day.indexes)):
+            # the end this search stops at: lines appended meanwhile are for poll()
+            end = ix.end
             try:
-                with Search(ix.path, self.flt, start=self.start, stop=self.stop, end=ix.end) as s:
+                with Search(ix.path, self.flt, start=self.start, stop=self.stop, end=end) as s:
                     for matches in s.chunks(cancel):
                         with self._lock:
                             self.offsets[k].extend(m.offset for m in matches)
                         self.progress = (done_bytes + s.pos) / total
                         if tick is not None:
                             tick()
-                    self.searched[k] = ix.end
+                    self.searched[k] = end
             except OSError as exc:
                 self.day.errors.append(f"{ix.path.name}: {exc.strerror or exc}")
             if cancel.is_set():
@@ -209,10 +220,11 @@ class FilterSource:
             self.offsets.append(array("q"))
             self.searched.append(0)
         for k, ix in enumerate(self.day.indexes):
-            if ix.end <= self.searched[k]:
+            end = ix.end
+            if end <= self.searched[k]:
                 continue
             try:
-                s = Search(ix.path, self.flt, start=self.start, stop=self.stop, end=ix.end)
+                s = Search(ix.path, self.flt, start=self.start, stop=self.stop, end=end)
             except OSError:
                 continue
             with s:
@@ -221,7 +233,7 @@ class FilterSource:
                     with self._lock:
                         self.offsets[k].extend(m.offset for m in matches)
                     added += len(matches)
-            self.searched[k] = ix.end
+            self.searched[k] = end
         return added
 
     def _fd(self, k: int) -> int:

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from iwtui.tui.areas import AreaInfo
 
 POLL_S = 0.1
+DETAIL_FOLLOW_S = 0.5  # while following, the detail of the newest line at most twice a second
+LABELS_S = 1.0  # the day list's sizes and new days (midnight, rotation) at most once a second
 
 
 def detail_text(raw: str, day: date | None) -> Text:
@@ -93,6 +95,10 @@ class LogsArea(Vertical):
         self._filter_stopped = False
         self._find = ""
         self._loading = False
+        self._detail_key: tuple[object, ...] | None = None  # what the detail panel shows
+        self._detail_at = 0.0
+        self._labels_at = 0.0
+        self._shown_labels: list[tuple[str, str]] | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="logs-controls"):
@@ -157,12 +163,50 @@ class LogsArea(Vertical):
         days = self.catalog.days_of(str(svc)) if isinstance(svc, str) else []
         day_sel = self.query_one("#logs-day", Select)
         current = day_sel.value
-        day_sel.set_options(
-            [(f"{d.day.isoformat()}  {human(d.size)}", d.day.isoformat()) for d in days]
-        )
+        labels = self._day_labels(days)
+        day_sel.set_options(labels)
+        self._shown_labels = labels
         values = [d.day.isoformat() for d in days]
         if values:
             day_sel.value = current if current in values else values[0]
+
+    def _day_labels(self, days: list[LogDay]) -> list[tuple[str, str]]:
+        """Each day with its size; the day being followed with the size it has now."""
+        src = self.day_source
+        live: tuple[str, date] | None = None
+        if src is not None and src.live and src.names:
+            live = (src.service, src.names[-1].day)
+        out = []
+        for d in days:
+            size = src.size if src is not None and live == (d.service, d.day) else d.size
+            out.append((f"{d.day.isoformat()}  {human(size)}", d.day.isoformat()))
+        return out
+
+    def refresh_day_list(self) -> None:
+        """The day list as the files are now: a new day after midnight, the followed
+        day's growing size. Options are rebuilt only when a label changed, and never
+        while the list is open."""
+        src = self.day_source
+        if self.catalog is None or src is None:
+            return
+        svc = self.query_one("#logs-service", Select).value
+        day_sel = self.query_one("#logs-day", Select)
+        if day_sel.expanded or svc != src.service:
+            return
+        known = {d.day for d in self.catalog.days_of(src.service)}
+        if any(n.day not in known for n in src.names):
+            try:
+                self.catalog = catalog_mod.scan(self.install.log_dir)
+            except OSError:
+                return
+        labels = self._day_labels(self.catalog.days_of(src.service))
+        if labels != self._shown_labels:
+            current = day_sel.value
+            day_sel.set_options(labels)
+            self._shown_labels = labels
+            values = [v for _label, v in labels]
+            if current in values:
+                day_sel.value = current
 
     @on(Select.Changed, "#logs-service")
     def service_changed(self) -> None:
@@ -212,6 +256,7 @@ class LogsArea(Vertical):
             self.notify(err, title="Log", severity="warning")
         view = self.query_one(LogView)
         view.highlight = self._find
+        self._detail_key = None  # a new source: the detail is drawn again
         if flt.empty and start is None and stop is None:
             self.filter_source = None
             view.set_source(self.day_source, follow=True)
@@ -277,9 +322,19 @@ class LogsArea(Vertical):
         added = res.added
         if self.filter_source is not None:
             added = self.filter_source.poll()
-        if added or res.notices:
-            self.query_one(LogView).sync(added)
+        view = self.query_one(LogView)
+        if added:
+            view.sync(added)
+        # the state line counts the day's lines even when none of them match the filter
+        if res.added or added or res.notices:
             self.show_state()
+        # the detail of the line followed, in the same repaint as the lines (not one
+        # message later), and only when that line changed
+        self.show_detail()
+        now = time_mod.monotonic()
+        if now - self._labels_at >= LABELS_S:
+            self._labels_at = now
+            self.refresh_day_list()
 
     # --- state line and detail -----------------------------------------------------------
 
@@ -323,20 +378,34 @@ class LogsArea(Vertical):
 
     @on(LogView.CursorMoved)
     def cursor_moved(self, event: LogView.CursorMoved) -> None:
-        view = event.view
-        if view.id != "logs-view":
+        if event.view.id != "logs-view":
             return
+        self.show_detail()
+        self.show_state()
+
+    def show_detail(self) -> None:
+        """The parsed detail of the selected line: parsed and repainted only when the
+        selected line changed; while following (a new line every poll) at most every
+        DETAIL_FOLLOW_S, the newest line shown at the next poll after that."""
+        view = self.query_one(LogView)
+        src = view.source
+        key = (id(src), view.cursor, src.prepended if src is not None else 0)
+        if key == self._detail_key:
+            return
+        now = time_mod.monotonic()
+        if view.following and now - self._detail_at < DETAIL_FOLLOW_S and self._detail_key:
+            return  # the next poll shows it
+        self._detail_key, self._detail_at = key, now
         raw = view.current_text()
         detail = self.query_one("#logs-detail", Panel)
-        if raw is None or view.source is None:
+        if raw is None or src is None:
             detail.update("")
-        else:
-            try:
-                day = view.source.day_of(view.cursor)
-            except IndexError:
-                day = None
-            detail.update(detail_text(raw, day))
-        self.show_state()
+            return
+        try:
+            day = src.day_of(view.cursor)
+        except IndexError:
+            day = None
+        detail.update(detail_text(raw, day))
 
     # --- buttons and keys ----------------------------------------------------------------
 

@@ -8,13 +8,13 @@ cursor up turns it off and counts new lines instead; ``End``/``G`` turns it back
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, Self
 
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -95,6 +95,24 @@ class LogView(ScrollView, can_focus=True):
         # Drawn lines by what makes them look the way they do: following a log scrolls
         # every line up one row per append, and each is drawn once, not once per repaint.
         self._drawn: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
+        # The widget's own style (its colours under its ancestors'): Textual works it out
+        # walking every ancestor, on each call; a repaint asks once per line. Kept until
+        # the styles change or the next refresh, as Textual keeps its own style cache.
+        self._base: Style | None = None
+
+    def notify_style_update(self) -> None:
+        self._base = None
+        super().notify_style_update()
+
+    def refresh(
+        self,
+        *regions: Region,
+        repaint: bool = True,
+        layout: bool = False,
+        recompose: bool = False,
+    ) -> Self:
+        self._base = None
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
     # --- the source --------------------------------------------------------------------
 
@@ -219,7 +237,9 @@ class LogView(ScrollView, can_focus=True):
         scroll_x, scroll_y = self.scroll_offset
         i = scroll_y + y
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        base = self._base
+        if base is None:
+            base = self._base = self.rich_style
         if self.source is None or i >= self._total:
             return Strip.blank(width, base)
         cursor = i == self.cursor
