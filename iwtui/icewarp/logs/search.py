@@ -21,42 +21,40 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
+import select
+import subprocess
+import sys
 import threading
+from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import time
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TypeAlias
 
 import re2
 
 from iwtui.errors import BadInput
+from iwtui.icewarp.logs import scan
 from iwtui.icewarp.logs.catalog import Catalog
 from iwtui.icewarp.logs.index import open_log
+from iwtui.icewarp.logs.scan import Match as Match
+from iwtui.icewarp.logs.scan import Regex as Regex
+from iwtui.icewarp.logs.scan import line_seconds as line_seconds
 
 CHUNK = 8 * 1024 * 1024
-_TIME = re.compile(
-    rb"^\S+\s+\[[0-9A-Fa-f]{4,8}\]\s+(?:(\d{1,2}):(\d\d):(\d\d)|\w{3}, \d{1,2} \w{3} \d{4} (\d\d):(\d\d):(\d\d))"
-)
-
-
-if TYPE_CHECKING:
-    Regex: TypeAlias = re2._Regexp[bytes]
-else:
-    Regex = object
+# Spans from this size are shared with a helper process per extra core (measured in
+# bench/bench_logs.py: below it the helper's start costs more than it saves).
+PARALLEL_MIN = 48 * 1024 * 1024
 
 
 def user_regex(pattern: str, *, ignore_case: bool = False, what: str = "filter") -> Regex:
     """A regular expression typed by a user, compiled for RE2 (matching in linear time,
     on bytes, Latin-1 so any byte matches like Python's bytes patterns). Unsupported or
     bad syntax is BadInput with RE2's reason."""
-    opts = re2.Options()
-    opts.log_errors = False  # RE2 would write on stderr, over a full-screen console
-    opts.encoding = re2.Options.Encoding.LATIN1  # type: ignore[attr-defined]  # not in stubs
-    opts.never_capture = True
-    opts.case_sensitive = not ignore_case
     try:
-        return re2.compile(pattern.encode("utf-8"), opts)
+        return re2.compile(
+            pattern.encode("utf-8"), scan.re2_options(ignore_case=ignore_case, block=False)
+        )
     except re2.error as exc:
         why = exc.args[0] if exc.args else exc
         why = why.decode("utf-8", "replace") if isinstance(why, bytes) else str(why)
@@ -125,16 +123,6 @@ def parse_clock(text: str) -> time:
         raise BadInput(f"bad time {text!r}: use HH:MM or HH:MM:SS") from None
 
 
-def line_seconds(line: bytes) -> int | None:
-    """Seconds since midnight of a log line, or None when it has no time."""
-    m = _TIME.match(line)
-    if m is None:
-        return None
-    g = m.groups()
-    h, mi, s = (g[0], g[1], g[2]) if g[0] is not None else (g[3], g[4], g[5])
-    return int(h) * 3600 + int(mi) * 60 + int(s)
-
-
 def _seconds_at(fd: int, pos: int, end: int) -> tuple[int, int] | None:
     """The first timed line starting at or after ``pos``: (its offset, its seconds)."""
     if pos > 0:
@@ -199,14 +187,61 @@ def time_bounds(fd: int, size: int, start: time | None, stop: time | None) -> tu
     return lo, max(lo, hi)
 
 
-@dataclass
-class Match:
-    offset: int
-    line: bytes
+class _Helper:
+    """``python -P -m iwtui.icewarp.logs.scan``: one more core for a large search. Its
+    stderr goes nowhere (a full-screen console must not be written over); on any
+    failure its ranges are done here."""
+
+    def __init__(self, first: tuple[object, ...]) -> None:
+        # -P: the working folder is not put on sys.path (an `iwtui` folder there must
+        # not be imported by a helper of an admin's console)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-P", "-m", "iwtui.icewarp.logs.scan"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.stdin, self.fd = self.proc.stdin, self.proc.stdout.fileno()
+        self.ready = self.dead = self.broken = False
+        self.pending: list[int] = []
+        self.send(first)
+
+    def send(self, frame: tuple[object, ...]) -> None:
+        try:
+            scan.write_frame(self.stdin, frame)  # a few bytes: the pipe never fills
+        except OSError:
+            self.broken = True  # it died: its output ends, and its ranges are done here
+
+    def close(self) -> None:
+        """Stop it now (at most one range of work is lost) and reap it."""
+        self.dead = True
+        with contextlib.suppress(OSError):
+            self.proc.kill()
+        self.proc.wait()
+        for fh in (self.proc.stdin, self.proc.stdout):
+            with contextlib.suppress(OSError):
+                if fh is not None:
+                    fh.close()
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+Result: TypeAlias = "tuple[int, list[Match]]"
 
 
 class Search:
-    """Matching lines of one file, in file order, chunk by chunk (cancellable)."""
+    """Matching lines of one file, in file order, chunk by chunk (cancellable).
+
+    A span of at least ``parallel`` bytes (default :data:`PARALLEL_MIN`) is shared with
+    helper processes, one per extra core: ranges of ``CHUNK`` bytes are handed out as
+    they finish, this process works too, and the results come back in file order. A
+    smaller span never pays a process start."""
 
     def __init__(
         self,
@@ -216,19 +251,34 @@ class Search:
         start: time | None = None,
         stop: time | None = None,
         end: int | None = None,
+        parallel: int | None = None,
     ) -> None:
         self.path = path
         self.flt = flt
         self.start, self.stop = start, stop
         self.fd, st = open_log(path)  # no link, FIFO or device: never blocks
+        self.file_id = (st.st_dev, st.st_ino)
         size = st.st_size if end is None else end
         self.lo, self.hi = (
             (0, size) if start is None and stop is None else time_bounds(self.fd, size, start, stop)
         )
         self.pos = self.lo
-        self._anchor_term: bytes | None = None
         self.lo_t = None if start is None else start.hour * 3600 + start.minute * 60 + start.second
         self.hi_t = None if stop is None else stop.hour * 3600 + stop.minute * 60 + stop.second
+        self.spec = scan.Spec(
+            flt.include,
+            flt.exclude,
+            [r.pattern for r in flt.regex],
+            [r.pattern for r in flt.not_regex],
+            flt.ignore_case,
+            self.lo_t,
+            self.hi_t,
+        )
+        self.matcher = scan.Matcher(self.spec)
+        self.parallel = PARALLEL_MIN if parallel is None else parallel
+        self.helpers_used = 0  # how many helper processes the last pass started
+        self.helper_ranges = 0  # and how many ranges they did
+        self._helpers: list[_Helper] = []
 
     @property
     def progress(self) -> float:
@@ -236,6 +286,7 @@ class Search:
         return 1.0 if span <= 0 else min(1.0, (self.pos - self.lo) / span)
 
     def close(self) -> None:
+        self._stop_helpers()
         with contextlib.suppress(OSError):
             os.close(self.fd)
 
@@ -245,152 +296,134 @@ class Search:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _in_time(self, line: bytes) -> bool:
-        if self.lo_t is None and self.hi_t is None:
-            return True
-        secs = line_seconds(line)
-        if secs is None:
-            return True  # a continuation line goes with its neighbours
-        return (self.lo_t is None or secs >= self.lo_t) and (self.hi_t is None or secs <= self.hi_t)
-
-    def _chunk(self) -> tuple[bytes, int] | None:
-        """The next newline-aligned chunk and its offset (a final line without newline is
-        left out: it is still being written)."""
+    def _chunk(self) -> tuple[bytes, int, int] | None:
+        """The lines starting in the next ``CHUNK`` bytes: ``(data, offset, end)``, the
+        lines being ``data[:end]`` (a final line without newline is left out: it is still
+        being written)."""
         if self.pos >= self.hi:
             return None
-        want = min(CHUNK, self.hi - self.pos)
-        data = os.pread(self.fd, want, self.pos)
-        if not data:
-            return None
-        base = self.pos
-        if self.pos + len(data) < self.hi or not data.endswith(b"\n"):
-            cut = data.rfind(b"\n")
-            if cut < 0:
-                # a single line longer than the chunk: read on until its newline
-                more = data
-                while cut < 0:
-                    extra = os.pread(self.fd, CHUNK, base + len(more))
-                    if not extra:
-                        self.pos = self.hi
-                        return None
-                    at = extra.find(b"\n")
-                    if at >= 0:
-                        more += extra[: at + 1]
-                        cut = len(more) - 1
-                    else:
-                        more += extra
-                data = more
-            data = data[: cut + 1]
-        self.pos = base + len(data)
-        return data, base
+        a = self.pos
+        b = min(self.hi, a + CHUNK)
+        got = scan.read_block(self.fd, a, b, self.lo, self.hi)
+        self.pos = b
+        return got
 
-    def _each_chunk(self, cancel: threading.Event | None) -> Iterator[tuple[bytes, int]]:
+    def _each_chunk(self, cancel: threading.Event | None) -> Iterator[tuple[bytes, int, int]]:
         while cancel is None or not cancel.is_set():
             got = self._chunk()
             if got is None:
                 return
             yield got
 
+    def _passes(self, cancel: threading.Event | None, with_lines: bool) -> Iterator[Result]:
+        if self.hi - self.pos >= max(1, self.parallel) and (
+            _cores() > 1 or self.parallel < PARALLEL_MIN
+        ):
+            yield from self._shared(cancel, with_lines)
+            return
+        for data, base, end in self._each_chunk(cancel):
+            out: list[Match] | None = [] if with_lines else None
+            n = self.matcher.scan(data, base, out, end) if end else 0
+            yield n, out or []
+
     def chunks(self, cancel: threading.Event | None = None) -> Iterator[list[Match]]:
         """Matches per chunk (possibly empty lists, so a caller can show progress)."""
-        for data, base in self._each_chunk(cancel):
-            out: list[Match] = []
-            self._scan(data, base, out)
-            yield out
+        for _n, matches in self._passes(cancel, True):
+            yield matches
 
     def count_chunks(self, cancel: threading.Event | None = None) -> Iterator[int]:
         """Like :meth:`chunks`, but only how many lines matched."""
-        for data, base in self._each_chunk(cancel):
-            yield self._scan(data, base, None)
+        for n, _matches in self._passes(cancel, False):
+            yield n
 
-    def _anchor(self, hay: bytes) -> bytes | None:
-        """The rarest include term, judged once on the first chunk (a day's log is much the
-        same all through); later chunks reuse it, so each is searched once."""
-        if not self.flt.include:
-            return None
-        if self._anchor_term is None:
-            terms = sorted(self.flt.include, key=len, reverse=True)
-            self._anchor_term = terms[0] if len(terms) == 1 else min(terms, key=hay.count)
-        return self._anchor_term
+    # --- shared with helper processes ----------------------------------------------------
 
-    def _literal_lines(self, lines: list[bytes]) -> list[bytes]:
-        """Lines passing the literal terms: one list comprehension per term (C speed)."""
-        for t in self.flt.include:
-            lines = [ln for ln in lines if t in ln]
-        for t in self.flt.exclude:
-            lines = [ln for ln in lines if t not in ln]
-        return lines
+    def _own(self, a: int, b: int, with_lines: bool) -> Result:
+        data, base, end = scan.read_block(self.fd, a, b, self.lo, self.hi)
+        out: list[Match] | None = [] if with_lines else None
+        n = self.matcher.scan(data, base, out, end) if end else 0
+        return n, out or []
 
-    def _accept(self, line: bytes) -> bool:
-        """The checks left after the literal ones: regexes and the time range."""
-        flt = self.flt
-        if (flt.regex or flt.not_regex) and not (
-            all(r.search(line) for r in flt.regex)
-            and not any(r.search(line) for r in flt.not_regex)
-        ):
-            return False
-        return self._in_time(line)
+    def _stop_helpers(self) -> None:
+        helpers, self._helpers = self._helpers, []
+        for h in helpers:
+            h.close()
 
-    def _scan(self, data: bytes, base: int, out: list[Match] | None) -> int:
-        """Matches of one newline-aligned chunk: appended to ``out`` (when given), counted.
-
-        A rare anchor term is followed from hit to hit (one search pass, the chunk never
-        split); when hits turn out dense, the rest of the chunk is split once and filtered
-        with list comprehensions."""
-        flt = self.flt
-        hay = data.lower() if flt.ignore_case else data  # same length: ASCII folding only
-        simple = not (flt.regex or flt.not_regex or self.lo_t is not None or self.hi_t is not None)
-        anchor = self._anchor(hay)
-        n = 0
-        rest = 0  # where the dense pass starts
-        if anchor is not None:
-            others = [t for t in flt.include if t is not anchor]
-            excl = flt.exclude
-            i = hay.find(anchor)
-            hits = 0
-            while i >= 0:
-                start = hay.rfind(b"\n", 0, i) + 1
-                hits += 1
-                if hits > 64 and hits * 1024 > i:
-                    rest = start  # dense: hand the rest of the chunk to the split pass
-                    break
-                end = hay.find(b"\n", i)
-                hl = hay[start:end]
-                if all(t in hl for t in others) and not any(t in hl for t in excl):
-                    if simple and out is None:
-                        n += 1
-                    else:
-                        line = data[start:end]
-                        if simple or self._accept(line):
-                            n += 1
-                            if out is not None:
-                                out.append(Match(base + start, line))
-                i = hay.find(anchor, end + 1)
-            else:
-                return n
-        kept = self._literal_lines(hay[rest:].split(b"\n")[:-1])
-        if simple and out is None:
-            return n + len(kept)
-        pos = rest
-        for hl in kept:
-            at = hay.find(hl + b"\n", pos)
-            while at > 0 and hay[at - 1] != 0x0A:  # inside a longer line ending with hl
-                at = hay.find(hl + b"\n", at + 1)
-            if at < 0:
+    def _shared(self, cancel: threading.Event | None, with_lines: bool) -> Iterator[Result]:
+        rs = scan.ranges(self.pos, self.hi, CHUNK)
+        first = (os.fspath(self.path), *self.file_id, self.lo, self.hi, self.spec)
+        self._stop_helpers()
+        for _ in range(max(1, _cores() - 1)):
+            try:
+                self._helpers.append(_Helper(first))
+            except OSError:
                 break
-            line = data[at : at + len(hl)]
-            pos = at + len(hl) + 1
-            if simple or self._accept(line):
-                n += 1
-                if out is not None:
-                    out.append(Match(base + at, line))
-        return n
+        self.helpers_used = len(self._helpers)
+        self.helper_ranges = 0
+        results: dict[int, Result] = {}
+        nxt = y = 0  # the next range nobody has; the next one to yield
 
+        def receive(timeout: float) -> None:
+            live = [h for h in self._helpers if not h.dead]
+            if not live:
+                return
+            ready, _, _ = select.select([h.fd for h in live], [], [], timeout)
+            for h in live:
+                if h.fd not in ready:
+                    continue
+                try:
+                    msg = scan.read_frame(h.fd)
+                except (EOFError, OSError, ValueError):
+                    msg = ("error",)
+                if msg[0] == "ready":
+                    h.ready = True
+                elif msg[0] == "error":
+                    h.close()  # its ranges are done here
+                    for i in h.pending:
+                        results[i] = self._own(*rs[i], with_lines)
+                    h.pending = []
+                else:
+                    i, n, offs, lines = msg
+                    h.pending.remove(i)
+                    self.helper_ranges += 1
+                    matches: list[Match] = []
+                    if with_lines and n:
+                        at = array("q")
+                        at.frombytes(offs)
+                        matches = list(map(Match, at, lines.split(b"\n")))
+                    results[i] = (n, matches)
 
-def _sparse(hits: int, size: int) -> bool:
-    """Few enough hits that jumping between them beats splitting the chunk into lines
-    (about one hit per 1 KB: one line in ten or more)."""
-    return hits * 1024 <= size
+        try:
+            while y < len(rs):
+                if cancel is not None and cancel.is_set():
+                    return
+                receive(0)
+                for h in self._helpers:  # two ranges queued each: a helper never idles
+                    while (
+                        h.ready
+                        and not (h.dead or h.broken)
+                        and len(h.pending) < 2
+                        and nxt < len(rs)
+                    ):
+                        h.send((nxt, *rs[nxt], with_lines))
+                        h.pending.append(nxt)
+                        nxt += 1
+                if y in results:
+                    self.pos = rs[y][1]
+                    yield results.pop(y)
+                    y += 1
+                    continue
+                if y == nxt:  # nobody has it: do it here
+                    results[y] = self._own(*rs[y], with_lines)
+                    nxt += 1
+                    continue
+                if nxt < len(rs) and len(results) < 4:  # work ahead while a helper has y
+                    results[nxt] = self._own(*rs[nxt], with_lines)
+                    nxt += 1
+                    continue
+                receive(0.05)
+        finally:
+            self._stop_helpers()
 
 
 def count(
@@ -401,9 +434,10 @@ def count(
     stop: time | None = None,
     cancel: threading.Event | None = None,
     progress: Callable[[float], None] | None = None,
+    parallel: int | None = None,
 ) -> int:
     """How many lines of ``path`` match (offsets are not built)."""
-    with Search(path, flt, start=start, stop=stop) as s:
+    with Search(path, flt, start=start, stop=stop, parallel=parallel) as s:
         total = 0
         for n in s.count_chunks(cancel):
             total += n
