@@ -163,7 +163,8 @@ def test_logs_delete_goes_through_the_gate_and_undoes(
 
 def test_logs_tail_prints_new_lines(sim_root: Path, isolated_config: Path) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "iwtui", "logs", "tail", "--root", str(sim_root), "--service", "smtp"],
+        [sys.executable, "-m", "iwtui", "logs", "tail", "--root", str(sim_root), "--service", "smtp",
+         "-n", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -179,3 +180,51 @@ def test_logs_tail_prints_new_lines(sim_root: Path, isolated_config: Path) -> No
         proc.terminate()
         out, _err = proc.communicate(timeout=10)
     assert out.strip().splitlines() == ["9.9.9.9 [ABCD] 23:59:59 <<< NEW LINE"]
+
+
+def _tail_output(root: Path, *extra: str, append: str = "") -> list[str]:
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "iwtui", "logs", "tail", "--root", str(root), "--service", "smtp",
+         *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        time.sleep(1.5)
+        if append:
+            smtp = scan(root / "logs").get("smtp")
+            assert smtp is not None
+            with smtp.current.path.open("a") as fh:
+                fh.write(append)
+            time.sleep(1.0)
+    finally:
+        proc.terminate()
+        out, _err = proc.communicate(timeout=10)
+    return out.splitlines()
+
+
+def test_logs_tail_shows_the_last_lines_first(sim_root: Path, isolated_config: Path) -> None:
+    """Issue 14.6: `logs tail` printed nothing until a new line came; like `tail -f` it
+    shows the last lines first (10, or -n N; of those matching --filter)."""
+    smtp = scan(sim_root / "logs").get("smtp")
+    assert smtp is not None
+    path = smtp.current.path
+    with path.open("a") as fh:
+        fh.write("9.9.9.9 [ABCD] 23:59:59 <<< half-written")  # not a line yet
+    lines = path.read_text().split("\n")[:-1]
+    new = "9.9.9.9 [ABCD] 23:59:59 <<< NEW LINE\n"
+    assert _tail_output(sim_root, append=new) == [
+        *lines[-10:],
+        "9.9.9.9 [ABCD] 23:59:59 <<< half-written9.9.9.9 [ABCD] 23:59:59 <<< NEW LINE",
+    ]
+    lines = path.read_text().split("\n")[:-1]
+    assert _tail_output(sim_root, "-n", "3") == lines[-3:]
+    rcpt = [ln for ln in lines if "RCPT" in ln]
+    assert _tail_output(sim_root, "--lines", "2", "--filter", "RCPT") == rcpt[-2:]
+
+
+def test_logs_tail_lines_is_a_count(sim_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["logs", "tail", "--root", str(sim_root), "--service", "smtp", "-n", "-5"])
+    assert exc.value.code == 2 and "not a count" in capsys.readouterr().err

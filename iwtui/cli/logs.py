@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from iwtui.cli.common import Add, add_nested, context, emit_json, run_plan
+from iwtui.cli.validate import count
 from iwtui.errors import BadInput
 from iwtui.icewarp.logs import catalog as catalog_mod
 from iwtui.icewarp.logs import search, sessions
@@ -174,6 +175,10 @@ def cmd_logs_tail(args: argparse.Namespace) -> int:
               file=sys.stderr)  # fmt: skip
     flt = search.parse_filter(args.filter or "")
     try:
+        # first the last lines already there, as `tail -f` does (of those matching the filter)
+        for text in f.last_lines(args.lines, None if flt.empty else flt.matches_text):
+            _out(text)
+        sys.stdout.flush()
         while True:
             for ev in f.poll():
                 if ev.kind == "line":
@@ -281,6 +286,14 @@ def register(
     q = sp("tail", cmd_logs_tail, "follow a service's log across rotation, midnight and truncation")
     q.add_argument("--service", metavar="S", required=True)
     q.add_argument("--filter", metavar="'a;b;!c'")
+    q.add_argument(
+        "-n",
+        "--lines",
+        type=count,
+        default=10,
+        metavar="N",
+        help="show the last N lines (matching the filter) first; 0: only new ones (default 10)",
+    )
     q.add_argument("--interval", type=float, default=0.2, help=argparse.SUPPRESS)
 
     p = add("sessions", lambda a: a.sessions_func(a), "SMTP, POP3 and IMAP sessions from the logs")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -21,6 +21,7 @@ from iwtui.icewarp.logs.index import open_log
 from iwtui.icewarp.logs.names import LogName, parse_name
 
 READ = 4 * 1024 * 1024
+LAST_LINES_MAX = 64 * 1024 * 1024  # how far back last_lines() looks
 
 
 @dataclass
@@ -106,6 +107,37 @@ class Follower:
         n = newest_file(self.log_root, self.service)
         if n is not None:
             self._open(n, at_end=not from_start)
+
+    def last_lines(self, n: int, keep: Callable[[str], bool] | None = None) -> list[str]:
+        """The last ``n`` complete lines before where following starts (those ``keep``
+        accepts), oldest first, read backwards from there (like ``tail -n N -f``); at
+        most ``LAST_LINES_MAX`` bytes back, so a rare filter on a huge log is quick."""
+        if n <= 0 or self.fd is None:
+            return []
+        found: list[str] = []
+        end = self.offset  # just after a newline (or 0)
+        floor = max(0, end - LAST_LINES_MAX)
+        tail = b""  # the end of a line whose start is in the chunk before
+        step = 64 * 1024
+        first = True
+        while end > floor and len(found) < n:
+            start = max(floor, end - step)
+            data = os.pread(self.fd, end - start, start)
+            if first and data.endswith(b"\n"):
+                data = data[:-1]  # the newline that ends the last line
+            first = False
+            parts = (data + tail).split(b"\n")
+            tail = parts.pop(0) if start > 0 else b""  # perhaps not a whole line yet
+            for raw in reversed(parts):
+                text = _decode(raw)
+                if keep is None or keep(text):
+                    found.append(text)
+                    if len(found) == n:
+                        break
+            end = start
+            step = min(step * 2, 4 * 1024 * 1024)
+        found.reverse()
+        return found
 
     def close(self) -> None:
         if self.fd is not None:
