@@ -284,3 +284,54 @@ async def test_following_parses_the_detail_at_most_twice_a_second(
         await wait_for(pilot, lambda: bool(calls) and calls[-1].endswith("TICK 29"))
         assert syncs[0] >= 8, syncs  # the lines did come in many polls
         assert len(calls) <= syncs[0] // 2 + 1, (len(calls), syncs[0])
+
+
+async def test_save_asks_where_and_never_overwrites(
+    sim_root: Path, isolated_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14.6: `w` wrote the lines into the working folder without a word; now it asks
+    where (the full path, editable), says where it went and how big, and refuses a name
+    that is taken by a file or a link."""
+    from textual.widgets import Static
+
+    from iwtui.tui.screens.log_save import SaveLinesScreen
+
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    app = make_app(sim_root, isolated_config)
+    path = _smtp_path(sim_root)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        area = app.query_one(LogsArea)
+        await wait_for(pilot, lambda: area.day_source is not None and area.day_source.complete)
+        app.paused = True  # the file does not grow under the test
+        await pilot.press("w")
+        await wait_for(pilot, lambda: isinstance(app.screen, SaveLinesScreen))
+        box = app.screen.query_one("#save-target", Input)
+        default = work / f"iwtui-smtp-{path.name[1:5]}-{path.name[5:7]}-{path.name[7:9]}.log"
+        assert box.value == str(default)
+        assert not list(work.iterdir())  # nothing written before the answer
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: default.exists() and bool(app._notifications))
+        assert default.read_bytes() == path.read_bytes()
+        note = next(n.message for n in app._notifications if "saved to" in n.message)
+        assert str(default) in note and " KB" in note
+        # a taken name, a link to elsewhere: refused in the dialog, nothing replaced
+        victim = tmp_path / "victim.txt"
+        victim.write_text("keep")
+        link = work / "link.log"
+        link.symlink_to(victim)
+        await pilot.press("w")
+        await wait_for(pilot, lambda: isinstance(app.screen, SaveLinesScreen))
+        box = app.screen.query_one("#save-target", Input)
+        assert box.value.endswith(".1.log")  # the default is a free name
+        for taken in (str(link), "iwtui-smtp-" + default.name.removeprefix("iwtui-smtp-")):
+            box.value = taken
+            await pilot.press("enter")
+            await pilot.pause(0.1)
+            assert isinstance(app.screen, SaveLinesScreen)
+            assert "exists" in str(app.screen.query_one("#save-error", Static).render())
+        await pilot.press("escape")
+        assert victim.read_text() == "keep" and default.read_bytes() == path.read_bytes()
+        assert sorted(p.name for p in work.iterdir()) == sorted([default.name, "link.log"])

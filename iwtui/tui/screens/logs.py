@@ -22,11 +22,13 @@ from iwtui.icewarp.logs import catalog as catalog_mod
 from iwtui.icewarp.logs import search, sessions
 from iwtui.icewarp.logs.catalog import Catalog, LogDay
 from iwtui.icewarp.logs.lines import Interpretation, parse_line, safe_text
-from iwtui.icewarp.logs.manage import delete_plan, save_lines
+from iwtui.icewarp.logs.manage import delete_plan
 from iwtui.icewarp.logs.view import DaySource, FilterSource
+from iwtui.icewarp.moves import write_new
 from iwtui.tui.bindings import bindings
 from iwtui.tui.gate import run_plan
 from iwtui.tui.screens.log_explore import ExploreScreen, human
+from iwtui.tui.screens.log_save import SaveLinesScreen, free_name
 from iwtui.tui.screens.sessions.session_log import SessionLogScreen
 from iwtui.tui.widgets.log_view import LogView
 from iwtui.tui.widgets.panel import Panel
@@ -567,32 +569,51 @@ class LogsArea(Vertical):
         run_plan(self.app, gate, plan, done)
 
     def action_save(self) -> None:
+        """Ask where (a full path under the working folder, editable), then save the
+        shown lines there: a new file, never an overwrite, never through a link."""
         view = self.query_one(LogView)
         src = view.source
         d = self.selected_day()
         if src is None or d is None:
             return
-        dest = (
-            Path.cwd()
-            / f"iwtui-{d.service}-{d.day.isoformat()}{'-filtered' if self.filter_source else ''}.log"
+        cwd = Path.cwd()
+        name = (
+            f"iwtui-{d.service}-{d.day.isoformat()}{'-filtered' if self.filter_source else ''}.log"
         )
-        n = 1
-        while dest.exists():
-            dest = dest.with_name(f"{dest.stem.split('.')[0]}.{n}.log")
-            n += 1
-        self.save_worker(src, dest)
+        total = src.total
+        if self.filter_source is None and self.day_source is not None:
+            what = (
+                f"Save {total:,} lines ({human(self.day_source.size)}) of {d.service} {d.day} to:"
+            )
+        else:
+            what = f"Save the {total:,} matching lines of {d.service} {d.day} to:"
+
+        def chosen(dest: Path | None) -> None:
+            if dest is not None:
+                self.save_worker(src, dest, total)
+
+        self.app.push_screen(SaveLinesScreen(free_name(cwd / name), what, cwd), chosen)
 
     @work(thread=True, exclusive=True, group="logs-save", exit_on_error=False)
-    def save_worker(self, src: DaySource | FilterSource, dest: Path) -> None:
-        total = src.total
+    def save_worker(self, src: DaySource | FilterSource, dest: Path, total: int) -> None:
+        """The lines shown when the user chose (not those that came since)."""
+        data = b"".join(
+            src.line(i).encode("utf-8", errors="surrogateescape") + b"\n" for i in range(total)
+        )
         try:
-            n = save_lines((src.line(i) for i in range(total)), dest)
+            write_new(dest, data)
+        except FileExistsError:
+            msg = f"{dest} exists (created meanwhile): nothing was overwritten"
+            self.app.call_from_thread(self.notify, msg, title="Not saved", severity="error")
+            return
         except OSError as exc:
             self.app.call_from_thread(
                 self.notify, f"{dest}: {exc.strerror or exc}", title="Not saved", severity="error"
             )
             return
-        self.app.call_from_thread(self.notify, f"{n:,} lines saved to {dest}", title="Saved")
+        self.app.call_from_thread(
+            self.notify, f"{total:,} lines ({human(len(data))}) saved to {dest}", title="Saved"
+        )
 
     def on_unmount(self) -> None:
         self._cancel.set()
