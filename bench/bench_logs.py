@@ -1,8 +1,10 @@
 """Issue 3: the log engine on a simulated SMTP day log (IWTUI_BENCH_LOG_MB, default 200;
 the issue's figure is 1000).
 
-1. ``iwtui logs show --count`` with a selective two-term filter against
-   ``grep -F t1 FILE | grep -F t2 | wc -l`` (same count asserted).
+1. ``iwtui logs show --count`` with two-term (selective, dense) and ``re:`` filters
+   against the grep pipeline counting the same lines (count asserted); in-process, the
+   helper process against one core, RE2 on blocks against line by line, and spans around
+   the helper's threshold (:func:`filters`; alone: ``filters_main``).
 2. Time to the first screen of lines (open + read the last 48 lines) of the big log
    against a 1 KB log, in fresh processes.
 3. RSS of a process holding the fully indexed big log and reading random screens.
@@ -19,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from common import compare, shell, simulated_tree
@@ -106,26 +109,145 @@ def _tail_latency(folder: Path, seconds: float = 5.0, rate: int = 2000) -> list[
     return lat
 
 
+# --- filters (issue 15): the CLI's count against grep, side by side ----------------------
+
+# (our filter, the grep pipeline giving the same lines); grep -c counts like --count
+FILTERS = [
+    ("two terms, selective", ">>> 5;Unknown user", "grep -F '>>> 5' {f} | grep -cF 'Unknown user'"),
+    ("two terms, dense", "Client session;250", "grep -F 'Client session' {f} | grep -cF '250'"),
+    (
+        "re: term",
+        r"re:>>> 5[0-9]{2} 5\.[0-9]\.[0-9]",
+        r"grep -cE '>>> 5[0-9]{{2}} 5\.[0-9]\.[0-9]' {f}",
+    ),
+    ("re: term, no literal prefix", r"re:[0-9]+ 5\.7\.[0-9]", r"grep -cE '[0-9]+ 5\.7\.[0-9]' {f}"),
+]
+
+
+def _spread(xs: list[float]) -> str:
+    return f"{statistics.median(xs):7.3f} s [{min(xs):.3f}-{max(xs):.3f}]"
+
+
+def _piped(cmd: str) -> Callable[[], object]:
+    """Run with stdout to a pipe: GNU grep writing to /dev/null stops at its first match."""
+    return lambda: subprocess.run(cmd, shell=True, check=True, stdout=subprocess.PIPE)
+
+
+def side_by_side(name: str, ours: Callable[[], object], base: Callable[[], object], base_name: str, runs: int) -> None:  # fmt: skip
+    """Alternate ours/baseline; medians, ranges and the ratio's median and range."""
+    from common import timed
+
+    a, b = [], []
+    for _ in range(runs):
+        a.append(timed(ours))
+        b.append(timed(base))
+    ratios = sorted(x / y for x, y in zip(a, b, strict=True))
+    print(
+        f"{name:<44} {_spread(a)}   {base_name:<30} {_spread(b)}   ratio {statistics.median(ratios):5.2f}x [{ratios[0]:.2f}-{ratios[-1]:.2f}]"
+    )
+
+
+def filters(tree: Path, big: Path, runs: int | None = None) -> None:
+    """``iwtui logs show --count --filter`` (a fresh process each run) against the grep
+    pipeline that gives the same count (asserted), then in-process: the helper process
+    against one core, and RE2 on whole blocks against the engines before it."""
+    from iwtui.icewarp.logs import search
+
+    runs = runs or int(os.environ.get("IWTUI_BENCH_RUNS", "5"))
+    mb = big.stat().st_size / 1e6
+    lines = int(
+        subprocess.run(["wc", "-l", str(big)], capture_output=True, text=True).stdout.split()[0]
+    )
+    print(f"# filters: {big.name}, {mb:,.0f} MB, {lines:,} lines; {runs} runs each, alternating")
+    for what, flt, grep in FILTERS:
+        ours = [PY, "-m", "iwtui", "logs", "show", "--root", str(tree), "--service", "smtp", "--filter", flt, "--count"]  # fmt: skip
+        base = grep.format(f=big)
+        n_ours = int(subprocess.run(ours, capture_output=True, text=True, check=True).stdout)
+        n_grep = int(subprocess.run(base, shell=True, capture_output=True, text=True).stdout)
+        assert n_ours == n_grep, (flt, n_ours, n_grep)
+        print(f"#   {flt!r}: {n_ours:,} lines (grep agrees)")
+        side_by_side(
+            f"--count {what}",
+            lambda ours=ours: subprocess.run(ours, check=True, stdout=subprocess.PIPE),
+            _piped(base),
+            "grep pipeline, -c",
+            runs,
+        )
+    # in-process: both cores against one (the helper forced off), dense filter
+    for text in ("Client session;250", FILTERS[3][1]):
+        flt = search.parse_filter(text)
+        side_by_side(
+            f"in-process {text[:20]!r}, helper",
+            lambda flt=flt: search.count(big, flt),
+            lambda flt=flt: search.count(big, flt, parallel=1 << 62),
+            "one core (no helper)",
+            runs,
+        )
+    # re: on whole blocks (RE2) against RE2 line by line and Python re line by line (the
+    # engine before RE2; our own fixed pattern here, never a user's)
+    import re
+
+    pat = rb"[0-9]+ 5\.7\.[0-9]"
+    block = search.parse_filter("re:" + pat.decode())
+    line_rx = search.user_regex(pat.decode())
+    py_rx = re.compile(pat)
+
+    def per_line(match: Callable[[bytes], object]) -> int:
+        n = 0
+        with search.Search(big, search.Filter()) as s:
+            for data, _base, end in s._each_chunk(None):
+                n += sum(1 for ln in data[:end].split(b"\n")[:-1] if match(ln))
+        return n
+
+    want = search.count(big, block, parallel=1 << 62)
+    assert per_line(py_rx.search) == per_line(line_rx.search) == want
+    side_by_side(
+        "re: RE2 on blocks, one core",
+        lambda: search.count(big, block, parallel=1 << 62),
+        lambda: per_line(py_rx.search),
+        "Python re line by line",
+        runs,
+    )
+    side_by_side(
+        "re: RE2 line by line (the first RE2 code)",
+        lambda: per_line(line_rx.search),
+        lambda: per_line(py_rx.search),
+        "Python re line by line",
+        runs,
+    )
+    # where a helper starts paying: spans around the threshold, a dense and a sparse filter
+    small = Path(tempfile.mkdtemp()) / big.name
+    for size_mb in (24, 48, 96):
+        with big.open("rb") as src:
+            small.write_bytes(src.read(size_mb << 20))
+        for text in ("Client session;250", ">>> 5;Unknown user"):
+            flt = search.parse_filter(text)
+            side_by_side(
+                f"{size_mb} MB {text[:18]!r}, helper",
+                lambda flt=flt: search.count(small, flt, parallel=1),
+                lambda flt=flt: search.count(small, flt, parallel=1 << 62),
+                "one core",
+                runs,
+            )
+    small.unlink()
+    print(
+        f"# helper threshold: search.PARALLEL_MIN = {search.PARALLEL_MIN >> 20} MiB; chunk {search.CHUNK >> 20} MiB"
+    )
+
+
+def filters_main() -> None:
+    """Only the filter figures: ``python -c 'import bench_logs; bench_logs.filters_main()'``
+    from bench/ (IWTUI_BENCH_LOG_MB sizes the log)."""
+    mb = float(os.environ.get("IWTUI_BENCH_LOG_MB", "200"))
+    tree = _tree(mb)
+    filters(tree, next((tree / "logs" / "smtp").glob("s*.log")))
+
+
 def main() -> None:
     mb = float(os.environ.get("IWTUI_BENCH_LOG_MB", "200"))
     tree = _tree(mb)
     big = next((tree / "logs" / "smtp").glob("s*.log"))
-    env_py = f"{PY} -m iwtui"
-    t1, t2 = ">>> 5", "Unknown user"  # selective: a rejection with its reason
-    ours_out = subprocess.run(f"{env_py} logs show --root {tree} --service smtp --filter '{t1};{t2}' --count",
-                              shell=True, capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
-    grep_out = subprocess.run(f"grep -F '{t1}' {big} | grep -F '{t2}' | wc -l",
-                              shell=True, capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
-    assert int(ours_out) == int(grep_out), (ours_out, grep_out)
-    print(
-        f"# {big.name}: {big.stat().st_size / 1e6:,.0f} MB, filter '{t1};{t2}' -> {ours_out} lines (grep agrees)"
-    )
-    compare(
-        f"logs show --count ({big.stat().st_size / 1e6:,.0f} MB)",
-        shell(f"{env_py} logs show --root {tree} --service smtp --filter '{t1};{t2}' --count"),
-        shell(f"grep -F '{t1}' {big} | grep -F '{t2}' | wc -l"),
-        "grep -F | grep -F | wc -l",
-    )
+    filters(tree, big)
     # the Message Queue's deferral reasons: every failed client attempt of the day
     wanted = r"Client session (Connect|\*\*\* |<<< [45][0-9][0-9]|Could not|\.\.\. while)"
     compare(
