@@ -227,3 +227,20 @@ def test_a_swapped_file_is_not_read_by_the_helper_and_nothing_hangs(
         p.unlink()
         (tmp_path / "old.log").rename(p)
     assert all(h.proc.returncode is not None for h in helpers)
+
+
+def test_a_time_range_is_kept_by_the_helper(smtp_log: Path, helpers: list[search._Helper], monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from datetime import time as clock
+
+    monkeypatch.setattr(search, "CHUNK", 16 * 1024)
+    for text in ("Client session;250", "re:Unknown user"):
+        flt = search.parse_filter(text)
+        lo, hi = clock(3, 0), clock(9, 30)
+        with search.Search(smtp_log, flt, start=lo, stop=hi, parallel=NEVER) as one:
+            want = [(m.offset, m.line) for c in one.chunks() for m in c]
+        with search.Search(smtp_log, flt, start=lo, stop=hi, parallel=FORCE) as two:
+            got = [(m.offset, m.line) for c in two.chunks() for m in c]
+            assert two.helper_ranges > 0
+        assert got == want and want
+        times = [search.line_seconds(ln) for _, ln in got]
+        assert all(t is None or 3 * 3600 <= t <= 9 * 3600 + 1800 for t in times)

@@ -41,7 +41,7 @@ from iwtui.icewarp.logs.scan import Match as Match
 from iwtui.icewarp.logs.scan import Regex as Regex
 from iwtui.icewarp.logs.scan import line_seconds as line_seconds
 
-CHUNK = 8 * 1024 * 1024
+CHUNK = 4 * 1024 * 1024
 # Spans from this size are shared with a helper process per extra core (measured in
 # bench/bench_logs.py: below it the helper's start costs more than it saves).
 PARALLEL_MIN = 48 * 1024 * 1024
