@@ -8,6 +8,7 @@ cursor up turns it off and counts new lines instead; ``End``/``G`` turns it back
 
 from __future__ import annotations
 
+from math import ceil
 from typing import Protocol, Self
 
 from rich.segment import Segment
@@ -18,6 +19,7 @@ from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 
 from iwtui.icewarp.logs.lines import LogLine, parse_line, safe_text
@@ -99,6 +101,7 @@ class LogView(ScrollView, can_focus=True):
         # walking every ancestor, on each call; a repaint asks once per line. Kept until
         # the styles change or the next refresh, as Textual keeps its own style cache.
         self._base: Style | None = None
+        self._bar_drawn: tuple[int, ...] = ()  # the scrollbar's thumb as last drawn
 
     def notify_style_update(self) -> None:
         self._base = None
@@ -165,18 +168,51 @@ class LogView(ScrollView, can_focus=True):
                 self.cursor += shift
                 self.scroll_to(y=self.scroll_y + shift, animate=False, immediate=True)
             self.new_lines += appended
+        if self.show_vertical_scrollbar:
+            self._repaint_bar()  # once the size and the position are both new
         self.refresh()
 
     def _grow_to(self, total: int) -> None:
         """New virtual height without a layout pass: assigning ``virtual_size`` asks the
         whole screen to reflow, which at 10 updates a second costs a core. Only this
-        widget's scrollbar and lines change, so only they are refreshed."""
+        widget's lines change, and its scrollbar when the thumb moves by a glyph."""
         size = Size(WIDTH, total)
         if size == self.virtual_size:
             return
         self.set_reactive(LogView.virtual_size, size)
-        self._scroll_update(size)
+        self._refresh_scrollbars()
+        if self.show_vertical_scrollbar and self.styles.scrollbar_size_vertical:
+            bar = self.vertical_scrollbar
+            bar.set_reactive(ScrollBar.window_virtual_size, total)
+            bar.set_reactive(
+                ScrollBar.window_size, self.container_size.height - self.scrollbar_size_horizontal
+            )
+        self.scroll_y = self.validate_scroll_y(self.scroll_y)
         self.refresh()
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        """As ScrollView's, but the scrollbar is repainted only when its thumb moves:
+        following a long log scrolls one line per append, which moves the thumb of a
+        15,000-line log by a glyph only every few hundred lines."""
+        if self.show_vertical_scrollbar:
+            self.vertical_scrollbar.set_reactive(ScrollBar.position, new_value)
+            self._repaint_bar()
+        if round(old_value) != round(new_value):
+            self.refresh(self.size.region)
+
+    def _repaint_bar(self) -> None:
+        bar = self.vertical_scrollbar
+        size, virtual = bar.size.height, ceil(bar.window_virtual_size)
+        window = ceil(bar.window_size) if bar.window_size < bar.window_virtual_size else 0
+        key: tuple[int, ...] = (size, virtual and 1, window and 1)
+        if window and size and virtual and size != virtual:  # as ScrollBarRender draws it
+            thumb = max(1.0, window / (virtual / size))
+            pos = (size - thumb) * (bar.position / (virtual - window))
+            start = int(pos * 8)
+            key = (size, start, start + ceil(thumb * 8))
+        if key != self._bar_drawn:
+            self._bar_drawn = key
+            bar.refresh()
 
     # --- movement ------------------------------------------------------------------------
 
