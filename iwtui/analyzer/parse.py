@@ -3,9 +3,11 @@
 It reads the same line shape as :mod:`iwtui.icewarp.logs.lines` (spec 5.2: ``<WHO>
 [<THREAD>] <TIME> <MESSAGE>``, ``hh:mm:ss[.mmm]`` or RFC 822 time) and groups lines into
 sessions by thread like :mod:`iwtui.icewarp.logs.sessions` (a ``Connected`` starts one, a
-``Disconnected`` ends it), but with slicing instead of regexes on every line: only the
-lines that feed a column are looked at closely. Summaries and other rare lines fall back
-to the logs engine's own ``parse_summary``.
+``Disconnected`` ends it), without a regex per line: the lines are read by
+:mod:`iwtui.analyzer.scan_fast` (one regex over whole blocks finds only the lines that
+feed a column; the default) or :mod:`iwtui.analyzer.scan_raw` (every line kept whole for
+``lg_Log``, the raw option; and the summary fallback to the logs engine's own
+``parse_summary``). This module turns the sessions into rows and rollup counts.
 
 A parser works on one byte range of one day's stream (a day's files of one server, in
 write order). Sessions cut by the range's edges are handed back as *partials* (their
@@ -22,26 +24,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from iwtui.analyzer import scan_fast, scan_raw
 from iwtui.analyzer.classes import classify
 from iwtui.analyzer.schema import DIMS, OTHERS, TOP_KEEP, bucket_of
-from iwtui.icewarp.logs.lines import parse_summary
 
 Row = tuple[Any, ...]
 Emit = Callable[[str, Row], None]
 
-_CS = "Client session "
 _ANTISPAM = re.compile(
     r"^(?P<mid>\S+) '<?(?P<sender>[^']*?)>?' '<?(?P<rcpt>[^']*?)>?' (?P<count>\d+) "
     r"score (?P<score>-?\d+(?:\.\d+)?) reason (?P<reason>\[[^\]]*\]) action (?P<action>\S+)"
-)
-# The lines that feed a column (with or without "Client session"); every other line is
-# skipped inside the regex engine, never touched by Python.
-_INTEREST = re.compile(
-    r"\[([0-9A-Fa-f]{4}|[0-9A-Fa-f]{8})\] (?:[A-Z][a-z]{2}, \d{1,2} [A-Z][a-z]{2} \d{4} )?"
-    r"(\d{1,2}:\d\d:\d\d)(?:\.\d{1,3})?(?: [+-]\d{4})? (Client session )?"
-    r"(Connected|Connecting to |Disconnected|<<< (?:EHLO|HELO|STARTTLS|AUTH|MAIL|RCPT|USER)"
-    r"|>>> [45]|<<< [45]|\*\*\* |TLS conn|Intrusion prevention|Authentication failed for "
-    r"|User |Could not|\.\.\. while issuing)([^\n]*)"
 )
 _ADDR = re.compile(r"<([^<>\s]*@[^<>\s]*)>|'([^'\s]*@[^'\s]*)'")
 _VIRUS = re.compile(r"(?:virus|infected|found)[:= ]+'?(?P<name>[\w.\-/]+)", re.IGNORECASE)
@@ -142,12 +134,12 @@ class _S:
         self.failed = False
 
 
-def _who(line: str, bracket: int) -> str:
-    return line[:bracket].strip()
-
-
 class SessionParser:
-    """SMTP or POP3 lines -> rows; ``emit(table, row)`` receives them."""
+    """SMTP or POP3 lines -> rows; ``emit(table, row)`` receives them. The lines are read
+    by :func:`scan_fast.feed` (default) or :func:`scan_raw.feed` (the raw option), which
+    open sessions (``Session``) in ``open`` and end them with :meth:`close`."""
+
+    Session = _S
 
     def __init__(self, service: str, day: str, server: str, emit: Emit, *, raw: bool = False,
                  first: bool = True, last: bool = True) -> None:  # fmt: skip
@@ -164,179 +156,9 @@ class SessionParser:
     def feed(self, text: str) -> None:
         """Whole lines (the last may lack its newline)."""
         if self.raw:
-            self._feed_lines(text)
+            scan_raw.feed(self, text)
         else:
-            self._feed_fast(text)
-
-    def _feed_fast(self, text: str) -> None:
-        """Only the lines that matter, found by one regex; a session keeps those lines
-        (for stitching), not all of them."""
-        open_ = self.open
-        smtp = self.service == "smtp"
-        self.lines += text.count("\n") + (0 if not text or text.endswith("\n") else 1)
-        for m in _INTEREST.finditer(text):
-            tid, hms, cs, kind, rest = m.groups()
-            if len(hms) == 7:
-                hms = "0" + hms
-            s = open_.get(tid)
-            k0 = kind[0]
-            if k0 == "C" and kind[1] == "o" and kind[2] == "n":
-                if s is not None:
-                    self._close(s, cut=False)
-                at = m.start()
-                who = text[text.rfind("\n", 0, at) + 1 : at].strip()
-                s = open_[tid] = _S(tid, hms, "" if who == "SYSTEM" else who, bool(cs), False)
-                s.lines.append(m.group(0))
-                continue
-            if s is None:
-                at = m.start()
-                who = text[text.rfind("\n", 0, at) + 1 : at].strip()
-                if who == "SYSTEM" and kind != "Disconnected":
-                    continue
-                ip = "" if who in ("SYSTEM", "-") else who
-                s = open_[tid] = _S(tid, hms, ip, bool(cs), True)
-            s.lines.append(m.group(0))
-            s.last = hms
-            if k0 == "<":
-                if s.client:
-                    if kind[4] in "45":
-                        s.replies.append((hms, kind[4:] + rest))
-                else:
-                    c = kind[4]
-                    if c == "E" or c == "H":
-                        s.helo = rest[1:].split(" ", 1)[0]
-                    elif c == "S":
-                        s.tls = 1
-                    elif c == "A":
-                        s.auth = 1
-                    elif c == "M":
-                        s.mail = kind + rest
-                    elif c == "R":
-                        s.rcpt = s.rcpt or kind + rest
-                    elif c == "U" and not smtp:
-                        s.account = rest.strip()
-            elif k0 == ">":
-                if not s.client:
-                    s.replies.append((hms, kind[4:] + rest))
-            elif k0 == "*":
-                s.sums.append((hms, kind + rest))
-            elif k0 == "D":
-                self._close(s, cut=False)
-            elif k0 == "T":
-                s.tls = 1
-            elif k0 == "I":
-                s.replies.append((hms, kind + rest))
-            elif k0 == "A":
-                s.failed = True
-                s.account = rest.strip()
-                if smtp:
-                    s.replies.append((hms, kind + rest))
-            elif k0 == "U":
-                if rest.endswith(" logged in"):
-                    s.account = rest[:-10].strip()
-            else:  # Could not..., ... while issuing
-                s.replies.append((hms, kind + rest))
-
-    def _feed_lines(self, text: str) -> None:
-        """Every line, kept whole for ``lg_Log`` (the raw option)."""
-        open_ = self.open
-        smtp = self.service == "smtp"
-        n = 0
-        for line in text.split("\n"):
-            n += 1
-            b = line.find("[", 0, 80)
-            if b < 0:
-                continue
-            if line[b + 5 : b + 6] == "]":
-                e = b + 5
-            elif line[b + 9 : b + 10] == "]":
-                e = b + 9
-            else:
-                continue
-            tid = line[b + 1 : e]
-            p = e + 2
-            if line[p + 2 : p + 3] == ":":
-                hms = line[p : p + 8]
-                q = p + 8
-            elif line[p + 1 : p + 2] == ":":
-                hms = "0" + line[p : p + 7]
-                q = p + 7
-            else:  # RFC 822: Thu, 22 Apr 2004 22:01:42 +0200
-                c = line.find(":", p, p + 40)
-                if c < 2 or line[p + 3 : p + 4] != ",":
-                    continue
-                hms = line[c - 2 : c + 6]
-                q = c + 6
-                if line[q + 1 : q + 2] in ("+", "-"):
-                    q += 6
-            if line[q : q + 1] == ".":
-                q += 4
-            msg = line[q + 1 :]
-            client = False
-            if msg.startswith(_CS):
-                client = True
-                msg = msg[15:]
-            c0 = msg[:1]
-            s = open_.get(tid)
-            if c0 == "C" and (msg == "Connected" or msg.startswith("Connecting to ")):
-                if s is not None:
-                    self._close(s, cut=False)
-                who = _who(line, b)
-                s = open_[tid] = _S(tid, hms, "" if who == "SYSTEM" else who, client, False)
-                s.lines.append(line)
-                continue
-            if s is None:
-                who = _who(line, b)
-                if who == "SYSTEM" and msg != "Disconnected":
-                    continue
-                s = open_[tid] = _S(tid, hms, "" if who == "SYSTEM" else who, client, True)
-            s.lines.append(line)
-            s.last = hms
-            if c0 == "<":
-                if s.client:
-                    if msg[4:5] in ("4", "5"):
-                        s.replies.append((hms, msg[4:]))
-                else:
-                    cmd = msg[4:8].upper()
-                    if cmd == "EHLO" or cmd == "HELO":
-                        s.helo = msg[9:].split(" ", 1)[0]
-                    elif cmd == "STAR":
-                        s.tls = 1
-                    elif cmd == "AUTH":
-                        s.auth = 1
-                    elif cmd == "MAIL":
-                        s.mail = msg
-                    elif cmd == "RCPT":
-                        s.rcpt = s.rcpt or msg
-                    elif cmd == "USER" and not smtp:
-                        s.account = msg[9:].strip()
-            elif c0 == ">":
-                if not s.client and msg[4:5] in ("4", "5"):
-                    s.replies.append((hms, msg[4:]))
-            elif c0 == "*":
-                if msg.startswith("*** "):
-                    s.sums.append((hms, msg))
-            elif c0 == "D":
-                if msg == "Disconnected":
-                    self._close(s, cut=False)
-            elif c0 == "T":
-                if msg.startswith("TLS connection"):
-                    s.tls = 1
-            elif c0 == "I":
-                if msg.startswith("Intrusion prevention"):
-                    s.replies.append((hms, msg))
-            elif c0 == "A":
-                if msg.startswith("Authentication failed for "):
-                    s.failed = True
-                    s.account = msg[26:].strip()
-                    if smtp:
-                        s.replies.append((hms, msg))
-            elif c0 == "U":
-                if msg.startswith("User ") and msg.endswith(" logged in"):
-                    s.account = msg[5:-10].strip()
-            elif (c0 == "C" or c0 == ".") and msg.startswith(("Could not", "... while issuing")):
-                s.replies.append((hms, msg))
-        self.lines += n - (1 if text.endswith("\n") else 0)
+            scan_fast.feed(self, text)
 
     def finish(self) -> dict[str, list[str]]:
         """End of the range: open sessions are closed (the day's end) or handed back as
@@ -344,7 +166,7 @@ class SessionParser:
         heads: dict[str, list[str]] = {}
         for s in list(self.open.values()):
             if self.last:
-                self._close(s, cut=True)
+                self.close(s, cut=True)
             elif s.orphan and not self.first:
                 self.tails.append((s.tid, self._partial(s)))
             else:
@@ -357,16 +179,16 @@ class SessionParser:
         thread id on, so the peer goes back in front."""
         if self.raw:
             return s.lines
-        return [f"{s.ip or '-'} {ln}" for ln in s.lines]
+        return scan_fast.partial(s.ip, s.lines)
 
     def flush(self) -> None:
         """Close every open session as ended (stitched sessions of a range's edge)."""
         for s in list(self.open.values()):
-            self._close(s, cut=False)
+            self.close(s, cut=False)
 
     # --- rows ---------------------------------------------------------------------------
 
-    def _close(self, s: _S, *, cut: bool) -> None:
+    def close(self, s: _S, *, cut: bool) -> None:
         if self.open.get(s.tid) is s:
             del self.open[s.tid]
         if s.orphan and not self.first:
@@ -393,15 +215,11 @@ class SessionParser:
         day, server, tid, ip, helo, auth, tls = (self.day, self.server, s.tid, s.ip, s.helo,
                                                  s.auth, s.tls)  # fmt: skip
         rows: list[tuple[str, str, list[str], int, int, str, str | None, str]] = []
+        summary = scan_raw.summary
         for hms, msg in s.sums:
-            fast = _fast_summary(msg)
-            if fast is None:
-                p = parse_summary(msg)
-                if p is None:
-                    continue
-                fast = (p["sender"], p["recipients"], int(p["size"]), int(p["duration_s"] or 0),
-                        str(p["result"]), p["message_id"])  # fmt: skip
-            rows.append((hms, *fast, ""))
+            fields = summary(msg)
+            if fields is not None:
+                rows.append((hms, *fields, ""))
         if not rows:
             if s.replies:
                 hms, text, cls = _refusal(s.replies)
@@ -518,29 +336,6 @@ def _secs(hms: str) -> int:
         return int(hms[:2]) * 3600 + int(hms[3:5]) * 60 + int(hms[6:8])
     except ValueError:
         return 0
-
-
-def _fast_summary(msg: str) -> tuple[str, list[str], int, int, str, str | None] | None:
-    """``*** <s> <r>... n size hh:mm:ss RESULT [msgid]`` when it has the plain shape."""
-    t = msg[4:].split(" ")
-    if len(t) < 6:
-        return None
-    if t[-2][2:3] == ":" and len(t[-2]) == 8:
-        d, result, mid = t[-2], t[-1], None
-        size, count, last_rcpt = t[-3], t[-4], -4
-    elif t[-3][2:3] == ":" and len(t[-3]) == 8:
-        d, result, mid = t[-3], t[-2], t[-1]
-        size, count, last_rcpt = t[-4], t[-5], -5
-    else:
-        return None
-    if not (size.isdigit() and count.isdigit() and t[0][:1] == "<"):
-        return None
-    rcpts = [x.strip("<>") for x in t[1:last_rcpt]]
-    try:
-        dur = int(d[:2]) * 3600 + int(d[3:5]) * 60 + int(d[6:8])
-    except ValueError:
-        return None
-    return t[0].strip("<>"), rcpts, int(size), dur, result, mid
 
 
 class LineParser:
