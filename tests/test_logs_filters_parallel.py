@@ -30,22 +30,27 @@ def smtp_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def helpers(monkeypatch: pytest.MonkeyPatch) -> list[search._Helper]:
-    """Every helper started, kept to look at afterwards. This process's own ranges take a
-    few ms longer (a busy core): on these small files the helper, ready after ~0.1 s,
-    then does a share of the work instead of finding it all done."""
+    """Every helper started, kept to look at afterwards. On these small files this
+    process would be done before a helper is up (~0.1 s, seconds on a loaded machine):
+    a helper is waited for once started, and every range it could take counts."""
     started: list[search._Helper] = []
     real_init, real_own = search._Helper.__init__, search.Search._own
 
     def init(self: search._Helper, first: tuple[object, ...]) -> None:
         real_init(self, first)
         started.append(self)
+        if scan.read_frame(self.fd)[0] == "ready":
+            self.ready = True
+        else:
+            self.close()  # it refused the file: this process does it all
 
     def own(self: search.Search, a: int, b: int, with_lines: bool) -> search.Result:
-        time.sleep(0.004)
+        time.sleep(0.002)  # a busy core: the helper gets its share
         return real_own(self, a, b, with_lines)
 
     monkeypatch.setattr(search._Helper, "__init__", init)
     monkeypatch.setattr(search.Search, "_own", own)
+    monkeypatch.setattr(search, "HELPER_WORTH", 0)  # whatever the first range cost
     return started
 
 

@@ -25,6 +25,7 @@ import select
 import subprocess
 import sys
 import threading
+import time as time_mod
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -45,6 +46,9 @@ CHUNK = 4 * 1024 * 1024
 # Spans from this size are shared with a helper process per extra core (measured in
 # bench/bench_logs.py: below it the helper's start costs more than it saves).
 PARALLEL_MIN = 48 * 1024 * 1024
+# ... and when the rest of the span, at the speed of its first range, is worth this many
+# seconds of CPU (a helper costs ~0.1 s to start; a sparse filter of 100 MB is not worth it)
+HELPER_WORTH = 0.3
 
 
 def user_regex(pattern: str, *, ignore_case: bool = False, what: str = "filter") -> Regex:
@@ -351,17 +355,23 @@ class Search:
 
     def _shared(self, cancel: threading.Event | None, with_lines: bool) -> Iterator[Result]:
         rs = scan.ranges(self.pos, self.hi, CHUNK)
-        first = (os.fspath(self.path), *self.file_id, self.lo, self.hi, self.spec)
         self._stop_helpers()
-        for _ in range(max(1, _cores() - 1)):
-            try:
-                self._helpers.append(_Helper(first))
-            except OSError:
-                break
-        self.helpers_used = len(self._helpers)
-        self.helper_ranges = 0
+        self.helpers_used = self.helper_ranges = 0
         results: dict[int, Result] = {}
-        nxt = y = 0  # the next range nobody has; the next one to yield
+        # The first range tells what the rest will cost (this filter, this machine): a
+        # helper starts only when that is well above its own start (HELPER_WORTH).
+        t0 = time_mod.thread_time()
+        results[0] = self._own(*rs[0], with_lines)
+        spent = time_mod.thread_time() - t0
+        if spent * (len(rs) - 1) >= HELPER_WORTH:
+            first = (os.fspath(self.path), *self.file_id, self.lo, self.hi, self.spec)
+            for _ in range(max(1, _cores() - 1)):
+                try:
+                    self._helpers.append(_Helper(first))
+                except OSError:
+                    break
+        self.helpers_used = len(self._helpers)
+        nxt, y = 1, 0  # the next range nobody has; the next one to yield
 
         def receive(timeout: float) -> None:
             live = [h for h in self._helpers if not h.dead]
