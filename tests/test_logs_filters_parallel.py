@@ -116,7 +116,7 @@ def test_any_chunk_edge_gives_each_line_once(tmp_path: Path, monkeypatch: pytest
     p.write_bytes(b"".join(ln + b"\n" for ln in lines) + b"ab half-written")
     for size in (1, 2, 3, 7, 64, 100, 333, 1000, 4096, 1 << 20):
         monkeypatch.setattr(search, "CHUNK", size)
-        for text in ("ab", "ab;!x", "cd;re:x{200}", "re:^[0-9]+ ab", "!ab"):
+        for text in ("ab", "ab;!x", "cd;re:x{200}", "re:^[0-9]+ ab", "!ab", "ab;x", "x;ab\n1"):
             with search.Search(p, search.parse_filter(text), parallel=NEVER) as s:
                 got = [m.line for c in s.chunks() for m in c]
             assert got == _naive(lines, text), (size, text)

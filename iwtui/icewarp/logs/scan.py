@@ -171,6 +171,8 @@ class Matcher:
         end = len(data) if end is None else end
         hay = data.lower() if self.spec.ignore_case else data  # ASCII folding: same length
         if self.include:
+            if any(b"\n" in t for t in self.include):
+                return 0  # no line holds a newline
             if self.anchor is None:
                 terms = self.include
                 self.anchor = (
@@ -183,37 +185,48 @@ class Matcher:
         return self._by_lines(data, hay, 0, end, base, out)
 
     def _by_anchor(self, data: bytes, hay: bytes, base: int, out: list[Match] | None, end: int) -> int:  # fmt: skip
+        """From hit to hit of the anchor. With a second include term, leap: a line
+        without it sends the search on to the line holding its next occurrence."""
         anchor = self.anchor
         assert anchor is not None
         others = [t for t in self.include if t is not anchor]
+        second, others = (others[0], others[1:]) if others else (None, others)
         excl = self.exclude
         simple = self.simple
-        n = hits = 0
-        i = hay.find(anchor, 0, end)
-        while i >= 0:
+        find, rfind = hay.find, hay.rfind
+        n = hits = pos = 0
+        while True:
+            i = find(anchor, pos, end)
+            if i < 0:
+                return n
             hits += 1
+            s = rfind(b"\n", 0, i) + 1
             if hits == 512 and 2 * hits > hay.count(b"\n", 0, i):
                 # most lines hold the anchor: splitting the rest once is cheaper
-                s = hay.rfind(b"\n", 0, i) + 1
                 return n + self._by_lines(data, hay, s, end, base, out)
-            s = hay.rfind(b"\n", 0, i) + 1
-            e = hay.find(b"\n", i)
+            e = find(b"\n", i)
+            if second is not None:
+                j = find(second, s, end)
+                if j < 0:
+                    return n
+                if j >= e:  # not on this line: on to the line of its next occurrence
+                    pos = rfind(b"\n", 0, j) + 1
+                    continue
+            pos = e + 1
             ok = True
             for t in others:
-                if hay.find(t, s, e) < 0:
+                if find(t, s, e) < 0:
                     ok = False
                     break
             if ok:
                 for t in excl:
-                    if hay.find(t, s, e) >= 0:
+                    if find(t, s, e) >= 0:
                         ok = False
                         break
             if ok and (simple or self._rest(data, s, e)):
                 n += 1
                 if out is not None:
                     out.append(Match(base + s, data[s:e]))
-            i = hay.find(anchor, e + 1, end)
-        return n
 
     def _by_regex(self, rx: _Rx, data: bytes, hay: bytes, base: int, out: list[Match] | None, end: int) -> int:  # fmt: skip
         """Hits of one regex over the whole block, each mapped to its line."""
