@@ -43,7 +43,7 @@ def default_keymap() -> dict[str, KeySpec]:
 
 
 # Scopes of modal screens: their keys shadow the app's on purpose (q closes help).
-MODAL_SCOPES = frozenset({"help", "confirm", "session_log", "explore"})
+MODAL_SCOPES = frozenset({"help", "confirm", "session_log", "explore", "journal"})
 
 
 def _keys(text: str) -> set[str]:

@@ -424,7 +424,9 @@ def test_undo_lists_the_moves_it_will_make_before_confirming(
     out = capsys.readouterr().out.splitlines()
     moves = [line for line in out if line.startswith("  move: ")]
     assert len(moves) == 5 and "  ... and 7 more" in out
-    assert all("/trash/" in m.split(" -> ")[0] and "/retry/" in m.split(" -> ")[1] for m in moves)
+    # each move names the file, the folder it goes back to, and where it is now
+    assert all(m.split(" back to ")[1].split(" (from ")[0].endswith("/retry/") for m in moves)
+    assert all("/trash/" in m.split(" (from ")[1] for m in moves)
     assert any(line.startswith("dry run: would undo") for line in out)
 
 

@@ -86,6 +86,7 @@ def confirm(args: argparse.Namespace, summary: str) -> bool:
 
 
 EXIT_INTERRUPTED = 130
+CLI_SHOWN = 20  # items a command lists before it asks (then "and N more")
 
 
 @contextlib.contextmanager
@@ -131,8 +132,8 @@ def run_plan(args: argparse.Namespace, plan: actions.Plan, gone_word: str = "alr
     interrupted (SIGINT/SIGTERM: the current step finishes, the journal is written)."""
     gate = context(args).gate()
     gate.check(plan.action)
-    for t in plan.targets:  # names from data: shown inert (a file name can hold ESC)
-        print(f"  {safe_text(t)}")
+    for line in plan.items(CLI_SHOWN):  # names from data: inert (a file name can hold ESC)
+        print(f"  {safe_text(line)}")
     if not confirm(args, plan.summary):
         return 0
     return execute(gate, plan, gone_word)

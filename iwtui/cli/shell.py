@@ -20,7 +20,7 @@ from typing import Any
 from iwtui import config as config_mod
 from iwtui.cli.common import EXIT_OK, EXIT_REFUSED, Add, confirm, context, emit_json
 from iwtui.cli.validate import MAX_DAYS, count, count_upto, number
-from iwtui.errors import BadInput, IwtuiError
+from iwtui.errors import BadInput, IwtuiError, Refused
 from iwtui.icewarp import doctor
 from iwtui.icewarp.install import discover
 from iwtui.text import safe_text
@@ -181,7 +181,7 @@ UNDO_SHOWN = 5  # moves listed before the undo is confirmed
 
 def cmd_undo(args: argparse.Namespace) -> int:
     from iwtui.cli.common import execute
-    from iwtui.icewarp.actions import install_roots
+    from iwtui.icewarp.actions import describe_record, install_roots
     from iwtui.icewarp.logs.lines import safe_text
 
     ctx = context(args)
@@ -199,21 +199,20 @@ def cmd_undo(args: argparse.Namespace) -> int:
             if args.journal_id
             else "nothing to undo"
         )
+    records = gate.undo_records(entry)
     try:  # undo touches only the install's folders and the state dir
         roots = install_roots(ctx.install())
     except IwtuiError as exc:
+        # without the install, only records inside the state dir could be replayed: an
+        # undo that puts mail back into the install refuses before touching anything
+        outside = [r for r in records if not all(
+            Path(str(r[k])).is_relative_to(gate.state_dir) for k in ("to", "file", "db") if k in r)]  # fmt: skip
+        if outside:
+            raise Refused(f"undo {entry['id']}: {exc}; nothing was undone (pass --root)") from None
         roots = []
-        print(f"iwtui: {exc}; undo can only act inside the state dir (pass --root)",
-              file=sys.stderr)  # fmt: skip
-    records = gate.undo_records(entry)
+    gate.check_roots_exist(records, gate.allowed_roots(roots))  # before asking anything
     for rec in records[:UNDO_SHOWN]:
-        where = (
-            f"{rec.get('from', '')} -> {rec['to']}"
-            if "to" in rec
-            else rec.get("file") or rec.get("db", "")
-        )
-        mark = " (if it was done)" if rec.get("tentative") else ""
-        print(safe_text(f"  {rec.get('op', '?')}: {where}{mark}"))  # fmt: skip
+        print(safe_text(f"  {describe_record(rec)}"))
     if len(records) > UNDO_SHOWN:
         print(f"  ... and {len(records) - UNDO_SHOWN:,} more")
     summary = f"Undo {entry.get('summary', entry['action'])} ({len(records)} item(s))"

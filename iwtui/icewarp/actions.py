@@ -54,6 +54,7 @@ UndoRecord = dict[str, Any]
 FLUSH_S = 0.5  # journal the steps done at least this often
 _STOP_ERRNOS = (errno.ENOSPC, errno.EROFS, errno.EDQUOT)
 _PATH_FIELDS = ("from", "to", "file", "db")
+SHOWN_ITEMS = 5  # items a confirmation lists before "and N more"
 
 
 @dataclass
@@ -75,6 +76,8 @@ class Plan:
     records per target). ``intent`` holds, per target, the undo records its step would
     produce (where each file will go): written ahead, they let undo find what an
     interrupted step did before it was journaled. ``batch``: steps per journal line.
+    ``describe``: a target as the user knows it (sender, IP, subject), for the
+    confirmation's list of items (called only for the items shown).
     """
 
     action: str
@@ -85,10 +88,27 @@ class Plan:
     undoable: bool = False
     intent: Mapping[str, Sequence[UndoRecord]] = field(default_factory=dict)
     batch: int = 256
+    describe: Callable[[str], str] | None = None
 
     @property
     def count(self) -> int:
         return len(self.targets)
+
+    def label(self, target: str) -> str:
+        if self.describe is None:
+            return target
+        try:
+            return self.describe(target) or target
+        except (OSError, ValueError, KeyError, IwtuiError):
+            return target
+
+    def items(self, shown: int = SHOWN_ITEMS) -> list[str]:
+        """The first ``shown`` items by their labels, then ``and N more``: what a
+        confirmation lists, so the user sees what the action will touch."""
+        out = [self.label(t) for t in self.targets[:shown]]
+        if len(self.targets) > shown:
+            out.append(f"and {len(self.targets) - shown:,} more")
+        return out
 
 
 @dataclass
@@ -313,7 +333,10 @@ class ActionGate:
     def undoable(self, entries: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         """Entries with something to undo that have not been undone yet, newest last."""
         entries = self.entries() if entries is None else entries
-        undone = {e.get("undoes") for e in entries if e.get("action") == "undo"}
+        # an undo that failed on every record (install gone, refused paths) undid
+        # nothing: the action stays undoable
+        undone = {e.get("undoes") for e in entries if e.get("action") == "undo"
+                  and (e.get("done") or not e.get("failed"))}  # fmt: skip
         return [
             e
             for e in entries
@@ -364,6 +387,22 @@ class ActionGate:
                 why = next((e for e in errors if "symbolic" in e), None)
                 raise Unsafe(why or f"refused undo {key} {value}: outside the install and the state dir")  # fmt: skip
 
+    def check_roots_exist(self, records: Sequence[UndoRecord], roots: Sequence[Path]) -> None:
+        """Refuse, before anything is touched, an undo whose files belong to a folder that
+        is gone (a removed install, a demo's deleted folder): putting them back would
+        create an empty tree there."""
+        for rec in records:
+            for key in ("to", "file", "db"):
+                value = rec.get(key)
+                if not isinstance(value, str) or not value:
+                    continue
+                homes = [r for r in roots if Path(os.path.normpath(value)).is_relative_to(r)]
+                if homes and not any(r.is_dir() for r in homes):
+                    raise Refused(
+                        f"undo: {max(homes, key=lambda r: len(r.parts))} is gone "
+                        f"(removed install?); nothing was undone"
+                    )
+
     def undo(
         self,
         journal_id: str | None = None,
@@ -376,6 +415,7 @@ class ActionGate:
         entry = self.find_undoable(journal_id)
         records = self.undo_records(entry)
         allowed = self.allowed_roots(roots)
+        self.check_roots_exist(records, allowed)
 
         def step(index: str) -> StepResult:
             rec = records[int(index)]
@@ -398,6 +438,18 @@ class ActionGate:
             step=step,
         )
         return self.execute(plan, journal_extra={"undoes": entry["id"]}, stop=stop)
+
+
+def describe_record(rec: Mapping[str, Any]) -> str:
+    """One undo record as a line of the undo's confirmation: ``move: A -> B``."""
+    if "to" in rec:  # the name first: the folders are long
+        to = Path(str(rec["to"]))
+        where = f"{to.name} back to {to.parent}/ (from {rec.get('from', '?')})"
+    else:
+        where = str(rec.get("file") or rec.get("db", ""))
+    extra = f" (row {rec['rowid']})" if "rowid" in rec else ""
+    mark = " (if it was done)" if rec.get("tentative") else ""
+    return f"{rec.get('op', '?')}: {where}{extra}{mark}"
 
 
 def _run_step(plan: Plan, target: str) -> StepResult:

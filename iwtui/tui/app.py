@@ -15,26 +15,33 @@ import time
 from collections.abc import Iterable
 from datetime import datetime
 from functools import partial
+from typing import Any
 
 from textual import events, on, work
+from textual.actions import parse
 from textual.app import App, ComposeResult
 from textual.command import Hit, Hits, Provider
 from textual.containers import Horizontal
+from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
-from textual.widgets import ContentSwitcher, Footer, OptionList
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer, OptionList, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
 from iwtui.config import LoadedConfig
+from iwtui.errors import IwtuiError
 from iwtui.icewarp import status
-from iwtui.icewarp.actions import ActionGate
+from iwtui.icewarp.actions import ActionGate, describe_record, install_roots
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.watch import Area, watch
 from iwtui.resources import resource_dir
 from iwtui.text import safe_lines, safe_text
 from iwtui.tui.areas import AREAS, BY_ID
 from iwtui.tui.bindings import bindings, effective_keys, key_display
+from iwtui.tui.gate import run_undo
 from iwtui.tui.screens.help import HelpScreen
+from iwtui.tui.screens.journal import JournalScreen
 from iwtui.tui.screens.pending import PendingArea
 from iwtui.tui.svg import unglue
 from iwtui.tui.widgets.nav import NavList
@@ -50,22 +57,80 @@ def _now() -> datetime:
 
 
 class AreaCommands(Provider):
-    """Command palette: jump to any area by name."""
+    """Command palette: the shown area's actions and tabs, Undo and Journal, and a jump
+    to any area by name."""
 
     async def search(self, query: str) -> Hits:
         app = self.app
         assert isinstance(app, IwtuiApp)
         matcher = self.matcher(query)
-        for area in AREAS:
-            text = f"Go to {area.title}"
+        commands = [
+            *palette_commands(app, self.screen),
+            ("Undo the last action", app.action_undo, f"key {app.key_for('app.undo')}"),
+            ("Journal of actions", app.action_journal, f"key {app.key_for('app.journal')}"),
+            *((f"Go to {a.title}", partial(app.action_area, a.id), f"key {app._area_key(a.id)}")
+              for a in AREAS),
+        ]  # fmt: skip
+        for text, command, help_text in commands:
             score = matcher.match(text)
             if score > 0:
-                yield Hit(
-                    score,
-                    matcher.highlight(text),
-                    partial(app.action_area, area.id),
-                    help=f"key {app._area_key(area.id)}",
+                yield Hit(score, matcher.highlight(text), command, text=text, help=help_text)
+
+
+def palette_commands(app: IwtuiApp, screen: Screen[object]) -> list[tuple[str, Any, str]]:
+    """(text, command, help) for every key action of the shown area (its bindings and
+    those of its focused widgets, as the footer shows them) and every tab it has."""
+    pane = app.query_one("#areas", ContentSwitcher).visible_content
+    if pane is None or screen is not app.screen_stack[0]:
+        return []
+    title = BY_ID[pane.id].title if pane.id in BY_ID else ""
+    focused = screen.focused
+    nodes: list[DOMNode] = []
+    node: DOMNode | None = focused if focused is not None and pane in focused.ancestors_with_self else pane  # fmt: skip
+    while node is not None:
+        nodes.append(node)
+        if node is pane:
+            break
+        node = node.parent
+    out: list[tuple[str, Any, str]] = []
+    seen: set[str] = set()
+    for node in nodes:
+        for key, bound in node._bindings:
+            name, params = parse(bound.action)[1:]
+            if not bound.id or not bound.description or bound.description in seen:
+                continue  # Textual's own scroll keys have no id: not commands
+            if name in _MOVES:
+                continue
+            if node.check_action(name, params) is False:
+                continue
+            seen.add(bound.description)
+            shown = app.key_for(bound.id) if bound.id else key_display(key)
+            out.append((f"{title}: {bound.description}", partial(app.run_action, bound.action, node),
+                        f"key {shown}"))  # fmt: skip
+    for area in app.query_one("#areas", ContentSwitcher).children:  # every area's tabs
+        where = BY_ID[area.id].title if area.id in BY_ID else ""
+        for tabs in area.query(TabbedContent):
+            for tab in tabs.query(TabPane):
+                label = str(tabs.get_tab(tab).label) if tab.id else ""
+                if not tab.id or not label:
+                    continue
+                short = tab.id.removeprefix("tab-")
+                alias = (
+                    f" ({short})" if short.isalpha() and short.lower() not in label.lower() else ""
                 )
+                go = partial(_show_tab, app, str(area.id), tabs, tab.id)
+                out.append((f"{where}: {label} tab{alias}", go, f"area {app._area_key(str(area.id))}"))  # fmt: skip
+    return out
+
+
+# cursor movement is not a command
+_MOVES = frozenset({"move", "page", "top", "bottom", "first", "last", "cursor_up",
+                    "cursor_down", "edge", "follow", "cursor"})  # fmt: skip
+
+
+def _show_tab(app: IwtuiApp, area_id: str, tabs: TabbedContent, tab_id: str) -> None:
+    app.action_area(area_id)
+    tabs.active = tab_id
 
 
 class IwtuiApp(App[int]):
@@ -127,7 +192,11 @@ class IwtuiApp(App[int]):
 
     def _area_key(self, area_id: str) -> str:
         """The first key of ``app.area.<id>`` after the config's keymap, as shown."""
-        keys = effective_keys(f"app.area.{area_id}", self.cfg.keymap)
+        return self.key_for(f"app.area.{area_id}")
+
+    def key_for(self, binding_id: str) -> str:
+        """The first key of a binding after the config's keymap, as shown (``u``)."""
+        keys = effective_keys(binding_id, self.cfg.keymap)
         return key_display(keys.split(",")[0])
 
     def on_mount(self) -> None:
@@ -283,6 +352,31 @@ class IwtuiApp(App[int]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.cfg.keymap))
+
+    def action_undo(self, journal_id: str | None = None) -> None:
+        """Undo the newest undoable action (or ``journal_id``) after a confirmation that
+        lists what moves back, through the gate, as ``iwtui undo`` does."""
+        try:
+            self.gate.check("undo")
+            entry = self.gate.find_undoable(journal_id)
+            records = self.gate.undo_records(entry)
+            roots = install_roots(self.install)
+            self.gate.check_roots_exist(records, self.gate.allowed_roots(roots))
+        except IwtuiError as exc:
+            self.notify(str(exc), title="Undo", severity="warning")
+            return
+        run_undo(self, self.gate, entry, roots, [describe_record(r) for r in records],
+                 on_done=lambda _o: self.refresh_all())  # fmt: skip
+
+    def action_journal(self) -> None:
+        if isinstance(self.screen, JournalScreen):
+            return
+
+        def chosen(journal_id: str | None) -> None:
+            if journal_id:
+                self.action_undo(journal_id)
+
+        self.push_screen(JournalScreen(self.gate, dict(self.cfg.keymap)), chosen)
 
     def action_refresh_now(self) -> None:
         self.refresh_all()

@@ -9,7 +9,7 @@ import contextlib
 import os
 import secrets
 import shlex
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, make_msgid
@@ -34,6 +34,20 @@ def _cli(verb: str, items: Sequence[QueueItem], root: Path | None, extra: str = 
     root_arg = f" --root {shlex.quote(str(root))}" if root is not None else ""
     ids = " ".join(shlex.quote(i.id) for i in items)
     return f"iwtui queue {verb}{root_arg}{extra} {ids} --yes"
+
+
+def describe_items(items: Sequence[QueueItem]) -> Callable[[str], str]:
+    """A queued message as the list shows it: ``ID  sender -> recipient  subject``."""
+    by_id = {i.id: i for i in items}
+
+    def describe(target: str) -> str:
+        i = by_id[target]
+        rcpt = i.recipients[0] if i.recipients else (i.to or "?")
+        more = f" (+{len(i.recipients) - 1})" if len(i.recipients) > 1 else ""
+        subject = f"  {i.subject}" if i.subject else ""
+        return f"{i.id}  {i.sender or '<>'} -> {rcpt}{more}{subject}"
+
+    return describe
 
 
 def _queue_folders(install: Install) -> list[Path]:
@@ -112,6 +126,7 @@ def delete_plan(
         step=step,
         undoable=True,
         intent=q.trash.intent(),
+        describe=describe_items(items),
     )
 
 
@@ -159,6 +174,7 @@ def send_now_plan(install: Install, items: Sequence[QueueItem], root: Path | Non
         step=step,
         undoable=True,
         intent=intent,
+        describe=describe_items(items),
     )
 
 
@@ -343,6 +359,7 @@ def bounce_plan(
         undoable=True,
         intent=intent,
         batch=32,
+        describe=describe_items(items),
     )
 
 
@@ -355,6 +372,10 @@ def sender_list_plan(
     owner = validate_owner(owner)
     authorized = spam.WHITELIST if which == "whitelist" else spam.BLACKLIST
     senders = {i.sender.lower(): i for i in items if i.sender}
+    per_sender: dict[str, int] = {}
+    for i in items:
+        if i.sender:
+            per_sender[i.sender.lower()] = per_sender.get(i.sender.lower(), 0) + 1
     db = install.antispam_db
 
     def step(sender: str) -> StepResult:
@@ -367,11 +388,14 @@ def sender_list_plan(
         return StepResult(sender, "done", f"{which} row {rowid}", undo)
 
     extra = f" --owner {shlex.quote(owner)}"
+    one = next(iter(senders)) if len(senders) == 1 else f"{len(senders)} senders"
+    summary = f"Add {one} to the {which} of {owner}"
     return Plan(
         action=f"queue {which}",
         targets=tuple(senders),
-        summary=f"Add {len(senders)} sender(s) to the {which} of {owner}",
+        summary=summary,
         cli=_cli(which, items, root, extra),
         step=step,
         undoable=True,
+        describe=lambda sender: f"{sender}  ({per_sender[sender]} message(s) in the list)",
     )

@@ -393,6 +393,18 @@ def _cli(words: str, root: Path | None) -> str:
 WIDEST_PREFIX = {4: 8, 6: 16}
 
 
+def wide_range(ip_text: str) -> str | None:
+    """Why blocking ``ip_text`` needs a second thought (a range wider than /8 or /32),
+    or None; the CLI asks for ``--force``, the console for the same values again."""
+    ip = normalise_ip(ip_text)
+    if ip is None:
+        return None
+    net = ipaddress.ip_network(ip)
+    if net.prefixlen >= WIDEST_PREFIX[net.version]:
+        return None
+    return f"{ip} blocks {net.num_addresses:,} addresses (wider than /{WIDEST_PREFIX[net.version]})"
+
+
 def add_plan(
     path: Path, ip_text: str, minutes: float, reason: str = "U", root: Path | None = None,
     *, force: bool = False,
@@ -401,13 +413,10 @@ def add_plan(
     ip = normalise_ip(ip_text)
     if ip is None:
         raise BadInput(f"bad IP {ip_text.strip()!r}: use an IPv4 or IPv6 address or a CIDR range")
-    net = ipaddress.ip_network(ip)
-    wide = net.prefixlen < WIDEST_PREFIX[net.version]
-    if wide and not force:
-        raise BadInput(
-            f"{ip} blocks {net.num_addresses:,} addresses (wider than /{WIDEST_PREFIX[net.version]}):"
-            " pass --force if that is meant"
-        )
+    too_wide = wide_range(ip)
+    wide = too_wide is not None
+    if too_wide and not force:
+        raise BadInput(f"{too_wide}: pass --force if that is meant")
     reason = reason.strip().upper()
     if reason not in REASONS:
         raise BadInput(f"bad reason code {reason!r}: use one of {', '.join(REASONS)}")
@@ -487,6 +496,15 @@ def remove_plan(
     ahead = [format_entry(e) for e in current.entries if e.ip in set(targets)]
     intent = {targets[0]: [{"op": "tarpit-add-many", "file": str(path), "lines": ahead}]} if targets and ahead else {}  # fmt: skip
     label = {"remove-expired": "expired ", "remove-all": ""}.get(words, "")
+    listed = {e.ip: e for e in current.entries}
+
+    def describe(ip: str) -> str:
+        e = listed.get(ip)
+        if e is None:
+            return f"{ip} (not tarpitted now)"
+        until = f"{e.expires:%Y-%m-%d %H:%M}" if e.expires else "no expiry"
+        return f"{ip}  {e.reason_text}, until {until}" + (" (expired)" if e.expired(now) else "")
+
     return Plan(
         action=f"tarpit {words.split()[0]}",
         targets=targets,
@@ -495,6 +513,7 @@ def remove_plan(
         step=step,
         undoable=True,
         intent=intent,
+        describe=describe,
     )
 
 

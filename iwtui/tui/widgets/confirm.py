@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from iwtui.text import safe_text
 from iwtui.tui.bindings import bindings
 
 
 class ConfirmDialog(ModalScreen[bool]):
     BINDINGS = bindings("confirm")
 
-    def __init__(self, summary: str, count: int, detail: str = "") -> None:
+    def __init__(self, summary: str, count: int, detail: str = "",
+                 items: Sequence[str] = ()) -> None:  # fmt: skip
         super().__init__()
         self.summary, self.count, self.detail = summary, count, detail
+        self.items = list(items)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
-            yield Static(Text(f"{self.summary}?", style="bold"), id="confirm-summary")
+            yield Static(Text(safe_text(f"{self.summary}?"), style="bold"), id="confirm-summary")
+            if self.items:  # what the action touches, by the names the user knows
+                lines = [safe_text(f"  {i}", 150) for i in self.items]
+                text = Text("\n".join(lines), no_wrap=True, overflow="ellipsis")
+                yield Static(text, id="confirm-items")
             yield Static(Text(f"{self.count:,} item(s) will be affected.", style="yellow"))
             if self.detail:
                 yield Static(Text(self.detail), id="confirm-detail")
