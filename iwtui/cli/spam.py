@@ -132,6 +132,17 @@ def cmd_grey_action(action: str) -> Callable[[argparse.Namespace], int]:
     return run
 
 
+def cmd_grey_remove_expired(args: argparse.Namespace) -> int:
+    ctx = context(args)
+    cfg = ctx.config
+    expiry = spam.Expiry(cfg.greylist_pending_hours, cfg.greylist_authorized_days)
+    plan = spam_actions.greylist_expired_plan(ctx.install(), expiry, _root(args))
+    if not plan.targets:
+        print("no expired greylist entries")
+        return 0
+    return run_plan(args, plan)
+
+
 # --- tarpit ----------------------------------------------------------------------------
 
 
@@ -248,6 +259,8 @@ def register(
         q = gp(action, cmd_grey_action(action), help_)
         q.add_argument("ids", nargs="+", metavar="ID")
         writes(q)
+    q = gp("remove-expired", cmd_grey_remove_expired, "delete every expired entry (config expiry)")
+    writes(q)
 
     p = add("tarpit", lambda a: a.tarpit_func(a), "intrusion prevention: tarpitted IPs")
     tp = functools.partial(add_nested, p.add_subparsers(title="tarpit commands", metavar="WHAT", required=True), "tarpit_func")  # fmt: skip

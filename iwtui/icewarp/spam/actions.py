@@ -19,8 +19,9 @@ import re
 import shlex
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import closing
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -198,6 +199,26 @@ def _rows_now(db: Path, table: str, ids: Sequence[str]) -> dict[str, list[UndoRe
     return out
 
 
+def describe_rows(intent: Mapping[str, Sequence[UndoRecord]], table: str,
+                  show_subject: bool = False) -> Callable[[str], str]:  # fmt: skip
+    """A row as the lists show it, from the rows read for the plan's intent: the sender
+    and owner (with the subject of a held message), the greylisted value."""
+
+    def describe(target: str) -> str:
+        rec = next(iter(intent.get(target, ())), None)
+        if rec is None:
+            return f"{target} (not found now)"
+        row = dict(zip(rec["columns"], rec["values"], strict=False))
+        if table == "Greylist":
+            owner = spam.as_text(row.get("GLOwner"))
+            return f"{target}: {spam.as_text(row.get('GLValue'))}" + (f"  ({owner})" if owner else "")  # fmt: skip
+        text = f"{target}: {spam.as_text(row.get('SndEmail'))}  owner {spam.as_text(row.get('SndOwner'))}"  # fmt: skip
+        subject = spam.as_text(row.get("SndSubject"))
+        return text + (f"  {subject}" if show_subject and subject else "")
+
+    return describe
+
+
 def missing_rows(db: Path, table: str, ids: Sequence[int], list_name: str | None = None) -> list[int]:  # fmt: skip
     """The ``ids`` that are not rows of ``table`` now (of list ``list_name`` for Senders):
     a plan built on them would only say "gone" for ids nobody ever listed (issue 14)."""
@@ -359,6 +380,7 @@ def sender_plan(
         ("quarantine", "delete"): "held message(s) (to iwtui's trash)",
     }.get((list_name, action), f"{list_name} row(s)")
     targets = targets_of(str(i) for i in ids)
+    intent = _rows_now(db, "Senders", targets)
     return Plan(
         action=f"spam {action}",
         targets=targets,
@@ -366,8 +388,9 @@ def sender_plan(
         cli=_cli(f"spam {action} --list {list_name}", targets, root),
         step=step,
         undoable=True,
-        intent=_rows_now(db, "Senders", targets),
+        intent=intent,
         batch=1,
+        describe=describe_rows(intent, "Senders", show_subject=list_name == "quarantine"),
     )
 
 
@@ -410,6 +433,7 @@ def greylist_plan(
         )
 
     targets = targets_of(str(i) for i in ids)
+    intent = _rows_now(db, "Greylist", targets)
     verb = "Authorize" if action == "authorize" else "Delete"
     note = " (accepted when the sender retries)" if action == "authorize" else ""
     return Plan(
@@ -419,6 +443,24 @@ def greylist_plan(
         cli=_cli(f"greylist {action}", targets, root),
         step=step,
         undoable=True,
-        intent=_rows_now(db, "Greylist", targets),
+        intent=intent,
         batch=1,
+        describe=describe_rows(intent, "Greylist"),
+    )
+
+
+def greylist_expired_plan(
+    install: Install, expiry: spam.Expiry | None, root: Path | None = None,
+    now: datetime | None = None,
+) -> Plan:  # fmt: skip
+    """Remove every expired greylist entry (the seed's Remove All Expired): the ids are
+    frozen now; each row is checked again when it is deleted."""
+    ids = spam.expired_greylist_ids(install.antispam_db, expiry, now)
+    plan = greylist_plan(install, "delete", ids, root)
+    n = len(plan.targets)
+    return replace(
+        plan,
+        action="greylist remove-expired",
+        summary=f"Remove {n} expired greylist entr{'y' if n == 1 else 'ies'} (undoable)",
+        cli=cli_line("greylist remove-expired", root),
     )

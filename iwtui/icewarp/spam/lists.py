@@ -348,6 +348,30 @@ def _num(value: object) -> object:
     return value.decode("ascii", "replace") if isinstance(value, bytes) else value
 
 
+def expired_clause(expiry: Expiry | None, now: datetime | None) -> tuple[str, tuple[float, float]]:
+    """The SQL that is true for an expired greylist row, and its two parameters: a
+    pending entry older than the pending expiry, an authorized one not seen for the
+    authorized expiry."""
+    exp = expiry or Expiry()
+    now_d = delphi.from_datetime(now or datetime.now())
+    sql = (
+        "coalesce((coalesce(GLStatus, 0) != 1 AND GLCreated < ?) OR"
+        " (GLStatus = 1 AND coalesce(GLUpdated, GLCreated) < ?), 0)"
+    )
+    return sql, (now_d - exp.pending_hours / 24, now_d - exp.authorized_days)
+
+
+def expired_greylist_ids(path: Path, expiry: Expiry | None, now: datetime | None = None) -> list[int]:  # fmt: skip
+    """The ids of every expired greylist entry (what Remove All Expired removes)."""
+    sql, params = expired_clause(expiry, now)
+    try:
+        with closing(connect_ro(path)) as con:
+            return [int(r[0]) for r in con.execute(
+                f"SELECT rowid FROM Greylist WHERE {sql} ORDER BY rowid", params)]  # fmt: skip
+    except sqlite3.Error as exc:
+        raise SpamDbError(f"{path}: {explain(exc)}") from exc
+
+
 async def list_greylist(
     path: Path,
     *,
@@ -362,14 +386,7 @@ async def list_greylist(
     pending expiry, or an authorized one not seen for the authorized expiry, is expired."""
     if status and status not in GREY_STATUSES:
         raise SpamDbError(f"unknown status {status!r}: use pending, authorized or expired")
-    exp = expiry or Expiry()
-    now_d = delphi.from_datetime(now or datetime.now())
-    pend_limit = now_d - exp.pending_hours / 24
-    auth_limit = now_d - exp.authorized_days
-    expired_sql = (
-        "coalesce((coalesce(GLStatus, 0) != 1 AND GLCreated < ?) OR"
-        " (GLStatus = 1 AND coalesce(GLUpdated, GLCreated) < ?), 0)"
-    )
+    expired_sql, (pend_limit, auth_limit) = expired_clause(expiry, now)
     where, params = _where([("GLOwner", owner), ("GLValue", value)])
     sel: list[object] = [pend_limit, auth_limit]
     if status == "expired":

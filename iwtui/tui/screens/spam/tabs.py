@@ -6,6 +6,7 @@ line, virtual table and detail. ``spam_tarpit`` holds the Intrusion Prevention t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -70,7 +71,7 @@ TABS = (
     TabSpec("blacklist", "Blacklist", (("Refresh", "refresh"), ("Add", "add"),
             ("Whitelist", "whitelist"), ("Delete", "delete"))),
     TabSpec("greylist", "Greylisting", (("Refresh", "refresh"), ("Authorize", "authorize"),
-            ("Delete", "delete"))),
+            ("Delete", "delete"), ("Remove All Expired", "remove-expired"))),
     TabSpec("tarpit", "Intrusion Prevention", (("Refresh", "refresh"), ("Add", "add"),
             ("Remove", "delete"), ("Remove All Expired", "remove-expired"), ("Remove All", "remove-all"))),
 )  # fmt: skip
@@ -349,17 +350,19 @@ class SpamTab(Vertical):
             self.app.gate, self.install, self.spec.id, action, [r.id for r in chosen], self.install.root  # type: ignore[attr-defined]
         )  # fmt: skip
 
-    def run(self, plan: Plan) -> None:
+    def run(self, plan: Plan, on_declined: Callable[[], None] | None = None) -> None:
         def done(_outcome: object) -> None:
             self.table.marked.clear()
             self.reload()
             self.post_message(self.ActedOn(self.spec.id))
 
-        run_plan(self.app, self.app.gate, plan, done)  # type: ignore[attr-defined]
+        run_plan(self.app, self.app.gate, plan, done, on_declined)  # type: ignore[attr-defined]
 
-    def add_dialog(self) -> None:
+    def add_dialog(self, sender: str | None = None, owner: str | None = None) -> None:
+        """The Add form (again with the values typed, when its confirmation was declined)."""
         which = self.spec.id
-        owner = self.value("owner") or "*"
+        owner = owner or self.value("owner") or "*"
+        sender = self.value("sender") if sender is None else sender
 
         def check(sender: str, owner: str) -> None:
             spam_actions.validate_sender(sender)
@@ -377,13 +380,14 @@ class SpamTab(Vertical):
             if values is not None:
                 sender, owner = values
                 self.run(
-                    spam_actions.add_plan(self.install, which, sender, owner, self.install.root)
+                    spam_actions.add_plan(self.install, which, sender, owner, self.install.root),
+                    on_declined=lambda: self.add_dialog(sender, owner),  # keep what was typed
                 )
 
         self.app.push_screen(
             FormScreen(
                 f"Add to the {which}",
-                [("Sender (the From address, or a domain)", "user@example.com", self.value("sender")),
+                [("Sender (the From address, or a domain)", "user@example.com", sender),
                  ("Owner", "* | example.com | user@example.com", owner)],
                 "Owner: a user address (that user), a domain (its users) or * (every domain);"
                 " it completes from the mail store (right arrow takes it).",
@@ -434,6 +438,23 @@ class GreyTab(SpamTab):
         t.append("Authorize does not deliver anything: the message is accepted when the "
                  "remote server tries again (if it does).", style="dim")  # fmt: skip
         return t
+
+    def act(self, action: str) -> None:
+        if action != "remove-expired":
+            super().act(action)
+            return
+        cfg = self.app.cfg  # type: ignore[attr-defined]
+        try:
+            self.app.gate.check("greylist remove-expired")  # type: ignore[attr-defined]
+            expiry = spam.Expiry(cfg.greylist_pending_hours, cfg.greylist_authorized_days)
+            plan = spam_actions.greylist_expired_plan(self.install, expiry, self.install.root, _now())  # fmt: skip
+        except IwtuiError as exc:
+            self.app.notify(str(exc), title="Refused", severity="error")
+            return
+        if not plan.targets:
+            self.app.notify("no expired greylist entries", title="Greylisting")
+            return
+        self.run(plan)
 
     def plan(self, action: str, chosen: list[Any]) -> Plan:
         return spam_actions.greylist_plan(self.install, action, [r.id for r in chosen], self.install.root)  # fmt: skip

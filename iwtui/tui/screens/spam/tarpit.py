@@ -221,7 +221,7 @@ class TarpitTab(SpamTab):
             return
         super().act(action)
 
-    def add_dialog(self) -> None:
+    def add_dialog(self, ip: str | None = None, reason: str | None = None) -> None:
         minutes = self.app.cfg.tarpit_minutes  # type: ignore[attr-defined]
         path = self.install.tarpit_file
         try:
@@ -231,21 +231,30 @@ class TarpitTab(SpamTab):
             return
 
         def check(ip: str, reason: str) -> None:
-            tarpit.add_plan(path, ip, minutes, reason or "U")
+            tarpit.add_plan(path, ip, minutes, reason or "U", force=True)
+
+        def doubt(ip: str, _reason: str) -> str | None:
+            wide = tarpit.wide_range(ip)
+            return f"{wide}: Enter again to block it all" if wide else None
 
         def chosen(values: tuple[str, ...] | None) -> None:
             if values is not None:
                 ip, reason = values
-                self.run(tarpit.add_plan(path, ip, minutes, reason or "U", self.install.root))
+                # a wide range was confirmed in the form (the doubt), as --force does
+                plan = tarpit.add_plan(path, ip, minutes, reason or "U", self.install.root, force=True)  # fmt: skip
+                self.run(plan, on_declined=lambda: self.add_dialog(ip, reason))
 
         self.app.push_screen(
             FormScreen(
                 "Block an IP (Tarpitted IPs)",
-                [("IP address or CIDR range (IPv4 or IPv6)", "203.0.113.7 or 198.51.100.0/24", self.value("ip")),
-                 ("Reason code", "U", "U")],
+                [("IP address or CIDR range (IPv4 or IPv6)", "203.0.113.7 or 198.51.100.0/24",
+                  self.value("ip") if ip is None else ip),
+                 ("Reason code", "U", reason or "U")],
                 f"It expires after the block period of config ({minutes:g} minutes). "
                 "Reason U: blocked manually via console.",
                 check,
+                None,
+                doubt,
             ),
             chosen,
         )  # fmt: skip
