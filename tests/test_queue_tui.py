@@ -169,3 +169,24 @@ async def test_whitelist_asks_whose_list_and_validates_it(
                 ).fetchall()
 
         await wait_for(pilot, lambda: ("example.com", 1) in rows())
+
+
+async def test_the_state_line_says_a_filter_hides_rows(
+    sim_root: Path, isolated_config: Path
+) -> None:
+    """Issue 14.6: a filter kept from another queue or the mailbox view read as an empty
+    list (``0 shown of 3``); the state line names the filter and how to clear it."""
+    from textual.widgets import Input
+
+    from iwtui.tui.widgets.panel import Panel
+
+    app = make_app(sim_root, isolated_config)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("1")
+        table = app.query_one(ItemTable)
+        await wait_for(pilot, lambda: len(table.rows) > 5)
+        app.query_one("#queue-filter", Input).value = "subject:no such subject anywhere"
+        await pilot.press("f", "enter")
+        state = app.query_one("#queue-state", Panel)
+        await wait_for(pilot, lambda: "filter subject:no such" in str(state.render()))
+        assert "(c clears)" in str(state.render()) and "0 shown of" in str(state.render())

@@ -317,6 +317,14 @@ class QueueArea(Vertical):
             state.append(f" of {len(self.items):,}")
         if self.filter_problem:
             state.append(f"  │  {safe_text(self.filter_problem, 120)}", style="bold red")
+        elif self._shown != len(self.items):
+            # say what hides rows (a filter kept from another queue or mailbox reads as
+            # an empty list otherwise)
+            text = self.query_one("#queue-filter", Input).value.strip()
+            if text:
+                state.append(f"  │  filter {safe_text(text, 60)} (c clears)", style="cyan")
+            elif (cap := self.query_one("#queue-max", Input).value.strip()).isdigit() and int(cap):
+                state.append(f"  │  Max Items {int(cap):,}", style="cyan")
         if table.marked:
             state.append(f"  │  {len(table.marked):,} marked", style="bold yellow")
         if self.only_ids is not None:
