@@ -130,3 +130,22 @@ async def test_a_wide_tarpit_range_is_asked_about_then_blocked(
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         await pilot.press("y")
         await wait_for(pilot, lambda: "0.0.0.0/0" in path.read_text(errors="replace"))
+
+
+async def test_a_new_filter_shows_only_the_matches_with_no_struck_through_rows(
+    sim_root: Path, isolated_config: Path
+) -> None:
+    """Issue 14.4: the spam filter showed struck-through non-matching rows for 2-3 s
+    before the matches; rows a filter leaves out are not 'gone', they just go."""
+    app = make_app(sim_root, isolated_config)
+    async with app.run_test(size=SIZE) as pilot:
+        area = await _tab(pilot, app, "whitelist")
+        tab = area.current
+        rows = list(tab.table.rows)
+        assert len(rows) > 2
+        wanted = rows[0].sender
+        tab.query_one("#whitelist-sender", Input).value = wanted
+        await pilot.press("f", "enter")
+        await wait_for(pilot, lambda: tab.table.live_count < len(rows))  # the read is in
+        assert not any(tab.table.is_gone(r) for r in tab.table.rows)
+        assert all(wanted in r.sender for r in tab.table.rows)

@@ -114,6 +114,7 @@ class SpamTab(Vertical):
         self.stale = False  # the data changed while this tab was hidden: reload when shown
         self._loading = False
         self._again = False
+        self._query: tuple[object, ...] = ()
 
     class ActedOn(Message):
         """An action of this tab moved rows: other lists may have changed."""
@@ -178,8 +179,13 @@ class SpamTab(Vertical):
         self._loading = True
         self.load_worker()
 
+    def query_key(self) -> tuple[object, ...]:
+        """The filter fields' values: the rows a read returns depend on them."""
+        return tuple((w.id, w.value) for w in self.query("Input, Select") if w.id)  # type: ignore[attr-defined]
+
     @work(group="spam-load", exit_on_error=False)
     async def load_worker(self) -> None:
+        query = self.query_key()
         try:
             rows, total = await self.fetch()
             self.error = ""
@@ -190,7 +196,11 @@ class SpamTab(Vertical):
         first = not self.loaded
         old = {self.key(r) for r in self.table.rows} if not first else set()
         now_keys = {self.key(r) for r in rows}
-        self.table.set_rows(rows, initial=first, vanished=old - now_keys)
+        # rows that left because the filter changed were not acted on: they go at once
+        # (fading, struck through, is for rows that vanished under an unchanged filter)
+        refiltered = query != self._query
+        self._query = query
+        self.table.set_rows(rows, initial=first, vanished=set() if refiltered else old - now_keys)
         self.total, self.loaded = total, True
         self.show_state()
         if self._again:
