@@ -43,11 +43,11 @@ from iwtui.icewarp.logs.scan import Regex as Regex
 from iwtui.icewarp.logs.scan import line_seconds as line_seconds
 
 CHUNK = 4 * 1024 * 1024
-# Spans from this size are shared with a helper process per extra core (measured in
-# bench/bench_logs.py: below it the helper's start costs more than it saves).
-PARALLEL_MIN = 48 * 1024 * 1024
-# ... and when the rest of the span, at the speed of its first range, is worth this many
-# seconds of CPU (a helper costs ~0.1 s to start; a sparse filter of 100 MB is not worth it)
+# A span from this size may be shared with a helper process per extra core: when the
+# rest of it, at the speed of its first range, is worth HELPER_WORTH seconds of CPU (a
+# helper takes ~0.1 s to start; measured in bench/bench_logs.py). Smaller spans, and
+# sparse filters of some 100 MB, never pay a process start.
+PARALLEL_MIN = 32 * 1024 * 1024
 HELPER_WORTH = 0.3
 
 
@@ -395,6 +395,8 @@ class Search:
                 else:
                     i, n, offs, lines = msg
                     h.pending.remove(i)
+                    if i < y or i in results:
+                        continue  # done here meanwhile (the tail)
                     self.helper_ranges += 1
                     matches: list[Match] = []
                     if with_lines and n:
@@ -427,9 +429,12 @@ class Search:
                     results[y] = self._own(*rs[y], with_lines)
                     nxt += 1
                     continue
-                if nxt < len(rs) and len(results) < 4:  # work ahead while a helper has y
+                if nxt < len(rs) and len(results) < 8:  # work ahead while a helper has y
                     results[nxt] = self._own(*rs[nxt], with_lines)
                     nxt += 1
+                    continue
+                if nxt >= len(rs):  # the tail: do y here rather than wait for a slow helper
+                    results[y] = self._own(*rs[y], with_lines)
                     continue
                 receive(0.05)
         finally:
