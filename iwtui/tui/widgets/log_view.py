@@ -122,6 +122,7 @@ class LogView(ScrollView, can_focus=True):
     def set_source(self, source: Source | None, *, follow: bool = True) -> None:
         self.source = source
         self._drawn.clear()
+        self._bar_drawn = ()  # Textual redraws the scrollbar for the new size itself
         self._seen_prepended = source.prepended if source else 0
         self._total = source.total if source else 0
         self.following = follow
@@ -141,6 +142,7 @@ class LogView(ScrollView, can_focus=True):
             self.scroll_to(y=max(0, self.cursor - height // 2), animate=False, immediate=True)
 
     def on_resize(self) -> None:
+        self._bar_drawn = ()
         self._show_cursor()
 
     def sync(self, appended: int = 0) -> None:
