@@ -428,4 +428,7 @@ def _helper() -> None:
 
 
 if __name__ == "__main__":
-    _helper()
+    # the module's own copy, so the Spec that arrives by pickle is of the same class
+    from iwtui.icewarp.logs import scan as _scan
+
+    _scan._helper()

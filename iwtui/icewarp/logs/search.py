@@ -363,7 +363,7 @@ class Search:
         t0 = time_mod.thread_time()
         results[0] = self._own(*rs[0], with_lines)
         spent = time_mod.thread_time() - t0
-        if spent * (len(rs) - 1) >= HELPER_WORTH:
+        if spent * (len(rs) - 1) >= HELPER_WORTH and sys.executable:
             first = (os.fspath(self.path), *self.file_id, self.lo, self.hi, self.spec)
             for _ in range(max(1, _cores() - 1)):
                 try:
