@@ -278,3 +278,50 @@ def test_settings_defaults_and_values(tmp_path: Path) -> None:
     assert s.pre_delete_sql == "DELETE FROM x;\nSELECT 1"
     assert s.mail.to == ("x@y.z", "u@v.w")
     assert parse(None).db_url(tmp_path) == str(tmp_path / "analyzer.sqlite")
+
+
+def test_a_big_load_builds_the_indexes_after_the_rows(sim_root: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """A table that receives at least ``rebuild_rows`` rows, and at least as many as it
+    holds, is loaded without its secondary indexes, built again in the same transaction;
+    a fuller table keeps them; a failed import leaves them in place."""
+    from iwtui.analyzer import store
+    from iwtui.analyzer.schema import INDEXES
+
+    smtp_idx = [n for n, t, _c in INDEXES if t == "smtp"]
+    db = connect(str(tmp_path / "a.sqlite"))
+    seen: list[str] = []
+    db.conn.set_trace_callback(seen.append)
+
+    def indexes() -> set[str]:
+        return {str(r[0]) for r in db.query("SELECT name FROM sqlite_master WHERE type='index'")[1]}
+
+    import_day(sim_root / "logs", DAY, db, Options(server_id="one", rebuild_rows=1))
+    drops = [s for s in seen if s.startswith("DROP INDEX")]
+    assert {f"DROP INDEX IF EXISTS {n}" for n in smtp_idx} <= set(drops)
+    assert {n for n, _t, _c in INDEXES} <= indexes()
+    plan = db.query("EXPLAIN QUERY PLAN SELECT * FROM smtp WHERE lg_MessageID = 'x'")[1]
+    assert "smtp_mid" in repr(plan)
+    # the same rows as a load that kept its indexes
+    ref = connect(str(tmp_path / "b.sqlite"))
+    import_day(sim_root / "logs", DAY, ref, Options(server_id="one", rebuild_rows=10**9))
+    q = "SELECT * FROM smtp ORDER BY lg_TS, lg_ThreadID, lg_MessageID, lg_Error"
+    assert db.query(q)[1] == ref.query(q)[1]
+    # a second server of the same size: still rebuilt; a third into a fuller table: kept
+    import_day(sim_root / "logs", DAY, db, Options(server_id="two", rebuild_rows=1))
+    seen.clear()
+    import_day(sim_root / "logs", DAY, db, Options(server_id="three", rebuild_rows=1))
+    assert not [s for s in seen if s.startswith("DROP INDEX IF EXISTS smtp")]
+    # a failure after the drop rolls back to the indexed table
+    db.execute("DELETE FROM smtp WHERE lg_Server <> 'one'")
+
+    def boom(*_a: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(store, "rollup_rows", boom)
+    seen.clear()
+    with pytest.raises(RuntimeError, match="disk full"):
+        import_day(sim_root / "logs", DAY, db, Options(server_id="four", rebuild_rows=1))
+    assert [s for s in seen if s.startswith("DROP INDEX IF EXISTS smtp")]
+    assert {n for n, _t, _c in INDEXES} <= indexes()
+    assert smtp_counts(db, "four") == collections.Counter()

@@ -209,20 +209,20 @@ class SessionParser:
         r = self.rollup
         client = int(s.client)
         ck = (int(s.start[:2] or 0), client)
-        r.conn[ck] = r.conn.get(ck, 0) + 1
-        ckey = tuple(sorted({classify(t) for _, t in s.replies})) if s.replies else ()
-        log, nrows = self._log(s)
-        day, server, tid, ip, helo, auth, tls = (self.day, self.server, s.tid, s.ip, s.helo,
-                                                 s.auth, s.tls)  # fmt: skip
+        conn = r.conn
+        conn[ck] = conn.get(ck, 0) + 1
+        replies = s.replies
+        ckey = tuple(sorted({classify(t) for _, t in replies})) if replies else ()
+        log, nrows = self._log(s) if self.raw else (None, None)
         rows: list[tuple[str, str, list[str], int, int, str, str | None, str]] = []
-        summary = scan_raw.summary
+        summary = _summary
         for hms, msg in s.sums:
             fields = summary(msg)
             if fields is not None:
                 rows.append((hms, *fields, ""))
         if not rows:
-            if s.replies:
-                hms, text, cls = _refusal(s.replies)
+            if replies:
+                hms, text, cls = _refusal(replies)
             elif midnight:
                 hms, text, cls = s.last, "", "INCPLT"
             else:
@@ -238,7 +238,10 @@ class SessionParser:
             top["to_user"],
         )
         t_ip = top["ip" if client else "reject_ip"]
-        emit, hour_t, dur_t = self.emit, r.hour, r.dur
+        t_in, t_defer = top["ip"], top["defer_domain"]
+        day, server, tid, ip, helo, auth, tls = (self.day, self.server, s.tid, s.ip, s.helo,
+                                                 s.auth, s.tls)  # fmt: skip
+        emit, hour_t, dur_t, flag_t, buckets = self.emit, r.hour, r.dur, _FLAGS, _BUCKETS
         for hms, sender, rcpts, size, dur, result, mid, reply in rows:
             at = sender.rfind("@")
             fa, fd = (sender[:at], sender[at + 1 :].lower()) if at > 0 else (sender, "")
@@ -246,9 +249,9 @@ class SessionParser:
             at = to.rfind("@")
             ta, td = (to[:at], to[at + 1 :].lower()) if at > 0 else (to, "")
             fk = (ckey, result, client)
-            flags = _FLAGS.get(fk)
+            flags = flag_t.get(fk)
             if flags is None:
-                flags = _FLAGS[fk] = _flags(set(ckey) | {result}, client)
+                flags = flag_t[fk] = _flags(set(ckey) | {result}, client)
             hour = int(hms[:2] or 0)
             nr = len(rcpts)
             emit("smtp", (server, day, hms, hour, tid, ip, helo, fa, fd, ta, td, nr, mid, size,
@@ -263,39 +266,26 @@ class SessionParser:
                 cur[1] += nr
                 cur[2] += size
                 cur[3] += dur
-            dk = (client, bucket_of(dur))
+            b = buckets.get(dur)
+            if b is None:
+                b = buckets[dur] = bucket_of(dur)
+            dk = (client, b)
             dur_t[dk] = dur_t.get(dk, 0) + 1
             if result == "OK":
-                for table, name in ((t_fd, fd), (t_td, td), (t_fu, sender.lower()),
-                                    (t_tu, to.lower())):  # fmt: skip
-                    if name:
-                        v = table.get(name)
-                        if v is None:
-                            table[name] = [1, size]
-                        else:
-                            v[0] += 1
-                            v[1] += size
+                if fd:
+                    _count(t_fd, fd, size)
+                if td:
+                    _count(t_td, td, size)
+                if sender:
+                    _count(t_fu, sender.lower(), size)
+                if to:
+                    _count(t_tu, to.lower(), size)
                 if ip and not client:
-                    v = top["ip"].get(ip)
-                    if v is None:
-                        top["ip"][ip] = [1, size]
-                    else:
-                        v[0] += 1
-                        v[1] += size
+                    _count(t_in, ip, size)
             elif ip:
-                v = t_ip.get(ip)
-                if v is None:
-                    t_ip[ip] = [1, size]
-                else:
-                    v[0] += 1
-                    v[1] += size
+                _count(t_ip, ip, size)
             if client and result != "OK" and td:
-                v = top["defer_domain"].get(td)
-                if v is None:
-                    top["defer_domain"][td] = [1, size]
-                else:
-                    v[0] += 1
-                    v[1] += size
+                _count(t_defer, td, size)
         self.rows += len(rows)
 
     def _pop3_row(self, s: _S, midnight: int) -> None:
@@ -322,6 +312,17 @@ def _refusal(replies: list[tuple[str, str]]) -> tuple[str, str, str]:
 
 
 _FLAGS: dict[tuple[tuple[str, ...], str, int], tuple[int, ...]] = {}
+_BUCKETS: dict[int, int] = {}  # duration -> its histogram bucket (bucket_of, cached)
+_summary = scan_raw.summary
+
+
+def _count(table: dict[str, list[int]], name: str, size: int) -> None:
+    v = table.get(name)
+    if v is None:
+        table[name] = [1, size]
+    else:
+        v[0] += 1
+        v[1] += size
 
 
 def _flags(classes: set[str], client: int) -> tuple[int, ...]:

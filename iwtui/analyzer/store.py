@@ -111,6 +111,7 @@ def write_day(db: Database, day: str, targets: Iterable[tuple[str, str]], local:
             for t in schema.TABLES:
                 t0 = time.perf_counter()
                 cols = ", ".join(schema.columns(t))
+                rebuild = [] if pg else _rebuild_indexes(db, t, stats, opts.rebuild_rows)
                 if pg:
                     for out in outs:
                         _copy(db, t, cols, out / f"{t}.copy")
@@ -118,6 +119,8 @@ def write_day(db: Database, day: str, targets: Iterable[tuple[str, str]], local:
                     for w in attached:
                         db.execute(f"INSERT INTO {t} ({cols}) SELECT {cols} FROM {w}.{t}")
                 db.executemany(_insert_sql(t), local.rows[t])
+                for iname, icols in rebuild:
+                    db.execute(f"CREATE INDEX IF NOT EXISTS {iname} ON {t} ({icols})")
                 if t in stats:
                     stats[t].seconds += time.perf_counter() - t0
             for (server, service), r in rolls.items():
@@ -128,6 +131,28 @@ def write_day(db: Database, day: str, targets: Iterable[tuple[str, str]], local:
         for w in attached:
             db.execute(f"DETACH DATABASE {w}")
     return deleted
+
+
+def _rebuild_indexes(db: Database, table: str, stats: dict[str, TableStat],
+                     min_rows: int) -> list[tuple[str, str]]:  # fmt: skip
+    """SQLite: a table that receives at least ``min_rows`` rows, and at least as many as it
+    already holds, loses its secondary indexes for the load; the caller builds them again
+    after it (one sort per index instead of a B-tree update per row: measured 0.8-1.1 s
+    against 1.3-1.8 s for 175,000 smtp rows). Inside the day's transaction, so a failed or
+    cancelled import keeps the indexes. Returns the dropped (name, columns)."""
+    stat = stats.get(table)
+    incoming = stat.rows if stat is not None else 0
+    if incoming < max(1, min_rows):
+        return []
+    held = db.execute(f"SELECT max(rowid) FROM {table}").fetchone()[0] or 0  # O(log n)
+    if held > incoming:
+        return []
+    dropped = []
+    for iname, t, icols in schema.INDEXES:
+        if t == table:
+            db.execute(f"DROP INDEX IF EXISTS {iname}")
+            dropped.append((iname, icols))
+    return dropped
 
 
 def _copy(db: Database, table: str, cols: str, path: Path) -> None:
