@@ -194,16 +194,21 @@ class Matcher:
         excl = self.exclude
         simple = self.simple
         find, rfind = hay.find, hay.rfind
-        n = hits = pos = 0
+        n = hits = pos = mark = 0
+        # 512 hits within the bytes of some 1,024 lines: most lines hold the anchor
+        sample = min(end, 65536)
+        dense = 1024 * sample // max(1, hay.count(b"\n", 0, sample))
         while True:
             i = find(anchor, pos, end)
             if i < 0:
                 return n
             hits += 1
             s = rfind(b"\n", 0, i) + 1
-            if hits == 512 and 2 * hits > hay.count(b"\n", 0, i):
-                # most lines hold the anchor: splitting the rest once is cheaper
-                return n + self._by_lines(data, hay, s, end, base, out)
+            if not hits & 511:
+                if s - mark < dense:
+                    # most lines of late held the anchor: split the rest once instead
+                    return n + self._by_lines(data, hay, s, end, base, out)
+                mark = s
             e = find(b"\n", i)
             if second is not None:
                 j = find(second, s, end)
@@ -264,7 +269,7 @@ class Matcher:
                 lines = [ln for ln in lines if t not in ln]
             return len(lines)
         # keep the offsets: filter (offset, line) pairs
-        offs = array("q", [0])
+        offs = array("q", [start])
         pos = start
         for ln in lines:
             pos += len(ln) + 1
