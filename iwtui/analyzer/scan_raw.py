@@ -147,21 +147,25 @@ def summary(msg: str) -> Summary | None:
 def plain_summary(msg: str) -> Summary | None:
     """``*** <s> <r>... n size hh:mm:ss RESULT [msgid]`` when it has the plain shape."""
     t = msg[4:].split(" ")
-    if len(t) < 6:
+    n = len(t)
+    if n < 6:
         return None
-    if t[-2][2:3] == ":" and len(t[-2]) == 8:
-        d, result, mid = t[-2], t[-1], None
-        size, count, last_rcpt = t[-3], t[-4], -4
-    elif t[-3][2:3] == ":" and len(t[-3]) == 8:
-        d, result, mid = t[-3], t[-2], t[-1]
-        size, count, last_rcpt = t[-4], t[-5], -5
+    d = t[-2]
+    if len(d) == 8 and d[2] == ":":
+        result, mid = t[-1], None
+        size, count, last_rcpt = t[-3], t[-4], n - 4
     else:
+        d = t[-3]
+        if len(d) != 8 or d[2] != ":":
+            return None
+        result, mid = t[-2], t[-1]
+        size, count, last_rcpt = t[-4], t[-5], n - 5
+    first = t[0]
+    if not (size.isdigit() and count.isdigit() and first[:1] == "<"):
         return None
-    if not (size.isdigit() and count.isdigit() and t[0][:1] == "<"):
-        return None
-    rcpts = [x.strip("<>") for x in t[1:last_rcpt]]
+    rcpts = [t[1].strip("<>")] if last_rcpt == 2 else [x.strip("<>") for x in t[1:last_rcpt]]
     try:
         dur = int(d[:2]) * 3600 + int(d[3:5]) * 60 + int(d[6:8])
     except ValueError:
         return None
-    return t[0].strip("<>"), rcpts, int(size), dur, result, mid
+    return first.strip("<>"), rcpts, int(size), dur, result, mid
