@@ -70,6 +70,8 @@ GREP = [  # a filter, the grep pipeline counting the same lines
     (r"re:^SYSTEM.*Disconnected$", r"grep -cE '^SYSTEM.*Disconnected$' {f}"),
     (r"Client session;!re:<<< 2", r"grep -F 'Client session' {f} | grep -cvE '<<< 2'"),
     ("re:.", "grep -c . {f}"),
+    ("!re:^SYSTEM|Client", "grep -cvE '^SYSTEM|Client' {f}"),
+    ("!re:Connected;!re:[0-9]{3} 2", "grep -vE 'Connected' {f} | grep -cvE '[0-9]{{3}} 2'"),
 ]
 
 

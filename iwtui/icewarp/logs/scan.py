@@ -155,13 +155,14 @@ class Matcher:
         lo, hi = self.spec.lo_t, self.spec.hi_t
         return (lo is None or secs >= lo) and (hi is None or secs <= hi)
 
-    def _rest(self, data: bytes, s: int, e: int, skip: _Rx | None = None) -> bool:
-        """The regex and time checks of line ``data[s:e]``."""
+    def _rest(self, data: bytes, s: int, e: int, skip: _Rx | None = None, nots: bool = True) -> bool:  # fmt: skip
+        """The regex and time checks of line ``data[s:e]`` (``nots``: the ``!re:`` terms
+        with a block form too)."""
         for r in self.regex:
             if r is not skip and not r.in_line(data, s, e):
                 return False
         for r in self.not_regex:
-            if r.in_line(data, s, e):
+            if (nots or r.block is None) and r.in_line(data, s, e):
                 return False
         return not self.timed or self._in_time(data[s:e])
 
@@ -279,11 +280,26 @@ class Matcher:
             pairs = [p for p in pairs if t in p[1]]
         for t in self.exclude:
             pairs = [p for p in pairs if t not in p[1]]
+        nots = [r for r in self.not_regex if r.block is not None]
+        if nots and pairs:  # one search of the block per !re: term finds the lines to drop
+            dropped = set()
+            for r in nots:
+                match = r.block.Match
+                pos = start
+                while pos < end:
+                    h = match(_UNANCHORED, data, pos, end)[0][0]
+                    if h < 0 or h >= end:
+                        break
+                    dropped.add(data.rfind(b"\n", 0, h) + 1 if h > pos else pos)
+                    pos = data.find(b"\n", h) + 1
+            pairs = [p for p in pairs if p[0] not in dropped]
         n = 0
-        simple = self.simple
+        simple = self.simple or not (self.regex or self.timed or len(nots) < len(self.not_regex))
+        if simple and out is None:
+            return len(pairs)
         for s, hl in pairs:
             e = s + len(hl)
-            if simple or self._rest(data, s, e):
+            if simple or self._rest(data, s, e, nots=False):
                 n += 1
                 if out is not None:
                     out.append(Match(base + s, data[s:e]))
