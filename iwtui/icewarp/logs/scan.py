@@ -260,8 +260,31 @@ class Matcher:
             pos = e + 1
         return n
 
+    @staticmethod
+    def _dropped(nots: list[_Rx], data: bytes, start: int, end: int) -> set[int]:
+        """The starts of the lines a ``!re:`` term hits: one search of the block each."""
+        dropped = set()
+        for r in nots:
+            match = r.block.Match
+            pos = start
+            while pos < end:
+                h = match(_UNANCHORED, data, pos, end)[0][0]
+                if h < 0 or h >= end:
+                    break
+                dropped.add(data.rfind(b"\n", 0, h) + 1 if h > pos else pos)
+                pos = data.find(b"\n", h) + 1
+        return dropped
+
     def _by_lines(self, data: bytes, hay: bytes, start: int, end: int, base: int, out: list[Match] | None) -> int:  # fmt: skip
         """Split ``hay[start:end]`` once and filter the lines with list comprehensions."""
+        if (
+            out is None
+            and not (self.include or self.exclude or self.regex or self.timed)
+            and all(r.block is not None for r in self.not_regex)
+        ):  # only !re: terms, counted: the lines less those they hit
+            return hay.count(b"\n", start, end) - len(
+                self._dropped(self.not_regex, data, start, end)
+            )
         lines = hay[start:end].split(b"\n")[:-1]
         if out is None and self.simple:
             for t in self.include:
@@ -281,17 +304,8 @@ class Matcher:
         for t in self.exclude:
             pairs = [p for p in pairs if t not in p[1]]
         nots = [r for r in self.not_regex if r.block is not None]
-        if nots and pairs:  # one search of the block per !re: term finds the lines to drop
-            dropped = set()
-            for r in nots:
-                match = r.block.Match
-                pos = start
-                while pos < end:
-                    h = match(_UNANCHORED, data, pos, end)[0][0]
-                    if h < 0 or h >= end:
-                        break
-                    dropped.add(data.rfind(b"\n", 0, h) + 1 if h > pos else pos)
-                    pos = data.find(b"\n", h) + 1
+        if nots and pairs:
+            dropped = self._dropped(nots, data, start, end)
             pairs = [p for p in pairs if p[0] not in dropped]
         n = 0
         simple = self.simple or not (self.regex or self.timed or len(nots) < len(self.not_regex))
