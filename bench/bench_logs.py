@@ -121,6 +121,7 @@ FILTERS = [
         r"grep -cE '>>> 5[0-9]{{2}} 5\.[0-9]\.[0-9]' {f}",
     ),
     ("re: term, no literal prefix", r"re:[0-9]+ 5\.7\.[0-9]", r"grep -cE '[0-9]+ 5\.7\.[0-9]' {f}"),
+    ("!re: term alone", "!re:^SYSTEM|Client", "grep -cvE '^SYSTEM|Client' {f}"),
 ]
 
 
@@ -184,9 +185,12 @@ def filters(tree: Path, big: Path, runs: int | None = None) -> None:
             runs,
         )
     # re: on whole blocks (RE2) against RE2 line by line and Python re line by line (the
-    # engine before RE2; our own fixed pattern here, never a user's)
+    # engine before RE2; our own fixed pattern here, never a user's), on the first 64 MB
     import re
 
+    head = Path(tempfile.mkdtemp()) / big.name
+    with big.open("rb") as src:
+        head.write_bytes(src.read(64 << 20))
     pat = rb"[0-9]+ 5\.7\.[0-9]"
     block = search.parse_filter("re:" + pat.decode())
     line_rx = search.user_regex(pat.decode())
@@ -194,44 +198,53 @@ def filters(tree: Path, big: Path, runs: int | None = None) -> None:
 
     def per_line(match: Callable[[bytes], object]) -> int:
         n = 0
-        with search.Search(big, search.Filter()) as s:
+        with search.Search(head, search.Filter()) as s:
             for data, _base, end in s._each_chunk(None):
                 n += sum(1 for ln in data[:end].split(b"\n")[:-1] if match(ln))
         return n
 
-    want = search.count(big, block, parallel=1 << 62)
+    want = search.count(head, block, parallel=1 << 62)
     assert per_line(py_rx.search) == per_line(line_rx.search) == want
     side_by_side(
-        "re: RE2 on blocks, one core",
-        lambda: search.count(big, block, parallel=1 << 62),
+        "re: 64 MB, RE2 on blocks, one core",
+        lambda: search.count(head, block, parallel=1 << 62),
         lambda: per_line(py_rx.search),
         "Python re line by line",
         runs,
     )
     side_by_side(
-        "re: RE2 line by line (the first RE2 code)",
+        "re: 64 MB, RE2 line by line (first RE2 code)",
         lambda: per_line(line_rx.search),
         lambda: per_line(py_rx.search),
         "Python re line by line",
         runs,
     )
-    # where a helper starts paying: spans around the threshold, a dense and a sparse filter
-    small = Path(tempfile.mkdtemp()) / big.name
-    for size_mb in (24, 48, 96):
+    # spans around the helper's threshold: it starts when the first range says the rest
+    # is worth HELPER_WORTH of CPU (a dense filter from ~100 MB, a sparse one much later)
+    for size_mb in (64, 128):
         with big.open("rb") as src:
-            small.write_bytes(src.read(size_mb << 20))
+            head.write_bytes(src.read(size_mb << 20))
         for text in ("Client session;250", ">>> 5;Unknown user"):
             flt = search.parse_filter(text)
+            used: list[int] = []
+
+            def auto(flt: search.Filter = flt, used: list[int] = used) -> None:
+                with search.Search(head, flt) as s:
+                    sum(s.count_chunks())
+                    used.append(s.helpers_used)
+
             side_by_side(
-                f"{size_mb} MB {text[:18]!r}, helper",
-                lambda flt=flt: search.count(small, flt, parallel=1),
-                lambda flt=flt: search.count(small, flt, parallel=1 << 62),
+                f"{size_mb} MB {text[:18]!r}, as chosen",
+                auto,
+                lambda flt=flt: search.count(head, flt, parallel=1 << 62),
                 "one core",
                 runs,
             )
-    small.unlink()
+            print(f"#   a helper started in {sum(1 for u in used if u)} of {len(used)} runs")
+    head.unlink()
     print(
-        f"# helper threshold: search.PARALLEL_MIN = {search.PARALLEL_MIN >> 20} MiB; chunk {search.CHUNK >> 20} MiB"
+        f"# helper: spans from search.PARALLEL_MIN = {search.PARALLEL_MIN >> 20} MiB, when the rest is worth"
+        f" HELPER_WORTH = {search.HELPER_WORTH} s of CPU; chunk {search.CHUNK >> 20} MiB"
     )
 
 
