@@ -358,12 +358,16 @@ class Search:
         self._stop_helpers()
         self.helpers_used = self.helper_ranges = 0
         results: dict[int, Result] = {}
-        # The first range tells what the rest will cost (this filter, this machine): a
-        # helper starts only when that is well above its own start (HELPER_WORTH).
-        t0 = time_mod.thread_time()
+        # The first ranges tell what the rest will cost (this filter, this machine): a
+        # helper starts only when that is well above its own start (HELPER_WORTH). The
+        # second one is timed: the first also judges the anchor (a count per term).
         results[0] = self._own(*rs[0], with_lines)
-        spent = time_mod.thread_time() - t0
-        if spent * (len(rs) - 1) >= HELPER_WORTH and sys.executable:
+        nxt, spent = 1, 0.0
+        if len(rs) > 2:
+            t0 = time_mod.thread_time()
+            results[1] = self._own(*rs[1], with_lines)
+            nxt, spent = 2, time_mod.thread_time() - t0
+        if spent * (len(rs) - nxt) >= HELPER_WORTH and sys.executable:
             first = (os.fspath(self.path), *self.file_id, self.lo, self.hi, self.spec)
             for _ in range(max(1, _cores() - 1)):
                 try:
@@ -371,7 +375,7 @@ class Search:
                 except OSError:
                     break
         self.helpers_used = len(self._helpers)
-        nxt, y = 1, 0  # the next range nobody has; the next one to yield
+        y = 0  # the next range to yield (nxt: the next one nobody has)
 
         def receive(timeout: float) -> None:
             live = [h for h in self._helpers if not h.dead]
