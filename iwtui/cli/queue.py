@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import functools
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -22,11 +23,11 @@ from iwtui.icewarp.install import Install
 from iwtui.icewarp.logs.lines import safe_text
 from iwtui.icewarp.queue import actions as queue_actions
 from iwtui.icewarp.queue import deferrals, messages, scanning
-from iwtui.icewarp.queue.folders import QUEUE_NAMES
-from iwtui.icewarp.queue.messages import QueueItem
+from iwtui.icewarp.queue.folders import QUEUE_NAMES, iter_items, spots
+from iwtui.icewarp.queue.messages import QueueItem, Row
 from iwtui.icewarp.spam import actions as spam_actions
 from iwtui.icewarp.spam.actions import validate_owner
-from iwtui.text import safe_lines
+from iwtui.text import json_inert, safe_lines
 
 
 def _install(args: argparse.Namespace) -> Install:
@@ -68,18 +69,45 @@ def _items(inst: Install, ids: Sequence[str]) -> list[QueueItem]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    """The queues read as a stream (``scanning.stream``): helper processes read, parse,
+    filter and (for ``--json``/``--jsonl``) write the JSON rows while this process lists
+    and writes. ``--jsonl`` writes each batch as soon as it is read, in the stream's
+    order (folder by folder); the other forms sort by queue time first. The retry
+    queue's last errors come from the SMTP log, read meanwhile by another helper
+    (``deferrals.scan_apart``)."""
+    if args.json and args.jsonl:
+        raise BadInput("--json or --jsonl, not both")
     inst = _install(args)
     queues = QUEUE_NAMES if args.queue == "all" else (args.queue,)
-    items = sorted(scanning.scan(inst, queues).values(), key=lambda i: i.queued_at)
-    if any(i.queue == "retry" for i in items):
-        deferrals.attach([i for i in items if i.queue == "retry"], deferrals.scan(inst.log_dir))
-    query = messages.parse_query(args.filter or "")
-    items = [i for i in items if messages.matches(i, query)]
+    query = messages.parse_query(args.filter or "")  # bad input: exit 2 before any work
+    errors = _LastErrors(inst) if "retry" in queues else None
+    if args.json or args.jsonl:
+        form = "line" if args.jsonl else "block"
+        rows = scanning.stream_rows(inst, queues, form, args.filter or "")
+        try:
+            if args.jsonl:
+                return _write_jsonl(rows, args.max, errors)
+            listed = sorted((r for b in rows for r in b), key=lambda r: r[0])
+        finally:
+            rows.close()  # a --max met early: the helpers stop
+        if args.max:
+            listed = listed[: args.max]
+        # the text json.dumps(indent=2) gives, many times faster (tests hold them equal)
+        _write(["[\n" if listed else "[]\n"])
+        for k in range(0, len(listed), 1000):
+            part = _texts(listed[k : k + 1000], "block", errors)
+            _write([",\n".join(part), ",\n" if k + 1000 < len(listed) else "\n]\n"])
+        return 0
+    batches = scanning.stream(inst, queues)
+    try:
+        items = sorted((i for b in batches for i in b if messages.matches(i, query)),
+                       key=lambda i: i.queued_at)  # fmt: skip
+    finally:
+        batches.close()
     if args.max:  # a count: 0 (all) or more (validate.count)
         items = items[: args.max]
-    if args.json:
-        emit_json([i.as_json() for i in items])
-        return 0
+    if errors is not None:
+        errors.attach(items)
     for i in items:
         when = datetime.fromtimestamp(i.queued_at).strftime("%m-%d %H:%M")
         pri = "" if i.priority is None else str(i.priority)
@@ -89,6 +117,94 @@ def cmd_list(args: argparse.Namespace) -> int:
         )
     print(f"{len(items)} message(s)", file=sys.stderr)
     return 0
+
+
+def _write_jsonl(rows: Iterable[list[Row]], most: int, errors: _LastErrors | None) -> int:
+    """One JSON object a line (the fields of ``--json``'s items), batch by batch, flushed:
+    the first lines are out while the rest is read. ``most``: stop after so many."""
+    left = most or -1
+    for batch in rows:
+        if 0 <= left < len(batch):
+            batch = batch[:left]
+        if batch:
+            _write(["\n".join(_texts(batch, "line", errors)), "\n"])
+        if left >= 0:
+            left -= len(batch)
+            if left == 0:
+                break
+    return 0
+
+
+def _texts(rows: list[Row], form: str, errors: _LastErrors | None) -> list[str]:
+    """The rows' JSON texts, the retry rows' last errors set."""
+    if errors is None or all(r[2] is None for r in rows):
+        return [r[1] for r in rows]
+    out = []
+    for _at, text, sender, recipients in rows:
+        if sender is not None and recipients is not None:
+            why = errors.of(sender, recipients)
+            if why is not None:
+                text = messages.with_last_error(text, form, why)
+        out.append(text)
+    return out
+
+
+def _write(parts: list[str]) -> None:
+    """JSON text out, inert (C1 controls, line separators escaped: ``json_inert``) and
+    flushed. The check runs on the encoded bytes (memchr speed); only a part that holds
+    such a character goes through the escaping."""
+    text = "".join(parts)
+    out = sys.stdout
+    raw = getattr(out, "buffer", None)
+    if raw is None or (out.encoding or "").lower().replace("-", "") != "utf8":
+        out.write(json_inert(text))
+        out.flush()
+        return
+    data = text.encode("utf-8", out.errors or "strict")
+    if b"\x7f" in data or b"\xc2" in data or b"\xe2\x80\xa8" in data or b"\xe2\x80\xa9" in data:
+        data = json_inert(text).encode("utf-8", out.errors or "strict")
+    out.flush()
+    raw.write(data)
+    raw.flush()
+
+
+class _LastErrors:
+    """The retry items' last errors: the SMTP log read by a helper process from the
+    start (``deferrals.scan_apart``, in a thread that only waits on it), only when the
+    retry folder holds a file; the first retry row waits for it."""
+
+    def __init__(self, inst: Install) -> None:
+        self._found: dict[tuple[str, str], deferrals.Deferral] | None = None
+        self._thread: threading.Thread | None = None
+        spot = next((s for s in spots(inst) if s.queue == "retry"), None)
+        if spot is None or next(iter_items(spot), None) is None:
+            return
+        log_dir = inst.log_dir
+
+        def run() -> None:
+            self._found = deferrals.scan_apart(log_dir)
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+
+    def _wait(self) -> dict[tuple[str, str], deferrals.Deferral]:
+        if self._thread is not None:
+            self._thread.join()
+        return self._found or {}
+
+    def attach(self, items: Sequence[QueueItem]) -> None:
+        retry = [i for i in items if i.queue == "retry"]
+        if retry and self._thread is not None:
+            deferrals.attach(retry, self._wait())
+
+    def of(self, sender: str, recipients: list[str]) -> str | None:
+        """The last error of a retry row, as ``deferrals.attach`` finds an item's."""
+        if self._thread is None:
+            return None
+        probe = QueueItem("", "retry", 0, "", 0, 0.0, head=b"")
+        probe._adopt((sender, recipients, "", "", "", None, None), None)
+        deferrals.attach([probe], self._wait())
+        return probe.last_error
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -224,6 +340,9 @@ def register(
                    help="all terms must hold; a bare word matches any field; !term excludes")  # fmt: skip
     q.add_argument("--max", type=validate.count, default=0, metavar="N", help="at most N (0 = all)")
     lists(q)
+    q.add_argument("--jsonl", action="store_true",
+                   help="one JSON object a line (--json's fields), streamed: folder by folder,"
+                   " in each folder's own order, not sorted")  # fmt: skip
     q = sp("show", cmd_show, "one message: fields, then the message itself (made inert)")
     q.add_argument("id", metavar="ID", help="the id, or QUEUE/ID (retry/ABC123) when in two")
     lists(q)

@@ -123,7 +123,16 @@ MODES: dict[str, Callable[[list[Any]], list[Any]]] = {
     "read": read_blocks,
     "read-parse": _read_parsed,
     "parse": _parse,
+    "stream": _read_parsed,  # read-parse, each batch answered as soon as it is done
+    "rows": lambda batch: _rows(batch),  # JSON rows (messages.rows_of), each batch at once
 }
+ANSWER_EACH = ("parse", "stream", "rows")
+
+
+def _rows(batch: list[Any]) -> list[Any]:
+    from iwtui.icewarp.queue.messages import rows_of  # the helper of a listing only
+
+    return rows_of(batch)
 
 
 def write_frames(stream: IO[bytes], items: list[Any]) -> None:
@@ -146,15 +155,16 @@ def iter_frames(stream: IO[bytes]) -> Iterator[list[Any]]:
 
 def _serve(mode: str) -> None:
     """The helper process: frames of work on stdin (paths, or header blocks for
-    ``parse``), frames of results on stdout. ``parse`` writes each frame as soon as it is
-    done (the parent does nothing else than read its helpers, see ``gather``); the read
-    modes keep their results until the end, as the parent reads its own share first and
-    a helper must not wait on it."""
+    ``parse``), frames of results on stdout. ``parse`` and ``stream`` write each frame as
+    soon as it is done (the parent reads its helpers as they go: ``gather``, or
+    ``scanning.stream`` batch by batch); ``read`` and ``read-parse`` keep their results
+    until the end, as the parent reads its own share first and a helper must not wait
+    on it."""
     work = MODES[mode]
     out = sys.stdout.buffer
     kept: list[Any] = []
     for batch in iter_frames(sys.stdin.buffer):
-        if mode == "parse":
+        if mode in ANSWER_EACH:
             write_frames(out, work(batch))
             out.flush()
         else:
@@ -210,6 +220,16 @@ class Helper:
             self.proc.stdin.close()
         except (OSError, ValueError):
             pass  # the helper died (or was stopped): results() says so
+
+    def next_frame(self) -> list[Any] | None:
+        """The next result frame (``stream`` mode: one a batch sent), blocking; None when
+        the helper failed (stopped then)."""
+        assert self.proc is not None and self.proc.stdout is not None
+        try:
+            return next(iter_frames(self.proc.stdout))
+        except (StopIteration, EOFError, ValueError, TypeError, OSError):
+            self.stop()
+            return None
 
     def fd(self) -> int:
         assert self.proc is not None and self.proc.stdout is not None

@@ -12,13 +12,15 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.queue.folders import QUEUE_NAMES, QueueSpot, iter_items, spots
 from iwtui.icewarp.queue.heads import Helper, gather, read_blocks
-from iwtui.icewarp.queue.messages import QueueItem, _item, make_item
+from iwtui.icewarp.queue.messages import QueueItem, Row, _item, make_item, rows_of
 
 
 def scan(
@@ -91,6 +93,144 @@ class Scanner:
             return out
         self.items, self._folders = out, seen
         return out
+
+
+STREAM_FIRST = 200  # files read here first by ``stream``: the first rows out at once
+STREAM_BATCH = 1000  # files a helper of ``stream`` reads at a time (one frame: FRAME)
+STREAM_AHEAD = 4  # batches a helper may hold: it never waits, memory stays bounded
+STREAM_HELPERS = 2  # one a core; this process lists, assembles and writes meanwhile
+T = TypeVar("T")
+
+
+def stream(
+    install: Install,
+    queues: Iterable[str] = QUEUE_NAMES,
+    *,
+    cancel: threading.Event | None = None,
+    helpers: int | None = None,
+) -> Generator[list[QueueItem], None, None]:
+    """Every item of ``queues``, parsed, in batches as soon as they are read: folder by
+    folder in the order of ``spots`` (outgoing, priority 0-4, retry, incoming, MDA, SMS),
+    each folder in the order its directory lists it. The first STREAM_FIRST files are
+    read here; then ``helpers`` processes (default: one a core, at most STREAM_HELPERS)
+    read and parse the rest, a batch each in turn, while this process lists and the
+    caller uses what came. A helper that fails: its batches are read here. Closing the
+    generator (or ``cancel``) stops the helpers."""
+
+    def here(jobs: list[Job]) -> list[QueueItem]:
+        items = (make_item(spot, path, name=name) for spot, path, name in jobs)
+        return [i for i in items if i is not None]
+
+    def adopt(jobs: list[Job], frame: list[Any]) -> list[QueueItem]:
+        items = (_item(s, p, r, False, n) for (s, p, n), r in zip(jobs, frame, strict=True))
+        return [i for i in items if i is not None]
+
+    return _stream(install, queues, cancel, helpers, "stream", lambda jobs: [j[1] for j in jobs], here, adopt)  # fmt: skip
+
+
+def stream_rows(
+    install: Install,
+    queues: Iterable[str] = QUEUE_NAMES,
+    form: str = "line",
+    query: str = "",
+    *,
+    cancel: threading.Event | None = None,
+    helpers: int | None = None,
+) -> Generator[list[Row], None, None]:
+    """``stream``, the items written as JSON text (``form`` "line": ``json_line``;
+    "block": ``json_block``) and filtered (``query``: ``parse_query``'s text) by the
+    helpers themselves: this process only lists, passes rows on, and writes. Rows are
+    (queued_at, text, sender, recipients); sender and recipients only for the retry
+    queue, whose last error is this process's (``with_last_error``)."""
+
+    def payload(jobs: list[Job]) -> list[Any]:
+        return [form, query, [(p, n, s.queue, s.priority) for s, p, n in jobs]]
+
+    def here(jobs: list[Job]) -> list[Row]:
+        return [r for r in rows_of([form, query, payload(jobs)[2]]) if r is not None]
+
+    def adopt(jobs: list[Job], frame: list[Any]) -> list[Row]:
+        return [r for r in frame if r is not None]
+
+    return _stream(install, queues, cancel, helpers, "rows", payload, here, adopt)
+
+
+def _stream(
+    install: Install,
+    queues: Iterable[str],
+    cancel: threading.Event | None,
+    helpers: int | None,
+    mode: str,
+    payload: Callable[[list[Job]], list[Any]],
+    here: Callable[[list[Job]], list[T]],
+    adopt: Callable[[list[Job], list[Any]], list[T]],
+) -> Generator[list[T], None, None]:
+    wanted = set(queues)
+    cores = os.cpu_count() or 1
+    if helpers is None:
+        helpers = min(STREAM_HELPERS, cores) if cores > 1 else 0
+    pool: list[Helper] = []
+    turn = listed = 0
+    # batches in the order they are yielded: (helper index, or -1: read here; jobs)
+    flight: deque[tuple[int, list[Job]]] = deque()
+    dead: set[int] = set()
+
+    def collect() -> list[T]:
+        owner, jobs = flight.popleft()
+        if owner < 0 or owner in dead:
+            return here(jobs)
+        frame = pool[owner].next_frame()
+        if frame is None or len(frame) != len(jobs):  # failed: its batches are read here
+            pool[owner].stop()
+            dead.add(owner)
+            return here(jobs)
+        return adopt(jobs, frame)
+
+    def dispatch(jobs: list[Job]) -> None:
+        nonlocal turn
+        if not jobs:
+            return
+        if jobs[0][0].queue == "sms" or listed <= STREAM_FIRST or helpers == 0:
+            flight.append((-1, jobs))
+            return
+        if not pool:
+            pool.extend(Helper(mode) for _ in range(helpers))
+        alive = [k for k, h in enumerate(pool) if h.started and k not in dead]
+        if not alive:
+            flight.append((-1, jobs))
+            return
+        k = alive[turn % len(alive)]
+        turn += 1
+        pool[k].send(payload(jobs))
+        flight.append((k, jobs))
+
+    def ready(final: bool = False) -> Iterator[list[T]]:
+        limit = STREAM_AHEAD * max(1, len(pool))
+        while flight and (final or flight[0][0] < 0 or len(flight) > limit):
+            yield collect()
+
+    try:
+        for spot in spots(install):
+            if spot.queue not in wanted:
+                continue
+            batch: list[Job] = []
+            for entry in iter_items(spot):
+                if cancel is not None and cancel.is_set():
+                    return
+                batch.append((spot, entry.path, entry.name))
+                listed += 1
+                if len(batch) >= (STREAM_FIRST if listed <= STREAM_FIRST else STREAM_BATCH):
+                    dispatch(batch)
+                    batch = []
+                    yield from ready()
+            dispatch(batch)
+            yield from ready()
+        for h in pool:
+            h.close()
+        yield from ready(final=True)
+    finally:
+        for h in pool:
+            h.stop()
 
 
 # A job: the file of a queue folder to read (its spot, path and name).
