@@ -99,17 +99,16 @@ def parse_fields(block: bytes) -> Parsed:
         _ADDR_LISTS.clear()
         _SENDERS.clear()
 
-    value = _VALUE.match
     at = low.find(b"\nx-envelope-from:")  # the colon: at + len(needle) - 2
-    xef = None if at < 0 else block[at + 16 : value(block, at + 16).end()]
+    xef = None if at < 0 else _value(block, at + 16)
     at = low.find(b"\nreturn-path:")
-    rp = None if at < 0 else block[at + 12 : value(block, at + 12).end()]
+    rp = None if at < 0 else _value(block, at + 12)
     at = low.find(b"\nfrom:")
-    frm = None if at < 0 else block[at + 5 : value(block, at + 5).end()]
+    frm = None if at < 0 else _value(block, at + 5)
     at = low.find(b"\nto:")
-    to = None if at < 0 else block[at + 3 : value(block, at + 3).end()]
+    to = None if at < 0 else _value(block, at + 3)
     at = low.find(b"\nsubject:")
-    subject = None if at < 0 else block[at + 8 : value(block, at + 8).end()]
+    subject = None if at < 0 else _value(block, at + 8)
     present = not (xef is None and rp is None and frm is None and to is None and subject is None)
     sender_text = (xef is not None and _text(xef)) or (rp is not None and _text(rp)) or ""
     from_ = _text(frm) if frm is not None else ""
@@ -119,7 +118,7 @@ def parse_fields(block: bytes) -> Parsed:
     env: list[str] = []
     at = low.find(b"\nx-envelope-to:")
     while at >= 0:
-        r = block[at + 14 : value(block, at + 14).end()]
+        r = _value(block, at + 14)
         got = _ADDR_LISTS.get(r)
         if got is None:
             got = [sys.intern(a) for a in addresses(_unfold(r))]
@@ -139,9 +138,9 @@ def parse_fields(block: bytes) -> Parsed:
                 _ADDR_LISTS[key] = got
         recipients = list(got)
     at = low.find(b"\ndate:")
-    date = None if at < 0 else block[at + 5 : value(block, at + 5).end()]
+    date = None if at < 0 else _value(block, at + 5)
     at = low.find(b"\nmessage-id:")
-    msgid = None if at < 0 else block[at + 11 : value(block, at + 11).end()]
+    msgid = None if at < 0 else _value(block, at + 11)
     fields = (
         sender,
         recipients,
@@ -182,6 +181,11 @@ def _unfold(raw: bytes) -> str:
 # A raw value from after its colon, as _FIELDS takes it: the rest of the line up to a CR
 # or LF, then each line after LF (or CRLF) that starts with a blank.
 _VALUE = re.compile(rb"[^\r\n]*(?:\r?\n[ \t][^\r\n]*)*")
+
+
+def _value(block: bytes, start: int) -> bytes:
+    m = _VALUE.match(block, start)  # always matches (maybe nothing)
+    return block[start : m.end()] if m is not None else b""
 
 
 def addresses(value: str) -> list[str]:
