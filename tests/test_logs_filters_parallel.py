@@ -263,3 +263,27 @@ def test_a_block_turning_dense_gives_the_right_lines_and_offsets(tmp_path: Path)
             got = [(m.offset, m.line) for c in s.chunks() for m in c]
         assert [ln for _, ln in got] == _naive(lines, text), text
         assert all(raw[o : o + len(ln) + 1] == ln + b"\n" and (o == 0 or raw[o - 1] == 10) for o, ln in got)  # fmt: skip
+
+
+def test_a_stopped_helper_does_not_hold_the_search(smtp_log: Path, helpers: list[search._Helper], monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """A helper that stops answering (SIGSTOP, a starved process): this process does its
+    ranges too, the count is right, and the helper is killed and reaped at the end."""
+    import signal
+
+    monkeypatch.setattr(search, "CHUNK", 64 * 1024)
+    flt = search.parse_filter("Client session;250")
+    want = search.count(smtp_log, flt, parallel=NEVER)
+    real_send = search._Helper.send
+
+    def send(self: search._Helper, frame: tuple[object, ...]) -> None:
+        real_send(self, frame)
+        if len(frame) == 4:  # its first range: it stops before answering
+            os.kill(self.proc.pid, signal.SIGSTOP)
+
+    monkeypatch.setattr(search._Helper, "send", send)
+    t0 = time.monotonic()
+    with search.Search(smtp_log, flt, parallel=FORCE) as s:
+        assert sum(s.count_chunks()) == want
+        assert s.helpers_used == 1 and s.helper_ranges == 0
+    assert time.monotonic() - t0 < 30  # never waits for it (a hang would be forever)
+    assert helpers and all(h.proc.returncode is not None for h in helpers)

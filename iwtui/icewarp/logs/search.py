@@ -437,10 +437,11 @@ class Search:
                     results[nxt] = self._own(*rs[nxt], with_lines)
                     nxt += 1
                     continue
-                if nxt >= len(rs):  # the tail: do y here rather than wait for a slow helper
+                # Nothing else to do here (the tail, or far ahead): rather than wait for a
+                # slow (stopped, starved) helper, do y here; its late copy is dropped.
+                receive(0 if nxt >= len(rs) else 0.02)
+                if y not in results:
                     results[y] = self._own(*rs[y], with_lines)
-                    continue
-                receive(0.05)
         finally:
             self._stop_helpers()
 
