@@ -325,3 +325,29 @@ def test_a_big_load_builds_the_indexes_after_the_rows(sim_root: Path, tmp_path: 
     assert [s for s in seen if s.startswith("DROP INDEX IF EXISTS smtp")]
     assert {n for n, _t, _c in INDEXES} <= indexes()
     assert smtp_counts(db, "four") == collections.Counter()
+
+
+def test_postgresql_big_load_rebuilds_its_indexes(sim_root: Path, tmp_path: Path,
+                                                  pg_url: str) -> None:  # noqa: F811  # fmt: skip
+    from iwtui.analyzer.schema import INDEXES
+
+    pg = connect(fresh_db(pg_url, "rebuild"))
+    lite = connect(str(tmp_path / "a.sqlite"))
+    for db in (pg, lite):
+        import_day(sim_root / "logs", DAY, db, Options(rebuild_rows=1, inprocess_bytes=0,
+                                                       split_bytes=50_000))  # fmt: skip
+    _c, rows = pg.query("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
+    assert {n for n, _t, _c in INDEXES} <= {str(r[0]) for r in rows}
+    assert smtp_counts(pg) == smtp_counts(lite) and sum(smtp_counts(pg).values()) > 100
+
+
+@pytest.mark.parametrize("row", [
+    ("a\tb", None, 1, "c\\d", "e\nf", "g\rh", "i\x00j", 2.5, True, "\\N", ""),
+    ("plain", None, 0, -3, 1.25, "", "x" * 300),
+    (b"\x00\\x", None, "ok"),
+    ("ok", b"zz"),
+])  # fmt: skip
+def test_copy_line_is_copy_text_field_by_field(row: tuple[object, ...]) -> None:
+    from iwtui.analyzer.worker import copy_line, copy_text
+
+    assert copy_line(row) == "\t".join(map(copy_text, row))
