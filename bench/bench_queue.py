@@ -4,14 +4,18 @@ the issue's figure is 100000).
 1. A full scan with headers against ``grep -m1 -r '^Subject:'`` on the same folders.
 2. After the scan: 1,000 new files and 1,000 deliveries, then the incremental rescan.
 3. Peak memory of a process holding every item.
+4. Issue 15: ``iwtui queue list --json`` and ``--jsonl`` (total, and time to the first
+   line) against the same grep, side by side in one run, every output read from a pipe.
 """
 
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from common import compare, shell, simulated_tree
@@ -45,6 +49,54 @@ print(len(items), len(again), dt, hwm, hwm2)
 """
 
 
+def _piped(cmd: list[str] | str) -> tuple[float, float, int]:
+    """(seconds to the first line, seconds to the end, lines) of a command whose output
+    is read from a pipe (GNU grep writing to /dev/null may stop at its first match)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, shell=isinstance(cmd, str), stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    t1 = time.perf_counter()
+    lines = 1 if first else 0
+    while chunk := proc.stdout.read(1 << 20):
+        lines += chunk.count(b"\n")
+    proc.wait()
+    return t1 - t0, time.perf_counter() - t0, lines
+
+
+def _spread(xs: list[float]) -> str:
+    return f"{statistics.median(xs):.3f} s ({min(xs):.3f}-{max(xs):.3f})"
+
+
+def queue_list(tree: Path, folders: str, n: int, runs: int = 5) -> None:
+    """``queue list --json`` / ``--jsonl`` against grep, alternated run by run."""
+    iwtui = [PY, "-m", "iwtui", "queue", "list", "--root", str(tree)]
+    grep = f"grep -m1 -r '^Subject:' {folders}"
+    g: list[float] = []
+    js: list[float] = []
+    jl: list[float] = []
+    first: list[float] = []
+    counts = set()
+    for _ in range(runs):
+        g.append(_piped(grep)[1])
+        js.append(_piped([*iwtui, "--json"])[1])
+        f, t, lines = _piped([*iwtui, "--jsonl"])
+        jl.append(t)
+        first.append(f)
+        counts.add(lines)
+    mg = statistics.median(g)
+
+    def ratios(xs: list[float]) -> str:
+        r = [x / y for x, y in zip(xs, g, strict=True)]
+        return f"{statistics.median(xs) / mg:.2f}x (runs {min(r):.2f}x-{max(r):.2f}x)"
+
+    print(f"queue list, {n:,} files, {runs} runs alternated; medians (ranges):")
+    print(f"  grep -m1 -r '^Subject:' | pipe   {_spread(g)}")
+    print(f"  iwtui queue list --json          {_spread(js)}   {ratios(js)}  target 4x")
+    print(f"  iwtui queue list --jsonl         {_spread(jl)}   {ratios(jl)}  {counts} lines")
+    print(f"  --jsonl, first line out          {_spread(first)}   target 0.3 s")
+
+
 def _tree(n: int) -> Path:
     return simulated_tree(f"queue-{n}", "--seed", "4", "--queue", str(n), "--log-mb", "2")
 
@@ -53,8 +105,11 @@ def main() -> None:
     n = int(os.environ.get("IWTUI_BENCH_QUEUE", "20000"))
     tree = _tree(n)
     folders = " ".join(str(tree / "mail" / d) for d in ("_outgoing", "_incoming", "_sms"))
-    scan = f"{PY} -c \"from pathlib import Path; from iwtui.icewarp.install import discover; from iwtui.icewarp import scanning; scanning.scan(discover(Path('{tree}'), use_tool_sh=False))\""
-    listing = f"{PY} -c \"from pathlib import Path; from iwtui.icewarp.install import discover; from iwtui.icewarp import scanning; scanning.Scanner(discover(Path('{tree}'), use_tool_sh=False), lazy=True).scan()\""
+    queue_list(tree, folders, n)
+    if os.environ.get("IWTUI_BENCH_QUEUE_LIST_ONLY"):
+        return
+    scan = f"{PY} -c \"from pathlib import Path; from iwtui.icewarp.install import discover; from iwtui.icewarp.queue import scanning; scanning.scan(discover(Path('{tree}'), use_tool_sh=False))\""
+    listing = f"{PY} -c \"from pathlib import Path; from iwtui.icewarp.install import discover; from iwtui.icewarp.queue import scanning; scanning.Scanner(discover(Path('{tree}'), use_tool_sh=False), lazy=True).scan()\""
     compare(
         f"queue scan with headers ({n:,} files)",
         shell(scan),

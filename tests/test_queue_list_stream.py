@@ -197,3 +197,12 @@ def test_a_failing_helper_leaves_its_batches_to_this_process(
     want = set(scanning.scan(sim_install))
     got = {i.where for b in scanning.stream(sim_install, helpers=2) for i in b}
     assert got == want
+
+
+def test_the_last_check_on_the_bytes_finds_what_json_inert_escapes() -> None:
+    from iwtui.cli.queue import _c1_in
+
+    for text in ("\x85", "a\x9fb", "\x7f", "\u2028", "x\u2029"):
+        assert _c1_in(text.encode()) and json_inert(text) != text
+    for text in ("", "\u00a0 \u00bf \u00c2 caf\u00e9 \u2013 \u20ac", "\xc2"):
+        assert not _c1_in(text.encode()) and json_inert(text) == text

@@ -144,15 +144,15 @@ def _texts(rows: list[Row], form: str, errors: _LastErrors | None) -> list[str]:
         if sender is not None and recipients is not None:
             why = errors.of(sender, recipients)
             if why is not None:
-                text = messages.with_last_error(text, form, why)
+                text = json_inert(messages.with_last_error(text, form, why))
         out.append(text)
     return out
 
 
 def _write(parts: list[str]) -> None:
-    """JSON text out, inert (C1 controls, line separators escaped: ``json_inert``) and
-    flushed. The check runs on the encoded bytes (memchr speed); only a part that holds
-    such a character goes through the escaping."""
+    """JSON text out, flushed. The rows come inert (``json_inert``: C1 controls and line
+    separators escaped); this checks it again on the encoded bytes at memchr speed and
+    escapes the whole text if one slipped through."""
     text = "".join(parts)
     out = sys.stdout
     raw = getattr(out, "buffer", None)
@@ -161,11 +161,24 @@ def _write(parts: list[str]) -> None:
         out.flush()
         return
     data = text.encode("utf-8", out.errors or "strict")
-    if b"\x7f" in data or b"\xc2" in data or b"\xe2\x80\xa8" in data or b"\xe2\x80\xa9" in data:
+    if _c1_in(data):
         data = json_inert(text).encode("utf-8", out.errors or "strict")
     out.flush()
     raw.write(data)
     raw.flush()
+
+
+def _c1_in(data: bytes) -> bool:
+    """Whether UTF-8 ``data`` holds what ``json_inert`` escapes: DEL, a C1 control (C2 80
+    to C2 9F), U+2028 or U+2029."""
+    if b"\x7f" in data or b"\xe2\x80\xa8" in data or b"\xe2\x80\xa9" in data:
+        return True
+    at = data.find(b"\xc2")
+    while 0 <= at < len(data) - 1:
+        if 0x80 <= data[at + 1] <= 0x9F:
+            return True
+        at = data.find(b"\xc2", at + 1)
+    return False
 
 
 class _LastErrors:

@@ -37,6 +37,7 @@ from iwtui.icewarp.queue.heads import (
     read_block,
     read_blocks,
 )
+from iwtui.text import json_inert
 
 
 class QueueItem:
@@ -217,23 +218,30 @@ _QUERIES: dict[str, Query] = {}
 def rows_of(work: list[Any]) -> list[Row | None]:
     """``[form, query, jobs]``: each job ``(path, name, queue, priority)`` read, parsed,
     kept if it matches ``query`` (``parse_query``'s text) and written as JSON (``form``
-    "line": ``json_line``, "block": ``json_block``); None for a file gone or filtered
-    out. What the helpers of ``scanning.stream_rows`` do (and this process for the
+    "line": ``json_line``, "block": ``json_block``) made inert (``json_inert``); None
+    for a file gone or filtered out. What the helpers of ``scanning.stream_rows`` do (and this process for the
     files it reads itself)."""
     form, text, jobs = work
     query = _QUERIES.get(text)
     if query is None:
         query = _QUERIES[text] = parse_query(text)
     out: list[Row | None] = []
+    files = [job[0] for job in jobs if job[2] != "sms"]
+    results = iter(read_blocks(files))  # through files.open_fd, in the jobs' order
     for path, name, queue, priority in jobs:
         spot = _SPOTS.get((queue, priority))
         if spot is None:
             spot = _SPOTS[(queue, priority)] = QueueSpot(queue, _NOWHERE, priority)
-        item = make_item(spot, path, name=name)
+        if queue == "sms":
+            item = make_item(spot, path, name=name)
+        else:
+            item = _item(spot, path, next(results), False, name)
         if item is None or (query and not matches(item, query)):
             out.append(None)
             continue
         json = item.json_line() if form == "line" else item.json_block()
+        if not json.isascii() or "\x7f" in json:
+            json = json_inert(json)  # C1 controls, line separators: escaped
         if queue == "retry":
             out.append((item.queued_at, json, item.sender, item.recipients))
         else:
