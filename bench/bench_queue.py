@@ -49,9 +49,10 @@ print(len(items), len(again), dt, hwm, hwm2)
 """
 
 
-def _piped(cmd: list[str] | str) -> tuple[float, float, int]:
-    """(seconds to the first line, seconds to the end, lines) of a command whose output
-    is read from a pipe (GNU grep writing to /dev/null may stop at its first match)."""
+def _piped(cmd: list[str] | str) -> tuple[float, float, int, float]:
+    """(seconds to the first line, seconds to the end, lines, CPU seconds of the command
+    and the helpers it waited for) of a command whose output is read from a pipe (GNU
+    grep writing to /dev/null may stop at its first match)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, shell=isinstance(cmd, str), stdout=subprocess.PIPE)
     assert proc.stdout is not None
@@ -60,8 +61,9 @@ def _piped(cmd: list[str] | str) -> tuple[float, float, int]:
     lines = 1 if first else 0
     while chunk := proc.stdout.read(1 << 20):
         lines += chunk.count(b"\n")
-    proc.wait()
-    return t1 - t0, time.perf_counter() - t0, lines
+    _pid, _status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = 0
+    return t1 - t0, time.perf_counter() - t0, lines, usage.ru_utime + usage.ru_stime
 
 
 def _spread(xs: list[float]) -> str:
@@ -76,25 +78,35 @@ def queue_list(tree: Path, folders: str, n: int, runs: int = 5) -> None:
     js: list[float] = []
     jl: list[float] = []
     first: list[float] = []
+    cpu: dict[str, list[float]] = {"grep": [], "json": [], "jsonl": []}
     counts = set()
     for _ in range(runs):
-        g.append(_piped(grep)[1])
-        js.append(_piped([*iwtui, "--json"])[1])
-        f, t, lines = _piped([*iwtui, "--jsonl"])
+        _f, t, _n, c = _piped(grep)
+        g.append(t)
+        cpu["grep"].append(c)
+        _f, t, _n, c = _piped([*iwtui, "--json"])
+        js.append(t)
+        cpu["json"].append(c)
+        f, t, lines, c = _piped([*iwtui, "--jsonl"])
         jl.append(t)
+        cpu["jsonl"].append(c)
         first.append(f)
         counts.add(lines)
-    mg = statistics.median(g)
 
-    def ratios(xs: list[float]) -> str:
-        r = [x / y for x, y in zip(xs, g, strict=True)]
-        return f"{statistics.median(xs) / mg:.2f}x (runs {min(r):.2f}x-{max(r):.2f}x)"
+    def ratios(xs: list[float], base: list[float]) -> str:
+        r = [x / y for x, y in zip(xs, base, strict=True)]
+        mid = statistics.median(xs) / statistics.median(base)
+        return f"{mid:.2f}x (runs {min(r):.2f}x-{max(r):.2f}x)"
 
     print(f"queue list, {n:,} files, {runs} runs alternated; medians (ranges):")
-    print(f"  grep -m1 -r '^Subject:' | pipe   {_spread(g)}")
-    print(f"  iwtui queue list --json          {_spread(js)}   {ratios(js)}  target 4x")
-    print(f"  iwtui queue list --jsonl         {_spread(jl)}   {ratios(jl)}  {counts} lines")
+    print(f"  grep -m1 -r '^Subject:' | pipe   {_spread(g)}   CPU {_spread(cpu['grep'])}")
+    print(f"  iwtui queue list --json          {_spread(js)}   {ratios(js, g)}  target 4x")
+    print(f"  iwtui queue list --jsonl         {_spread(jl)}   {ratios(jl, g)}  {counts} lines")
     print(f"  --jsonl, first line out          {_spread(first)}   target 0.3 s")
+    for k in ("json", "jsonl"):
+        print(
+            f"  CPU of --{k:<5} (all processes)  {_spread(cpu[k])}   {ratios(cpu[k], cpu['grep'])} grep's"
+        )
 
 
 def _tree(n: int) -> Path:

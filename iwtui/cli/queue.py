@@ -137,16 +137,14 @@ def _write_jsonl(rows: Iterable[list[Row]], most: int, errors: _LastErrors | Non
 
 def _texts(rows: list[Row], form: str, errors: _LastErrors | None) -> list[str]:
     """The rows' JSON texts, the retry rows' last errors set."""
-    if errors is None or all(r[2] is None for r in rows):
-        return [r[1] for r in rows]
-    out = []
-    for _at, text, sender, recipients in rows:
-        if sender is not None and recipients is not None:
-            why = errors.of(sender, recipients)
-            if why is not None:
-                text = json_inert(messages.with_last_error(text, form, why))
-        out.append(text)
-    return out
+    texts = [r[1] for r in rows]
+    retry = [k for k, r in enumerate(rows) if r[2] is not None]
+    if errors is None or not retry:
+        return texts
+    for k, why in zip(retry, errors.of([rows[k] for k in retry]), strict=True):
+        if why is not None:
+            texts[k] = json_inert(messages.with_last_error(texts[k], form, why))
+    return texts
 
 
 def _write(parts: list[str]) -> None:
@@ -210,14 +208,17 @@ class _LastErrors:
         if retry and self._thread is not None:
             deferrals.attach(retry, self._wait())
 
-    def of(self, sender: str, recipients: list[str]) -> str | None:
-        """The last error of a retry row, as ``deferrals.attach`` finds an item's."""
+    def of(self, rows: list[Row]) -> list[str | None]:
+        """The last errors of retry rows, as ``deferrals.attach`` finds an item's."""
         if self._thread is None:
-            return None
-        probe = QueueItem("", "retry", 0, "", 0, 0.0, head=b"")
-        probe._adopt((sender, recipients, "", "", "", None, None), None)
-        deferrals.attach([probe], self._wait())
-        return probe.last_error
+            return [None] * len(rows)
+        probes = []
+        for _at, _text, sender, recipients in rows:
+            probe = QueueItem("", "retry", 0, "", 0, 0.0, head=b"")
+            probe._adopt((sender or "", recipients or [], "", "", "", None, None), None)
+            probes.append(probe)
+        deferrals.attach(probes, self._wait())
+        return [p.last_error for p in probes]
 
 
 def cmd_show(args: argparse.Namespace) -> int:
