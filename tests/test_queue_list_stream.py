@@ -206,3 +206,12 @@ def test_the_last_check_on_the_bytes_finds_what_json_inert_escapes() -> None:
         assert _c1_in(text.encode()) and json_inert(text) != text
     for text in ("", "\u00a0 \u00bf \u00c2 caf\u00e9 \u2013 \u20ac", "\xc2"):
         assert not _c1_in(text.encode()) and json_inert(text) == text
+
+
+def test_queue_times_kept_by_the_second_are_the_times_of_each_file() -> None:
+    from datetime import datetime
+
+    for ts in (1764684000.0, 1764684000.25, 1764684000.9999994, 1764684000.9999996,
+               1764684001.0000001, 0.5, 86399.999999, 1e9 + 0.7):  # fmt: skip
+        for _ in range(2):  # the second time from the cache
+            assert messages._iso(ts) == datetime.fromtimestamp(ts).isoformat(timespec="seconds")

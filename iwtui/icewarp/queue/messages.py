@@ -269,7 +269,21 @@ _BLOCK = "  {{\n" + ",\n".join(f'    "{k}": {{}}' for k in _KEYS) + "\n  }}"
 
 
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts).isoformat(timespec="seconds")
+    """The local time of ``ts`` to the second. Kept by whole second (a queue's files come
+    in bursts): every ``ts`` of that second gives the same text, but one within a
+    microsecond of the next second, which rounds up."""
+    whole = int(ts)
+    if ts < 0 or ts - whole >= 0.999999:
+        return datetime.fromtimestamp(ts).isoformat(timespec="seconds")
+    got = _ISO.get(whole)
+    if got is None:
+        if len(_ISO) > 100_000:
+            _ISO.clear()
+        got = _ISO[whole] = datetime.fromtimestamp(ts).isoformat(timespec="seconds")
+    return got
+
+
+_ISO: dict[int, str] = {}
 
 
 def read_head(
