@@ -215,3 +215,28 @@ def test_queue_times_kept_by_the_second_are_the_times_of_each_file() -> None:
                1764684001.0000001, 0.5, 86399.999999, 1e9 + 0.7):  # fmt: skip
         for _ in range(2):  # the second time from the cache
             assert messages._iso(ts) == datetime.fromtimestamp(ts).isoformat(timespec="seconds")
+
+
+def test_rows_are_the_items_as_json(sim_install: Install) -> None:
+    """The helpers' rows (their fast path without items, and with a filter the items'
+    path) are json.dumps of as_json, made inert, for odd files too."""
+    out = sim_install.outgoing_dir
+    (out / "BIN0000001.tmp").write_bytes(b"\x00\x01\x02garbage" * 100)
+    (out / "EMP0000001.tmp").write_bytes(b"")
+    (out / "NOH0000001.tmp").write_bytes(b"just some text\nwithout headers\n")
+    (out / "C1X0000001.tmp").write_bytes("Subject: a\u0085b\r\n\r\n".encode())
+    (out / "LNK0000001.tmp").symlink_to("/etc/passwd")  # not listed: not a regular file
+    items = scanning.scan(sim_install)
+    jobs = [(i.where, Path(i.where).name, i.queue, i.priority) for i in items.values()]
+    for form, query in (("line", ""), ("block", ""), ("line", "!zzzz-nothing")):
+        rows = messages.rows_of([form, query, jobs])
+        for row, item in zip(rows, items.values(), strict=True):
+            assert row is not None
+            if form == "line":
+                want = json.dumps(item.as_json(), ensure_ascii=False)
+            else:
+                want = json.dumps([item.as_json()], indent=2, ensure_ascii=False)[2:-2]
+            assert row[0] == item.queued_at and row[1] == json_inert(want)
+            if item.queue == "retry":
+                assert (row[2], row[3]) == (item.sender, item.recipients)
+    assert messages.rows_of(["line", "zzzz-nothing", jobs]) == [None] * len(jobs)

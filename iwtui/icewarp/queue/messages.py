@@ -181,30 +181,48 @@ class QueueItem:
         return _BLOCK.format(*self._json_values(True))
 
     def _json_values(self, indent: bool) -> tuple[str, ...]:
-        sender, rcpts, from_, to, subject, date, msgid = self._parsed()
-        if not rcpts:
-            recipients = "[]"
-        elif indent:
-            recipients = "[\n      " + ",\n      ".join(map(_json_str, rcpts)) + "\n    ]"
-        else:
-            recipients = "[" + ", ".join(map(_json_str, rcpts)) + "]"
-        return (
-            _json_str(self.id),
-            _json_str(self.queue),
-            "null" if self.priority is None else int.__repr__(self.priority),
-            _json_str(self.where),
-            _json_str(sender),
-            recipients,
-            _json_str(from_),
-            _json_str(to),
-            _json_str(subject),
-            "null" if date is None else _json_str(date),
-            "null" if msgid is None else _json_str(msgid),
-            int.__repr__(self.size),
-            _json_str(_iso(self.queued_at)),
-            "null" if self.last_error is None else _json_str(self.last_error),
-            "null" if self._problem is None else _json_str(self._problem),
-        )
+        fields = self._parsed()
+        return _json_values(self.id, self.queue, self.priority, self.where, fields,
+                            self.size, self.queued_at, self.last_error, self._problem, indent)  # fmt: skip
+
+
+def _json_values(
+    item_id: str,
+    queue: str,
+    priority: int | None,
+    where: str,
+    fields: Fields,
+    size: int,
+    queued_at: float,
+    last_error: str | None,
+    problem: str | None,
+    indent: bool,
+) -> tuple[str, ...]:
+    """as_json's values as JSON texts, in its order."""
+    sender, rcpts, from_, to, subject, date, msgid = fields
+    if not rcpts:
+        recipients = "[]"
+    elif indent:
+        recipients = "[\n      " + ",\n      ".join(map(_json_str, rcpts)) + "\n    ]"
+    else:
+        recipients = "[" + ", ".join(map(_json_str, rcpts)) + "]"
+    return (
+        _json_str(item_id),
+        _json_str(queue),
+        "null" if priority is None else int.__repr__(priority),
+        _json_str(where),
+        _json_str(sender),
+        recipients,
+        _json_str(from_),
+        _json_str(to),
+        _json_str(subject),
+        "null" if date is None else _json_str(date),
+        "null" if msgid is None else _json_str(msgid),
+        int.__repr__(size),
+        _json_str(_iso(queued_at)),
+        "null" if last_error is None else _json_str(last_error),
+        "null" if problem is None else _json_str(problem),
+    )
 
 
 # A row of a listing, made by rows_of (in a helper): (queued_at, JSON text, and for the
@@ -232,20 +250,27 @@ def rows_of(work: list[Any]) -> list[Row | None]:
         spot = _SPOTS.get((queue, priority))
         if spot is None:
             spot = _SPOTS[(queue, priority)] = QueueSpot(queue, _NOWHERE, priority)
-        if queue == "sms":
-            item = make_item(spot, path, name=name)
+        result = next(results) if queue != "sms" else None
+        if not query and isinstance(result, tuple):  # the usual file, no filter: no item
+            head, problem, _ino, size, _mtime_ns, mtime = result
+            fields, problem2 = parse_fields(head)
+            values = _json_values(name.split(".", 1)[0], queue, priority, path, fields, size,
+                                  mtime, None, problem or problem2, form != "line")  # fmt: skip
+            json = (_LINE if form == "line" else _BLOCK).format(*values)
+            sender, recipients, queued_at = fields[0], fields[1], mtime
         else:
-            item = _item(spot, path, next(results), False, name)
-        if item is None or (query and not matches(item, query)):
-            out.append(None)
-            continue
-        json = item.json_line() if form == "line" else item.json_block()
+            item = make_item(spot, path, name=name) if queue == "sms" else _item(spot, path, result, False, name)  # fmt: skip
+            if item is None or (query and not matches(item, query)):
+                out.append(None)
+                continue
+            json = item.json_line() if form == "line" else item.json_block()
+            sender, recipients, queued_at = item.sender, item.recipients, item.queued_at
         if not json.isascii() or "\x7f" in json:
             json = json_inert(json)  # C1 controls, line separators: escaped
         if queue == "retry":
-            out.append((item.queued_at, json, item.sender, item.recipients))
+            out.append((queued_at, json, sender, recipients))
         else:
-            out.append((item.queued_at, json, None, None))
+            out.append((queued_at, json, None, None))
     return out
 
 
