@@ -78,9 +78,18 @@ def queue_list(tree: Path, folders: str, n: int, runs: int = 5) -> None:
     js: list[float] = []
     jl: list[float] = []
     first: list[float] = []
-    cpu: dict[str, list[float]] = {"grep": [], "json": [], "jsonl": []}
+    cpu: dict[str, list[float]] = {"grep": [], "json": [], "jsonl": [], "old": []}
     counts = set()
+    # IWTUI_BENCH_QUEUE_OLD=DIR: an older iwtui (`git archive REV iwtui | tar -x -C DIR`)
+    # run alongside, for a before/after in the same run
+    old = os.environ.get("IWTUI_BENCH_QUEUE_OLD")
+    olds: list[float] = []
     for _ in range(runs):
+        if old:
+            cmd = f"PYTHONPATH={old} {PY} -m iwtui queue list --root {tree} --json"
+            _f, t, _n, c = _piped(cmd)
+            olds.append(t)
+            cpu["old"].append(c)
         _f, t, _n, c = _piped(grep)
         g.append(t)
         cpu["grep"].append(c)
@@ -103,7 +112,9 @@ def queue_list(tree: Path, folders: str, n: int, runs: int = 5) -> None:
     print(f"  iwtui queue list --json          {_spread(js)}   {ratios(js, g)}  target 4x")
     print(f"  iwtui queue list --jsonl         {_spread(jl)}   {ratios(jl, g)}  {counts} lines")
     print(f"  --jsonl, first line out          {_spread(first)}   target 0.3 s")
-    for k in ("json", "jsonl"):
+    if old:
+        print(f"  {old}: --json      {_spread(olds)}   {ratios(olds, g)}")
+    for k in ("json", "jsonl", "old")[: 3 if old else 2]:
         print(
             f"  CPU of --{k:<5} (all processes)  {_spread(cpu[k])}   {ratios(cpu[k], cpu['grep'])} grep's"
         )
