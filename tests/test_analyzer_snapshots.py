@@ -60,6 +60,15 @@ async def _area(pilot: Pilot[Any], tab: str) -> AnalyzerArea:
 async def _import(pilot: Pilot[Any]) -> None:
     await _area(pilot, "import")
     await pilot.pause(0.3)
+    # the focused Import Now is scrolled into view once the layout has settled (under
+    # load the focus scrolled the form while the Last runs table was still growing)
+    button = pilot.app.query_one("#an-import-now")
+    for node in button.ancestors:
+        if getattr(node, "is_scrollable", False):
+            node.scroll_home(animate=False, immediate=True)  # type: ignore[attr-defined]
+    await pilot.pause(0.1)
+    button.scroll_visible(animate=False, immediate=True)
+    await pilot.pause(0.3)
 
 
 @pytest.mark.parametrize("size", [(160, 48), (80, 24)])
