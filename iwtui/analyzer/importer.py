@@ -53,8 +53,8 @@ class Options:
     workers: int = max(1, min(2, os.cpu_count() or 1))
     split_bytes: int = 32 * 1024 * 1024  # a stream smaller than this is one range
     inprocess_bytes: int = 16 * 1024 * 1024  # a day smaller than this needs no helpers
-    # SQLite: a table receiving at least this many rows, and at least as many as it holds,
-    # has its indexes built after the load instead of updated row by row (store.py)
+    # a table receiving at least this many rows, and at least as many as it holds, has its
+    # indexes built after the load instead of updated row by row (store._rebuild_indexes)
     rebuild_rows: int = 50_000
 
 
