@@ -407,10 +407,6 @@ def tui_latency() -> None:
     )
 
 
-if __name__ == "__main__":
-    main()
-
-
 def _tmux_first_screen(root: Path, cfg: Path) -> float:
     """Launch the console in a real tmux pane, press 4, and time until the Logs area says
     it is following the SMTP log with lines on screen (what a user sees)."""
@@ -467,3 +463,7 @@ def tui_first_screen(big_root: Path) -> None:
     print(
         f"{'tmux: launch, 4, lines of the 1 GB SMTP log':<44} {mb:8.3f} s   {'the same install, 1 KB SMTP log':<34} {ms:8.3f} s   ratio {mb / ms:6.2f}x"
     )
+
+
+if __name__ == "__main__":
+    main()
