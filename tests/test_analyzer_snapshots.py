@@ -53,6 +53,11 @@ async def _area(pilot: Pilot[Any], tab: str) -> AnalyzerArea:
     area = pilot.app.query_one(AnalyzerArea)
     area.show_tab(tab)
     await wait_for(pilot, lambda: area.tab == tab)
+    # the tab's main control takes the focus after a refresh: the picture (footer, the
+    # focused field) waits for it, under load too
+    target = {"import": "an-import-now", "reports": "an-presets", "sql": "an-sql-text",
+              "mail": "an-mail-to"}[tab]  # fmt: skip
+    await wait_for(pilot, lambda: getattr(pilot.app.focused, "id", None) == target)
     await pilot.pause(0.3)
     return area
 
