@@ -402,6 +402,7 @@ class LogsArea(Vertical):
         detail = self.query_one("#logs-detail", Panel)
         if raw is None or src is None:
             detail.update("")
+            self._detail_key = None  # not there yet (a filter still finding lines): again
             return
         try:
             day = src.day_of(view.cursor)
