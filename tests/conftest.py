@@ -25,6 +25,18 @@ def isolated_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return cfg
 
 
+@pytest.fixture(autouse=True)
+def steady_cursor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A focused Input always draws its cursor: the blink timer toggled it every 0.5 s, so
+    a snapshot of a focused field showed it or not by chance (under load mostly not)."""
+    from textual.widgets import Input
+
+    def keep(self: Input) -> None:
+        self._cursor_visible = True
+
+    monkeypatch.setattr(Input, "_toggle_cursor", keep)
+
+
 @pytest.fixture(scope="session")
 def sim_tree_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("sim-master") / "icewarp"

@@ -10,18 +10,20 @@ announces). Without watchers, the timer polls every ``refresh_seconds``. ``p`` p
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from textual import events, on, work
 from textual.actions import parse
 from textual.app import App, ComposeResult
 from textual.command import Hit, Hits, Provider
 from textual.containers import Horizontal
+from textual.css.query import NoMatches
 from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -133,6 +135,9 @@ def _show_tab(app: IwtuiApp, area_id: str, tabs: TabbedContent, tab_id: str) -> 
     tabs.active = tab_id
 
 
+_T = TypeVar("_T")
+
+
 class IwtuiApp(App[int]):
     TITLE = "iwtui"
     CSS_PATH = [
@@ -171,6 +176,31 @@ class IwtuiApp(App[int]):
         read as Rich markup (``[link=...]``), and control characters show escaped."""
         super().notify(safe_lines(message), title=safe_text(title), severity=severity,
                        timeout=timeout, markup=False)  # fmt: skip
+
+    @property
+    def closing(self) -> bool:
+        """The console is shutting down: its widgets go one by one."""
+        return not self.is_running or bool(self._exit)
+
+    def call_from_thread(
+        self, callback: Callable[..., _T | Awaitable[_T]], *args: Any, **kwargs: Any
+    ) -> _T:
+        """As Textual's, but a worker's result that arrives while the console closes finds
+        its widgets gone: that lookup failure is dropped (``None``) instead of failing the
+        worker. While the console runs, a missing widget is still an error."""
+
+        async def guarded() -> Any:
+            try:
+                result = callback(*args, **kwargs)
+                if inspect.isawaitable(result):
+                    result = await result
+                return result
+            except NoMatches:
+                if self.closing:
+                    return None
+                raise
+
+        return cast(_T, super().call_from_thread(guarded))
 
     # --- layout ------------------------------------------------------------------------
 
@@ -278,6 +308,8 @@ class IwtuiApp(App[int]):
     def _files_changed(self, areas: frozenset[Area]) -> None:
         """Tell every area which parts of the install changed (``files_changed``): the
         Message Queue lists the queues again, the Spam Queues reload their lists."""
+        if self.closing:
+            return
         for pane in self.query_one("#areas", ContentSwitcher).children:
             hook = getattr(pane, "files_changed", None)
             if hook is not None:
@@ -340,8 +372,10 @@ class IwtuiApp(App[int]):
 
     @on(OptionList.OptionHighlighted, "#nav")
     def nav_moved(self, event: OptionList.OptionHighlighted) -> None:
-        if event.option.id:
-            self.query_one("#areas", ContentSwitcher).current = event.option.id
+        # the message can arrive while the console closes and the panes are gone
+        for switcher in self.query("#areas").results(ContentSwitcher):
+            if event.option.id:
+                switcher.current = event.option.id
 
     @on(OptionList.OptionSelected, "#nav")
     def nav_chosen(self, event: OptionList.OptionSelected) -> None:
