@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -267,6 +270,16 @@ def test_log_ranges_dates_and_files_are_checked(
     assert "bad date" in err  # "" meant today
     err = _bad(capsys, "logs", "parse", str(tmp_path / "nonexistent.log"))  # was exit 1
     assert "nonexistent.log" in err
+    assert "a folder" in _bad(capsys, "logs", "parse", str(tmp_path))
+
+
+def test_logs_parse_refuses_a_fifo_at_once(tmp_path: Path) -> None:
+    """A FIFO named as a log file: refused (exit 1) at once, not a wait for a writer."""
+    fifo = tmp_path / "smtp.log"
+    os.mkfifo(fifo)
+    proc = subprocess.run([sys.executable, "-m", "iwtui", "logs", "parse", str(fifo)],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert proc.returncode == 1 and "a FIFO" in proc.stderr, proc.stderr
 
 
 # --- tarpit ranges -----------------------------------------------------------------------------

@@ -250,3 +250,38 @@ def test_ips_sort_by_address_not_text() -> None:
 
     ips = ["9.1.1.1", "10.0.0.2", "10.0.0.0/8", "2001:db8::1", "192.0.2.1", "not an ip"]
     assert sorted(ips, key=_ip_order) == ["9.1.1.1", "10.0.0.0/8", "10.0.0.2", "192.0.2.1", "2001:db8::1", "not an ip"]  # fmt: skip
+
+
+async def test_a_held_file_swapped_for_a_link_is_refused(
+    sim_root: Path, isolated_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between the listing and the read, a held message replaced by a symlink to a secret
+    is refused by the preview and by Enter: its target is never shown."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("Subject: root's secret\n\nTOP-SECRET-LINE\n")
+    from iwtui.icewarp.spam import lists as spam_lists
+
+    real = spam_lists.held_files
+    links: list[Path] = []
+
+    def swapped(mail_dir: Path, owner: str, folder: str, **kw: Any) -> list[Path]:
+        if not links:  # listed as a regular file, then swapped before the read
+            found = real(mail_dir, owner, folder, **kw)
+            found[0].unlink()
+            found[0].symlink_to(secret)
+            links.append(found[0])
+        return links[:1]
+
+    app = make_app(sim_root, isolated_config)
+    async with app.run_test(size=SIZE) as pilot:
+        area = await _open(pilot, app)
+        tab = area.current
+        monkeypatch.setattr(spam_lists, "held_files", swapped)
+        row = tab.table.current()
+        assert row is not None
+        shown = tab.preview(row).plain
+        assert "symbolic link" in shown and "TOP-SECRET" not in shown
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, TextScreen)
+        assert any("symbolic link" in str(n.message) for n in app._notifications)

@@ -17,6 +17,7 @@ from pathlib import Path
 from iwtui.cli.common import Add, add_nested, context, emit_json, run_plan
 from iwtui.cli.validate import count
 from iwtui.errors import BadInput
+from iwtui.icewarp import files
 from iwtui.icewarp.logs import catalog as catalog_mod
 from iwtui.icewarp.logs import search, sessions
 from iwtui.icewarp.logs.catalog import Catalog, LogDay
@@ -139,14 +140,20 @@ def cmd_logs_parse(args: argparse.Namespace) -> int:
         parsed = parse_name(path)
         day = parsed.day if parsed else None
         try:
-            fh = open(path, "rb")  # noqa: SIM115 - closed below
+            # a file the admin names: a link is followed, but a FIFO, a device or a folder
+            # is refused at once (a FIFO would wait for a writer forever)
+            fd, _st = files.open_fd(path, follow=True)
+        except files.Unsafe as exc:
+            print(safe_text(f"iwtui: {exc}"), file=sys.stderr)
+            status = max(status, 2 if path.is_dir() else 1)  # a folder is not a log: bad input
+            continue
         except OSError as exc:
             print(safe_text(f"iwtui: {path}: {exc.strerror or exc}"), file=sys.stderr)
             # a file that is not there is bad input (2); one not readable is refused (1)
             missing = isinstance(exc, (FileNotFoundError, NotADirectoryError, IsADirectoryError))
             status = max(status, 2 if missing else 1)
             continue
-        with fh:
+        with open(fd, "rb") as fh:
             for raw in fh:
                 if not raw.endswith(b"\n"):
                     continue  # a half-written last line: not a line yet

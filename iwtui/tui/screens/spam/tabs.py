@@ -19,6 +19,7 @@ from textual.message import Message
 from textual.widgets import Button, Input, Select
 
 from iwtui.errors import IwtuiError
+from iwtui.icewarp import files
 from iwtui.icewarp.actions import Plan
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.logs.lines import safe_text
@@ -272,18 +273,20 @@ class SpamTab(Vertical):
     def preview(self, row: spam.SenderRow) -> Text:
         """The held message: where it is, its headers, the first lines of its body."""
         t = Text()
-        files = spam.held_files(self.install.mail_dir, row.owner, row.folder)
-        if not files:
+        held = spam.held_files(self.install.mail_dir, row.owner, row.folder)
+        if not held:
             t.append("Held message: not found", style="yellow")
             t.append(
                 f" (folder {safe_text(row.folder) or '—'} of {safe_text(row.owner)})\n", style="dim"
             )
             return t
-        path = files[0]
-        t.append(f"{path}\n", style="dim")
+        path = held[0]
+        t.append(f"{safe_text(str(path), 300)}\n", style="dim")
         try:
-            with open(path, "rb") as fh:
-                data = fh.read(8192)
+            data = files.read_head(path, 8192)  # no link followed, a regular file only
+        except files.Unsafe as exc:
+            t.append(f"{safe_text(str(exc), 300)}\n", style="red")
+            return t
         except OSError as exc:
             t.append(f"unreadable: {exc.strerror or exc}\n", style="red")
             return t
@@ -303,15 +306,17 @@ class SpamTab(Vertical):
         row = self.table.current()
         if self.spec.id != "quarantine" or row is None or self.table.is_gone(row):
             return
-        files = spam.held_files(self.install.mail_dir, row.owner, row.folder)
-        if not files:
+        held = spam.held_files(self.install.mail_dir, row.owner, row.folder)
+        if not held:
             self.app.notify("the held message was not found", title="Quarantine")
             return
         try:
-            with open(files[0], "rb") as fh:
-                data = fh.read(VIEW_BYTES)
+            data = files.read_head(held[0], VIEW_BYTES)  # no link followed, a regular file
+        except files.Unsafe as exc:
+            self.app.notify(str(exc), title="Quarantine", severity="error")
+            return
         except OSError as exc:
-            self.app.notify(f"{files[0]}: {exc.strerror or exc}", severity="error")
+            self.app.notify(f"{held[0]}: {exc.strerror or exc}", severity="error")
             return
         lines = data.decode("utf-8", "replace").replace("\r\n", "\n").split("\n")
         if len(data) == VIEW_BYTES:
