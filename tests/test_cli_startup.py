@@ -7,6 +7,7 @@ import argparse
 import importlib
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -67,6 +68,15 @@ def test_a_command_loads_only_its_own_module() -> None:
     loaded = _loaded_after(["--root", "/nonexistent", "spam", "--help"])
     assert "iwtui.cli.spam" in loaded
     assert not {"iwtui.cli.queue", "iwtui.cli.logs", "iwtui.tui.app"} & loaded
+
+
+def test_a_listing_loads_no_action_gate(sim_root: Path) -> None:
+    """`queue list` (a script's first line out soon) imports neither the gate nor the spam
+    database's modules: the commands that act import them."""
+    loaded = _loaded_after(["queue", "list", "--jsonl", "--max", "1", "--root", str(sim_root)])
+    assert "iwtui.icewarp.queue.scanning" in loaded
+    assert not {"iwtui.icewarp.actions", "iwtui.icewarp.queue.actions",
+                "iwtui.icewarp.spam.actions", "iwtui.icewarp.spam.lists"} & loaded  # fmt: skip
 
 
 def test_an_unknown_command_lists_the_real_ones(capsys: pytest.CaptureFixture[str]) -> None:

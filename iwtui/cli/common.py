@@ -13,14 +13,16 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iwtui import config as config_mod
 from iwtui.cli.options import add_nested, common_options, lists, writes
 from iwtui.errors import Refused
-from iwtui.icewarp import actions
 from iwtui.icewarp.install import Install, discover
 from iwtui.text import json_inert, safe_lines, safe_text
+
+if TYPE_CHECKING:  # the gate is imported by the commands that write, not by listings
+    from iwtui.icewarp import actions
 
 EXIT_OK, EXIT_REFUSED, EXIT_BAD = 0, 1, 2
 
@@ -48,7 +50,9 @@ class Context:
         )
 
     def gate(self) -> actions.ActionGate:
-        return actions.ActionGate(self.config.state_path(), read_only=self.config.read_only)
+        from iwtui.icewarp.actions import ActionGate
+
+        return ActionGate(self.config.state_path(), read_only=self.config.read_only)
 
 
 def context(args: argparse.Namespace) -> Context:

@@ -13,21 +13,20 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from iwtui.cli import validate
 from iwtui.cli.common import EXIT_OK, Add, add_nested, context, emit_json, run_plan
 from iwtui.errors import BadInput
 from iwtui.icewarp import files
-from iwtui.icewarp.actions import Plan
 from iwtui.icewarp.install import Install
-from iwtui.icewarp.logs.lines import safe_text
-from iwtui.icewarp.queue import actions as queue_actions
 from iwtui.icewarp.queue import deferrals, messages, scanning
 from iwtui.icewarp.queue.folders import QUEUE_NAMES, iter_items, spots
 from iwtui.icewarp.queue.messages import QueueItem, Row
-from iwtui.icewarp.spam import actions as spam_actions
-from iwtui.icewarp.spam.actions import validate_owner
-from iwtui.text import json_inert, safe_lines
+from iwtui.text import json_inert, safe_lines, safe_text
+
+if TYPE_CHECKING:  # the gate's plans: imported by the commands that act, not by listings
+    from iwtui.icewarp.actions import Plan
 
 
 def _install(args: argparse.Namespace) -> Install:
@@ -244,7 +243,9 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, plan: Plan) -> int:
-    return run_plan(args, plan, queue_actions.GONE_WORD)
+    from iwtui.icewarp.queue.actions import GONE_WORD
+
+    return run_plan(args, plan, GONE_WORD)
 
 
 def _root(args: argparse.Namespace) -> Path | None:
@@ -253,6 +254,7 @@ def _root(args: argparse.Namespace) -> Path | None:
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
+    from iwtui.icewarp.queue import actions as queue_actions
 
     inst = _install(args)
     plan = queue_actions.delete_plan(
@@ -262,11 +264,14 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_send_now(args: argparse.Namespace) -> int:
+    from iwtui.icewarp.queue import actions as queue_actions
+
     inst = _install(args)
     return _run(args, queue_actions.send_now_plan(inst, _items(inst, args.ids), _root(args)))
 
 
 def cmd_bounce(args: argparse.Namespace) -> int:
+    from iwtui.icewarp.queue import actions as queue_actions
 
     inst = _install(args)
     items = _items(inst, args.ids)
@@ -280,10 +285,13 @@ def cmd_bounce(args: argparse.Namespace) -> int:
 
 def cmd_list_sender(which: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
+        from iwtui.icewarp.queue import actions as queue_actions
+        from iwtui.icewarp.spam import actions as spam_actions
+
         inst = _install(args)
         items = _items(inst, args.ids)
         validate.refuse_first(args, f"queue {which}")
-        owner = validate_owner(args.owner)
+        owner = spam_actions.validate_owner(args.owner)
         senders = list(dict.fromkeys(i.sender.lower() for i in items if i.sender))
         listed = spam_actions.listed_senders(inst.antispam_db, which, owner, senders)
         for sender, row in listed.items():  # a no-op, said as such: not written again
