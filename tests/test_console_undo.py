@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from textual.command import CommandPalette
-from textual.widgets import OptionList
+from textual.widgets import OptionList, TabbedContent
 
 from iwtui.errors import Refused
 from iwtui.icewarp.actions import ActionGate, install_roots
@@ -147,9 +147,11 @@ async def test_the_palette_offers_area_actions_undo_journal_and_every_tab(
         # choosing the tab switches area and tab
         cmd = next(c for t, c, _h in palette_commands(app, app.screen) if "(tarpit)" in t)
         cmd()
-        await pilot.pause(0.2)
-        assert app.current_area == "spam"
-        assert app.query_one("#spam-tabs").active == "tab-tarpit"  # type: ignore[attr-defined]
+        tabs = app.query_one("#spam-tabs", TabbedContent)
+        await wait_for(pilot, lambda: app.current_area == "spam" and tabs.active == "tab-tarpit")
+        await pilot.pause(0.5)  # and it stays there: the old tab's focus does not take it back
+        assert tabs.active == "tab-tarpit" and app.current_area == "spam"
+        assert isinstance(app.focused, ItemTable) and app.focused in tabs.query("#tab-tarpit *")
 
 
 def test_plans_name_their_items(sim_install: Any) -> None:
