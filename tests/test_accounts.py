@@ -257,3 +257,20 @@ def test_cli_export(install: Install, tmp_path: Path, capsys: pytest.CaptureFixt
     lines = out.read_text().splitlines()
     assert lines[0].startswith("[Account]\t") and lines[-2].startswith("Unknown senders\t")
     assert "4 accounts" in capsys.readouterr().out
+
+
+def test_json_rows_equal_one_dumps_per_object() -> None:
+    """The CLI's --json list is encoded in one call; its text is the one of json.dumps of each
+    object joined by ",\\n  " (also when a string holds "}, {", quotes, escapes, NUL)."""
+    from iwtui.cli.accounts import json_rows
+
+    def slow(objs: list[dict[str, object]]) -> str:
+        body = ",\n  ".join(json.dumps(o, ensure_ascii=False) for o in objs)
+        return f"[\n  {body}\n]\n" if objs else "[]\n"
+
+    plain = [{"account": f"u{i}@x.test", "n": i, "q": None, "p": 12.5} for i in range(3)]
+    odd = {"account": 'a"}, {"b\\\x1b[31m\x00é', "n": 1, "q": None, "p": 0.1}
+    hostile = [*plain, odd]
+    for objs in ([], plain[:1], plain, hostile, hostile[::-1]):
+        assert json_rows(objs) == slow(objs)
+        assert json.loads(json_rows(objs)) == objs

@@ -282,7 +282,7 @@ def test_cache_persisted_in_state_dir(sim_install: Install, tmp_path: Path) -> N
     again = measure(sim_install, "server", state)
     assert again.reused == first.folders and (again.bytes, again.files) == (first.bytes,
                                                                             first.files)  # fmt: skip
-    assert list((state / "volume").glob("cache-*.json"))
+    assert list((state / "volume").glob("cache-*.bin"))
 
 
 def _ncdu_totals(node: object, seen: set[tuple[int, int]]) -> tuple[int, int]:
@@ -364,3 +364,70 @@ def test_cli_volume_ncdu_file(sim_root: Path, tmp_path: Path,
     assert "ncdu -f" in capsys.readouterr().out
     data = json.loads(out.read_bytes())
     assert _ncdu_totals(data[3], set()) == plain_walk(sim_root)
+
+
+def _units(top: Path) -> list[Unit]:
+    return [Unit("(files)", str(top), recursive=False)] + [
+        Unit(p.name, str(p)) for p in sorted(top.iterdir()) if p.is_dir() and not p.is_symlink()
+    ]
+
+
+def test_packed_cache_round_trip_and_damage(tree: Path, tmp_path: Path) -> None:
+    from iwtui.icewarp.volume import store
+
+    _age(tree, 3)
+    odd = tree / "d" / os.fsdecode(b"caf\xe9")  # a name that is not UTF-8
+    odd.mkdir()
+    (odd / "f").write_bytes(b"12345")
+    _age(tree, 3)
+    w = Walker(helpers=False)
+    w.run(_units(tree))
+    records = dict(w.fresh)
+    records[str(tree / "a" / "b")] = records[str(tree / "a" / "b")]._replace(
+        subdirs=("c", "not-cached")  # a subfolder without a record: an incomplete folder
+    )
+    state = tmp_path / "state"
+    store.save_cache(state, tree, records)
+    back = store.load_cache(state, tree)
+    assert back.packed is not None and len(back.packed) == len(records)
+    assert back.packed.subs and back.packed.links  # both kinds of record were kept
+    assert {p: back.get(p) for p in records} == records
+    assert back.as_dict() == records
+    path = store.cache_path(state, tree)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    assert not store.load_cache(state, tree)  # damaged: ignored, the next walk rebuilds it
+    path.write_bytes(b"{}")
+    assert not store.load_cache(state, tree)
+
+
+def test_rescan_from_the_packed_cache_equals_plain_walk(tree: Path, tmp_path: Path) -> None:
+    """Units reused whole from the cache read back from disk (the fast path), hard links
+    shared by two units counted once, a unit that changed walked again, cancel."""
+    from iwtui.icewarp.volume import store
+
+    _age(tree, 3)
+    state = tmp_path / "state"
+    first = Walker(helpers=False)
+    s1 = first.run(_units(tree))
+    store.save_cache(state, tree, first.fresh)
+    units = _units(tree)
+    again = Walker(store.load_cache(state, tree), helpers=False)
+    s2 = again.run(units)
+    assert (s2.bytes, s2.files) == (s1.bytes, s1.files) == plain_walk(tree)
+    assert s2.reused == s2.folders == s1.folders and again.kept and not again.fresh
+    by_name = {u.name: (u.bytes, u.files, u.oldest) for u in units}
+    assert by_name == {u.name: (u.bytes, u.files, u.oldest) for u in first.units}
+    assert again.seen_folders() == first.fresh
+    (tree / "a" / "b" / "c" / "new.imap").write_bytes(b"n" * 33)
+    units = _units(tree)
+    third = Walker(store.load_cache(state, tree), helpers=False)
+    s3 = third.run(units)
+    assert (s3.bytes, s3.files) == plain_walk(tree)
+    assert s3.reused == s3.folders - 1  # only "a/b/c" listed again
+    assert [u.name for u in units if u.bytes != by_name[u.name][0]] == ["a"]
+    cancel = threading.Event()
+    cancel.set()
+    s4 = Walker(store.load_cache(state, tree), helpers=False, cancel=cancel).run(_units(tree))
+    assert s4.cancelled and s4.files == 0

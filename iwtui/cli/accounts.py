@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 from iwtui.cli.common import EXIT_OK, Add, add_nested, context
 from iwtui.cli.validate import count
-from iwtui.icewarp.logs.lines import safe_text
 
 if TYPE_CHECKING:
     from iwtui.icewarp.accounts.stats import Report
@@ -59,18 +58,26 @@ def _num(n: int) -> str:
     return f"{n:,}"
 
 
-def cmd_list(args: argparse.Namespace) -> int:
-    from iwtui.cli.volume import human
+def json_rows(objects: list[dict[str, object]]) -> str:
+    """``[``, one object a line (two spaces in), ``]``: as ``json.dumps`` of each object
+    joined with ``,\n  ``, the whole list encoded in one call."""
+    if not objects:
+        return "[]\n"
+    text = json.dumps(objects, ensure_ascii=False)
+    # objects follow each other as "}, {"; a text holding "}, {" itself: object by object
+    if text.count("}, {") == len(objects) - 1:
+        return "[\n  " + text[1:-1].replace("}, {", "},\n  {") + "\n]\n"
+    return "[\n  " + ",\n  ".join(json.dumps(o, ensure_ascii=False) for o in objects) + "\n]\n"
 
+
+def cmd_list(args: argparse.Namespace) -> int:
     report = _report(args)
     if args.json:
-        out = sys.stdout
-        out.write("[")
-        for i, r in enumerate(report.rows):
-            out.write(",\n  " if i else "\n  ")
-            out.write(json.dumps(r.to_json(), ensure_ascii=False))
-        out.write("\n]\n" if report.rows else "]\n")
+        sys.stdout.write(json_rows([r.to_json() for r in report.rows]))
         return EXIT_OK
+    from iwtui.cli.volume import human
+    from iwtui.icewarp.logs.lines import safe_text
+
     print(f"{report.start} .. {report.end}: {len(report.rows):,} of {report.matched:,} accounts"
           f" ({report.accounts:,} local)")  # fmt: skip
     head = (f"{'ID':<32} {'Received #':>10} {'Received':>10} {'Sent #':>8} {'Sent':>10} "

@@ -18,16 +18,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from datetime import date, datetime
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
 from iwtui.errors import BadInput
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.volume import targets
-from iwtui.icewarp.volume.mailboxes import Mailbox, mailboxes
-from iwtui.icewarp.volume.walk import Folder
+from iwtui.icewarp.volume.mailboxes import mailboxes
+from iwtui.icewarp.volume.walk import FolderCache
 
 # The CLI's objects, in this order (extra fields may follow).
 FIELDS = ("account", "received_count", "received_bytes", "sent_count", "sent_bytes",
@@ -61,7 +62,7 @@ class AccountRow:
         return self.account.rpartition("@")[2]
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return dict(self.__dict__)  # the fields in order (asdict's copy of flat values)
 
 
 @dataclass
@@ -119,38 +120,34 @@ def sort_rows(rows: list[AccountRow], field: str = "account") -> list[AccountRow
     desc = name not in TEXT_FIELDS
     if reverse_req:
         desc = not desc
-    by_account = sorted(rows, key=lambda r: r.account)
+    by_account = sorted(rows, key=attrgetter("account"))
     if name == "account":
         return by_account[::-1] if desc else by_account
-    have = [r for r in by_account if getattr(r, name) is not None]
-    none = [r for r in by_account if getattr(r, name) is None]
-    have.sort(key=lambda r: getattr(r, name), reverse=desc)  # stable: ties stay A-Z
+    get = attrgetter(name)
+    have = [r for r in by_account if get(r) is not None]
+    none = [r for r in by_account if get(r) is None]
+    have.sort(key=get, reverse=desc)  # stable: ties stay A-Z
     return have + none
 
 
-def _created(mb: Mailbox | None) -> str | None:
-    if mb is None or not mb.oldest:
-        return None
-    return datetime.fromtimestamp(mb.oldest).isoformat(timespec="seconds")
+# the traffic columns of an account with no row in the period (AccountRow's order)
+NO_TRAFFIC = (0, 0, 0, 0, 0, 0, None, None, None, None)
+
+
+SUMMED = ("received_count", "received_bytes", "sent_count", "sent_bytes", "sent_out_count",
+          "sent_out_bytes", "messages_count", "messages_bytes")  # fmt: skip
 
 
 def _sum(rows: list[AccountRow], name: str) -> AccountRow:
+    """The totals line: sums; the newest last_*, the oldest created."""
     t = AccountRow(name)
-    for r in rows:
-        for f in ("received_count", "received_bytes", "sent_count", "sent_bytes",
-                  "sent_out_count", "sent_out_bytes", "messages_count", "messages_bytes"):  # fmt: skip
-            setattr(t, f, getattr(t, f) + getattr(r, f))
-        for f in ("last_sent", "last_received", "last_login", "created"):
-            v = getattr(r, f)
-            cur = getattr(t, f)
-            if v is not None and (cur is None or (v < cur if f == "created" else v > cur)):
-                setattr(t, f, v)
+    for f in SUMMED:
+        setattr(t, f, sum(map(attrgetter(f), rows)))
+    for f in ("last_sent", "last_received", "last_login", "created"):
+        values = [v for v in map(attrgetter(f), rows) if v is not None]
+        if values:
+            setattr(t, f, min(values) if f == "created" else max(values))
     return t
-
-
-def store_days(store: Any) -> tuple[str, str] | None:
-    row = store.db.execute("SELECT min(day), max(day) FROM account_day").fetchone()
-    return (row[0], row[1]) if row and row[0] else None
 
 
 def collect(
@@ -163,14 +160,14 @@ def collect(
     max_items: int = 0,
     sort: str = "account",
     ingest: bool = True,
-    mailbox_cache: dict[str, Folder] | None = None,
+    mailbox_cache: FolderCache | None = None,
     quotas: dict[str, int] | None = None,
     progress: Callable[[str], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> Report:
     """The whole Account Statistics answer for a period (both days included; default: every
     day the store holds). ``ingest``: bring the store up to date with the logs first."""
-    from iwtui.icewarp.traffic.accounts_feed import account_totals
+    from iwtui.icewarp.accounts.totals import account_totals, day_range
     from iwtui.icewarp.traffic.store import Store, default_path
 
     if max_items < 0:
@@ -186,31 +183,33 @@ def collect(
             if progress:
                 progress("reading logs")
             run_ingest(install, store, cancel=cancel)
-        days = store_days(store)
+        days = day_range(store.db) if start is None or end is None else None
         today = date.today().isoformat()
         lo = start.isoformat() if start else (days[0] if days else today)
         hi = end.isoformat() if end else (days[1] if days else today)
-        totals = account_totals(store, lo, hi)
+        totals = account_totals(store.db, lo, hi)
     finally:
         store.db.close()
     local = local_accounts(install)
     terms = parse_filter(filter_text)
-    chosen = {a: p for a, p in local.items() if matches(a, terms)}
+    chosen = {a: p for a, p in local.items() if matches(a, terms)} if terms else local
     if progress:
         progress(f"counting {len(chosen):,} mailboxes")
     boxes = mailboxes(install, state_dir, chosen, cache=mailbox_cache, cancel=cancel)
-    names = [f.name for f in fields(AccountRow)]
     rows: list[AccountRow] = []
+    get_totals, get_box = totals.get, boxes.get
+    stamp = datetime.fromtimestamp
+    times: dict[int, str | None] = {0: None}  # Created, once per distinct time
     for address in chosen:
-        t = totals.get(address)
-        row = AccountRow(address)
-        if t is not None:
-            for f in names[1:11]:
-                setattr(row, f, getattr(t, f))
-        mb = boxes.get(address)
-        if mb is not None:
-            row.messages_count, row.messages_bytes = mb.files, mb.bytes
-            row.created = _created(mb)
+        t = get_totals(address, NO_TRAFFIC)
+        mb = get_box(address)
+        if mb is None:
+            row = AccountRow(address, *t)
+        else:
+            created = times.get(mb.oldest, "")
+            if created == "":
+                created = times[mb.oldest] = stamp(mb.oldest).isoformat(timespec="seconds")
+            row = AccountRow(address, *t, created, mb.files, mb.bytes)
         if quotas and quotas.get(address):
             row.quota_bytes = quotas[address]
             row.quota_percent = round(100.0 * row.messages_bytes / quotas[address], 1)
@@ -223,11 +222,9 @@ def collect(
     if not terms:
         others = [r for a, r in totals.items() if a not in local]
         unknown = AccountRow("Unknown senders")
-        for r in others:
-            unknown.sent_count += r.sent_count
-            unknown.sent_bytes += r.sent_bytes
-            unknown.sent_out_count += r.sent_out_count
-            unknown.sent_out_bytes += r.sent_out_bytes
-            if r.last_sent and (unknown.last_sent is None or r.last_sent > unknown.last_sent):
-                unknown.last_sent = r.last_sent
+        unknown.sent_count = sum(r[2] for r in others)
+        unknown.sent_bytes = sum(r[3] for r in others)
+        unknown.sent_out_count = sum(r[4] for r in others)
+        unknown.sent_out_bytes = sum(r[5] for r in others)
+        unknown.last_sent = max((r[6] for r in others if r[6]), default=None)
     return Report(rows, unknown, _sum(rows, "Total"), lo, hi, matched, len(local))

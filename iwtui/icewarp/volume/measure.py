@@ -13,7 +13,7 @@ from typing import Any
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.volume import store
 from iwtui.icewarp.volume.targets import Target, resolve
-from iwtui.icewarp.volume.walk import Cancel, Folder, Progress, Walker
+from iwtui.icewarp.volume.walk import Cancel, FolderCache, Progress, Walker
 
 
 @dataclass(frozen=True)
@@ -107,21 +107,19 @@ def measure(
     use_cache: bool = True,
     helpers: bool = True,
     target: Target | None = None,
-    cache: dict[str, Folder] | None = None,
+    cache: FolderCache | None = None,
 ) -> VolumeResult:
     """Walk a target. A cancelled walk returns its partial totals (``complete`` False) and
     is not stored as a result; the folders it finished still go to the cache.
 
     ``cache``: a caller that measures again and again (the Volume screen) keeps the cache
     in memory: it is read from the state dir only when empty, updated in place, and
-    written back only when the walk changed it."""
+    written back only when the walk changed it (so is the one read from the state dir)."""
     tgt = target or resolve(install, text)
-    held = cache
-    if cache is None or not cache:
-        loaded = store.load_cache(state_dir, install.root) if use_cache else {}
-        if held is not None:
-            held.update(loaded)
-        cache = loaded if held is None else held
+    if cache is None:
+        cache = store.load_cache(state_dir, install.root) if use_cache else FolderCache()
+    elif not cache and use_cache:
+        cache.replace(store.load_cache(state_dir, install.root))
     walker = Walker(cache, exclude=tgt.exclude, progress=progress, cancel=cancel,
                     helpers=helpers)  # fmt: skip
     stats = walker.run(tgt.units)
@@ -129,10 +127,8 @@ def measure(
     walked = [u.path for u in tgt.units if u.recursive]
     unchanged = complete and stats.reused == stats.folders and not (stats.vanished or stats.errors)
     if not unchanged:
-        merged = store.merge_cache(cache, walker.fresh, walked, complete)
-        if held is not None:
-            held.clear()
-            held.update(merged)
+        merged = store.merge_cache(cache, walker.seen_folders(), walked, complete)
+        cache.replace(merged)
         if use_cache:
             store.save_cache(state_dir, install.root, merged)
     at = now().replace(microsecond=0).isoformat()

@@ -1,7 +1,9 @@
 """What Volume keeps in iwtui's state dir (``<state>/volume/``), per install root:
 
-- ``cache-<key>.json``: the per-folder records of the walker (its direct files' totals,
-  its subfolder names, its hard-linked files), so that a rescan reuses unchanged folders;
+- ``cache-<key>.bin``: the per-folder records of the walker (its direct files' totals,
+  its subfolder names, its hard-linked files, its oldest file), so that a rescan reuses
+  unchanged folders: packed in pre-order (``pack``), read back in a few C calls (a marshal
+  payload checked by its CRC-32: paths joined in one string, the numbers in arrays);
 - ``results-<key>.json``: per target the last two complete results (the seed's "previous
   volume counter").
 
@@ -12,16 +14,17 @@ read or does not match is ignored (the next walk rebuilds it).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import marshal
 import os
+import struct
+import zlib
+from array import array
 from pathlib import Path
-from sys import intern
 from typing import Any
 
-from iwtui.icewarp.volume.walk import Folder
-
-VERSION = 4
-CHUNK = 2000
+from iwtui.icewarp.volume.walk import Folder, FolderCache, Packed
 
 
 def folder(state_dir: Path, root: Path) -> tuple[Path, str]:
@@ -45,59 +48,130 @@ def _read(path: Path) -> Any:
         return None
 
 
-def load_cache(state_dir: Path, root: Path) -> dict[str, Folder]:
-    """The cache file: a header line, then lines of up to ``CHUNK`` rows (read one line at
-    a time: memory holds the records, never the whole parsed file)."""
+MAGIC = b"IWTVOLC\x05"  # the cache file's first bytes (format 5: packed, marshal)
+_LEN = struct.Struct("<QI")  # payload length, CRC-32
+
+
+def cache_path(state_dir: Path, root: Path) -> Path:
     where, key = folder(state_dir, root)
-    out: dict[str, Folder] = {}
-    paths: list[str] = []
+    return where / f"cache-{key}.bin"
+
+
+def load_cache(state_dir: Path, root: Path) -> FolderCache:
+    """The cache file as written by ``save_cache`` (empty when missing, of another format,
+    damaged or inconsistent): its records stay packed until a walk asks for one."""
     try:
-        with open(where / f"cache-{key}.json", "rb") as fh:
-            head = json.loads(fh.readline())
-            if not isinstance(head, dict) or head.get("v") != VERSION:
-                return {}
-            for line in fh:
-                # A row names its folder by its parent's row (or in full).
-                for parent, name, st, b, f, subs, links, old in json.loads(line):
-                    path = name if parent < 0 else f"{paths[parent]}/{name}"
-                    paths.append(path)
-                    out[path] = Folder(st, b, f, tuple(map(intern, subs)), tuple(links), old)
-    except (OSError, KeyError, TypeError, ValueError, IndexError):
-        return {}
-    return out
+        with open(cache_path(state_dir, root), "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return FolderCache()
+    try:
+        return FolderCache(packed=_unpack(data))
+    except (ValueError, TypeError, EOFError, IndexError, OverflowError):
+        return FolderCache()
 
 
-def save_cache(state_dir: Path, root: Path, cache: dict[str, Folder]) -> None:
-    where, key = folder(state_dir, root)
-    path = where / f"cache-{key}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    index: dict[str, int] = {}
-    with open(tmp, "wb") as fh:
-        fh.write(json.dumps({"v": VERSION}).encode() + b"\n")
-        rows: list[list[object]] = []
-        for p, r in cache.items():
-            parent, _, name = p.rpartition("/")
-            up = index.get(parent, -1)
-            index[p] = len(index)
-            rows.append([up, name if up >= 0 else p, *r])
-            if len(rows) >= CHUNK:
-                fh.write(_line(rows))
-                rows = []
-        if rows:
-            fh.write(_line(rows))
-    os.replace(tmp, path)
+def _ints(raw: object, n: int) -> array[int]:
+    if not isinstance(raw, bytes):
+        raise TypeError("not bytes")
+    a = array("q")
+    a.frombytes(raw)
+    if len(a) != n:
+        raise ValueError("length")
+    return a
 
 
-def _line(rows: list[list[object]]) -> bytes:
-    return json.dumps(rows, separators=(",", ":")).encode("utf-8", "surrogateescape") + b"\n"
+def _unpack(data: bytes) -> Packed:
+    head = len(MAGIC) + _LEN.size
+    if data[: len(MAGIC)] != MAGIC or len(data) < head:
+        raise ValueError("not a cache file")
+    size, crc = _LEN.unpack_from(data, len(MAGIC))
+    body = memoryview(data)[head:]
+    if len(body) != size or zlib.crc32(body) != crc:
+        raise ValueError("damaged")
+    # our own file, in a private folder, checked by its CRC (marshal trusts its input)
+    names, stamps, nbytes, nfiles, oldest, ends, links, subs = marshal.loads(body)
+    if not isinstance(names, str) or not isinstance(links, dict) or not isinstance(subs, dict):
+        raise TypeError("bad cache")
+    paths = names.split("\0") if names else []
+    n = len(paths)
+    cols = [_ints(c, n) for c in (stamps, nbytes, nfiles, oldest, ends)]
+    if any(not i < e <= n for i, e in enumerate(cols[4])):
+        raise ValueError("bad subtree")
+    for k, v in links.items():
+        if not (isinstance(k, int) and 0 <= k < n and isinstance(v, tuple) and len(v) % 3 == 0):
+            raise ValueError("bad links")
+    for k, v in subs.items():
+        if not (isinstance(k, int) and 0 <= k < n and isinstance(v, tuple)):
+            raise ValueError("bad subfolders")
+        if cols[4][k] != k + 1:
+            raise ValueError("bad incomplete folder")
+    return Packed(paths, cols[0], cols[1], cols[2], cols[3], cols[4], links, subs)
+
+
+def pack(cache: dict[str, Folder]) -> bytes:
+    """The records in pre-order: each folder whose every subfolder has a record is followed
+    by their subtrees; any other folder stands alone (its subfolder names kept)."""
+    paths: list[str] = []
+    cols = [array("q") for _ in range(5)]  # stamps, bytes, files, oldest, ends
+    stamps, nbytes, nfiles, oldest, ends = cols
+    links: dict[int, tuple[int, ...]] = {}
+    subs: dict[int, tuple[str, ...]] = {}
+    done: set[str] = set()
+    roots = [p for p in cache if p.rpartition("/")[0] not in cache]
+    for root in itertools.chain(roots, cache):  # then anything left: its own tree
+        if root in done:
+            continue
+        todo: list[tuple[str, int]] = [(root, -1)]
+        while todo:
+            path, start = todo.pop()
+            if start >= 0:  # the subtree of the folder at ``start`` ends here
+                ends[start] = len(paths)
+                continue
+            if path in done:
+                continue
+            rec = cache[path]
+            done.add(path)
+            i = len(paths)
+            paths.append(path)
+            stamps.append(rec.stamp)
+            nbytes.append(rec.bytes)
+            nfiles.append(rec.files)
+            oldest.append(rec.oldest)
+            ends.append(i + 1)
+            if rec.links:
+                links[i] = tuple(rec.links)
+            kids = [f"{path}/{n}" for n in rec.subdirs]
+            if all(k in cache and k not in done for k in kids):
+                todo.append((path, i))
+                todo += [(k, -1) for k in reversed(kids)]
+            else:
+                subs[i] = tuple(rec.subdirs)
+                roots += [k for k in kids if k in cache and k not in done]
+    body = marshal.dumps(("\0".join(paths), *(c.tobytes() for c in cols), links, subs), 4)
+    return MAGIC + _LEN.pack(len(body), zlib.crc32(body)) + body
+
+
+def save_cache(state_dir: Path, root: Path, cache: FolderCache | dict[str, Folder]) -> None:
+    records = cache.as_dict() if isinstance(cache, FolderCache) else cache
+    path = cache_path(state_dir, root)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _write(path, pack(records))
+    old = path.with_suffix(".json")  # format 4 and before
+    if old.exists():
+        old.unlink()
 
 
 def merge_cache(
-    old: dict[str, Folder], fresh: dict[str, Folder], walked: list[str], complete: bool
+    old: FolderCache | dict[str, Folder],
+    fresh: dict[str, Folder],
+    walked: list[str],
+    complete: bool,
 ) -> dict[str, Folder]:
     """The stored cache after a walk: the folders under a fully walked path that the walk
     did not see are gone; a cancelled walk only adds what it saw."""
+    if isinstance(old, FolderCache):
+        old = old.as_dict()
     if complete and walked:
         roots = set(walked)
 

@@ -21,6 +21,8 @@ import errno
 import os
 import stat
 import time
+from array import array
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -62,6 +64,91 @@ def stamp(st: os.stat_result) -> int:
     return h if h != HOT else -2
 
 
+class Packed:
+    """Cache records as read back from the state dir, packed: in pre-order (a folder, then
+    the subtree of each of its subfolders, so ``ends[i]`` is the index after folder ``i``'s
+    subtree) in arrays, one ``Folder`` made only when asked for. A folder listed in ``subs``
+    is incomplete (not every subfolder has a record right after it): its subtree is itself
+    alone, its subfolder names are kept there."""
+
+    __slots__ = ("ends", "incomplete", "linked", "links", "nbytes", "nfiles", "oldest", "paths",
+                 "pos", "stamps", "subs")  # fmt: skip
+
+    def __init__(self, paths: list[str], stamps: array[int], nbytes: array[int],
+                 nfiles: array[int], oldest: array[int], ends: array[int],
+                 links: dict[int, tuple[int, ...]], subs: dict[int, tuple[str, ...]]) -> None:  # fmt: skip
+        self.paths = paths
+        self.pos = dict(zip(paths, range(len(paths)), strict=False))
+        self.stamps, self.nbytes, self.nfiles, self.oldest = stamps, nbytes, nfiles, oldest
+        self.ends = ends
+        self.links = links
+        self.subs = subs
+        self.incomplete = sorted(subs)
+        self.linked = sorted(links)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def folder(self, i: int) -> Folder:
+        subs = self.subs.get(i)
+        if subs is None:
+            names: list[str] = []
+            paths, ends = self.paths, self.ends
+            j, end = i + 1, ends[i]
+            while j < end:
+                names.append(intern(paths[j].rpartition("/")[2]))
+                j = ends[j]
+            subs = tuple(names)
+        return Folder(self.stamps[i], self.nbytes[i], self.nfiles[i], subs,
+                      self.links.get(i, ()), self.oldest[i])  # fmt: skip
+
+    def whole(self, i: int, end: int) -> bool:
+        """Every folder of ``[i, end)`` complete (its subtree is its records)."""
+        k = bisect_left(self.incomplete, i)
+        return k == len(self.incomplete) or self.incomplete[k] >= end
+
+
+class FolderCache:
+    """path -> ``Folder``: what the walker reuses. Records read from the state dir stay
+    ``packed``; records set since are in ``folders`` (looked up first)."""
+
+    __slots__ = ("folders", "packed")
+
+    def __init__(self, folders: dict[str, Folder] | None = None,
+                 packed: Packed | None = None) -> None:  # fmt: skip
+        self.folders: dict[str, Folder] = folders if folders is not None else {}
+        self.packed = packed
+
+    def get(self, path: str) -> Folder | None:
+        f = self.folders.get(path)
+        if f is None and self.packed is not None:
+            i = self.packed.pos.get(path)
+            if i is not None:
+                return self.packed.folder(i)
+        return f
+
+    def __bool__(self) -> bool:
+        return bool(self.folders) or bool(self.packed)
+
+    def as_dict(self) -> dict[str, Folder]:
+        """Every record as a Folder (packed ones made now; the packed copy is dropped)."""
+        if self.packed is not None:
+            pk, mine = self.packed, self.folders
+            out = {p: pk.folder(i) for p, i in pk.pos.items() if p not in mine}
+            out.update(mine)
+            self.folders, self.packed = out, None
+        return self.folders
+
+    def replace(self, other: FolderCache | dict[str, Folder]) -> None:
+        if isinstance(other, FolderCache):
+            self.folders, self.packed = other.folders, other.packed
+        else:
+            self.folders, self.packed = other, None
+
+
+Cache = FolderCache | dict[str, Folder]
+
+
 class Cancel(Protocol):
     def is_set(self) -> bool: ...
 
@@ -77,6 +164,7 @@ class Unit:
     files: int = 0
     folders: int = 0
     done: bool = False
+    oldest: int = 0  # the oldest regular file's mtime below it, seconds (0: none)
 
 
 @dataclass
@@ -119,7 +207,7 @@ class Walker:
 
     def __init__(
         self,
-        cache: dict[str, Folder] | None = None,
+        cache: Cache | None = None,
         *,
         exclude: Iterable[str] = (),
         progress: Callable[[Progress], None] | None = None,
@@ -129,8 +217,9 @@ class Walker:
         helpers: bool = True,
         sink: list[tuple[str, Folder]] | None = None,
     ) -> None:
-        self.cache = cache if cache is not None else {}
+        self.cache = cache if isinstance(cache, FolderCache) else FolderCache(cache)
         self.fresh: dict[str, Folder] = {}
+        self.kept: list[tuple[int, int]] = []  # packed records reused whole: index ranges
         self.exclude = set(exclude)
         self.progress = progress
         self.cancel = cancel
@@ -152,12 +241,15 @@ class Walker:
         self._t0 = time.monotonic()
         try:
             jobs: deque[tuple[int, str, str]] = deque()
-            for index, unit in enumerate(units):
-                if self._cancelled():
+            index, n = 0, len(units)
+            while index < n and not self.tick():
+                index = self._quick_run(units, index)  # the units reused whole
+                if index >= n or self.stats.cancelled:
                     break
-                self._unit = unit
+                unit = self._unit = units[index]
                 for name in self._walk_top(unit):
                     jobs.append((index, unit.path, name))
+                index += 1
             self._run_jobs(jobs)
             for unit in units:
                 unit.done = not self.stats.cancelled
@@ -167,6 +259,16 @@ class Walker:
             self._report()
         return self.stats
 
+    def seen_folders(self) -> dict[str, Folder]:
+        """Every folder this walk counted, as ``fresh`` with the packed ones reused whole."""
+        if not self.kept:
+            return self.fresh
+        pk = self.cache.packed
+        assert pk is not None
+        out = {pk.paths[j]: pk.folder(j) for i, end in self.kept for j in range(i, end)}
+        out.update(self.fresh)
+        return out
+
     def merge_many(self, recs: Iterable[tuple[str, Folder]], unit: Unit) -> None:
         """Folders another process walked (the helper): counted and cached here."""
         fresh, s = self.fresh, self.stats
@@ -175,7 +277,7 @@ class Walker:
                 continue
             fresh[path] = rec
             if rec.links:
-                self._add(rec.bytes, rec.files, rec.links, unit)
+                self._add(rec.bytes, rec.files, rec.links, unit, rec.oldest)
                 continue
             s.bytes += rec.bytes
             s.files += rec.files
@@ -183,6 +285,8 @@ class Walker:
             unit.bytes += rec.bytes
             unit.files += rec.files
             unit.folders += 1
+            if rec.oldest and (not unit.oldest or rec.oldest < unit.oldest):
+                unit.oldest = rec.oldest
 
     def tick(self) -> bool:
         """Report progress when due; True when the walk must stop."""
@@ -218,7 +322,8 @@ class Walker:
             )
         )
 
-    def _add(self, nbytes: int, nfiles: int, links: tuple[int, ...], unit: Unit | None) -> None:
+    def _add(self, nbytes: int, nfiles: int, links: tuple[int, ...], unit: Unit | None,
+             oldest: int = 0) -> None:  # fmt: skip
         for i in range(0, len(links), 3):
             key = (links[i] << 64) | links[i + 1]
             if key not in self.seen:
@@ -233,6 +338,8 @@ class Walker:
             unit.bytes += nbytes
             unit.files += nfiles
             unit.folders += 1
+            if oldest and (not unit.oldest or oldest < unit.oldest):
+                unit.oldest = oldest
 
     def _error(self, path: str, exc: OSError) -> None:
         self.stats.errors.append((path, exc.strerror or type(exc).__name__))
@@ -285,6 +392,122 @@ class Walker:
             os.close(fd)
             return None, ()
         return fd, subs
+
+    def _quick_run(self, units: list[Unit], index: int) -> int:
+        """The rescan's fast path: count the units from ``index`` on whose every folder is
+        unchanged (one ``lstat`` each, nothing opened) straight from the cache; the index
+        of the first that is not (nothing of it counted: a folder changed, is missing from
+        the cache or is excluded), to be walked the usual way (which still reuses its
+        unchanged folders)."""
+        n = len(units)
+        cache = self.cache
+        pk = cache.packed if not cache.folders else None
+        if pk is None:
+            while index < n and self._quick_dict(units[index]):
+                index += 1
+                if index & 63 == 0 and self.tick():
+                    break
+            return index
+        pos_get, ends, paths, stamps = pk.pos.get, pk.ends, pk.paths, pk.stamps
+        nbytes, nfiles, olds, linked = pk.nbytes, pk.nfiles, pk.oldest, pk.linked
+        excluded = [j for j in map(pk.pos.get, self.exclude) if j is not None]
+        lstat, isdir, h = os.lstat, stat.S_ISDIR, hash
+        kept, s = self.kept, self.stats
+        done = 0
+        while index < n:
+            unit = units[index]
+            i = pos_get(unit.path)
+            if i is None:
+                return index
+            end = ends[i] if unit.recursive else i + 1
+            if pk.incomplete and not pk.whole(i, end):
+                return index
+            if excluded and any(i < j < end for j in excluded):
+                return index
+            b = f = o = 0
+            for j in range(i, end):
+                try:
+                    st = lstat(paths[j])
+                except OSError:
+                    return index
+                sv = h((st.st_ino, st.st_mtime_ns, st.st_ctime_ns))
+                if stamps[j] != (sv if sv != HOT else -2) or not isdir(st.st_mode):
+                    return index
+                b += nbytes[j]
+                f += nfiles[j]
+                oj = olds[j]
+                if oj and (not o or oj < o):
+                    o = oj
+                if (j - i) & 255 == 255:
+                    self._current = paths[j]
+                    if self.tick():
+                        return index  # cancelled: nothing of this unit counted
+            kept.append((i, end))
+            folders = end - i
+            if linked:
+                links: list[int] = []
+                for k in linked[bisect_left(linked, i) : bisect_left(linked, end)]:
+                    links += pk.links[k]
+                for x in range(0, len(links), 3):
+                    key = (links[x] << 64) | links[x + 1]
+                    if key not in self.seen:
+                        self.seen.add(key)
+                        b += links[x + 2]
+                        f += 1
+            s.bytes += b
+            s.files += f
+            s.folders += folders
+            s.reused += folders
+            unit.bytes += b
+            unit.files += f
+            unit.folders += folders
+            if o and (not unit.oldest or o < unit.oldest):
+                unit.oldest = o
+            index += 1
+            done += 1
+            if done & 63 == 0:
+                self._current = unit.path
+                if self.tick():
+                    break
+        return index
+
+    def _quick_dict(self, unit: Unit) -> bool:
+        get = self.cache.get
+        top = get(unit.path)
+        if top is None:
+            return False
+        exclude = self.exclude
+        lstat, isdir = os.lstat, stat.S_ISDIR
+        seen: list[tuple[str, Folder]] = []
+        todo = [(unit.path, top)]
+        while todo:
+            path, rec = todo.pop()
+            try:
+                st = lstat(path)
+            except OSError:
+                return False
+            if rec[0] != stamp(st) or not isdir(st.st_mode):
+                return False
+            seen.append((path, rec))
+            if unit.recursive or path != unit.path:
+                for name in rec[3]:
+                    child = f"{path}/{name}"
+                    if exclude and child in exclude:
+                        return False
+                    c = get(child)
+                    if c is None:
+                        return False
+                    todo.append((child, c))
+            if len(seen) & 255 == 0:
+                self._current = path
+                if self.tick():
+                    return True
+        fresh = self.fresh
+        for path, rec in seen:
+            fresh[path] = rec
+            self._add(rec[1], rec[2], rec[4], unit, rec[5])
+        self.stats.reused += len(seen)
+        return True
 
     def _walk_top(self, unit: Unit) -> list[str]:
         """Count a unit's own folder; the subfolders left to walk (the jobs)."""
@@ -371,7 +594,7 @@ class Walker:
                 cached = cache_get(child)
                 if cached is not None and fd is None and not cached[4]:
                     # The rescan's fast path (below a folder seen unchanged): one lstat.
-                    cstamp, nbytes, nfiles, csubs, _links, _oldest = cached
+                    cstamp, nbytes, nfiles, csubs, _links, coldest = cached
                     try:
                         st = lstat(child)
                     except OSError:
@@ -386,6 +609,8 @@ class Walker:
                             unit.bytes += nbytes
                             unit.files += nfiles
                             unit.folders += 1
+                            if coldest and (not unit.oldest or coldest < unit.oldest):
+                                unit.oldest = coldest
                         if csubs:
                             stack.append((None, child, csubs, [0]))
                         continue
@@ -404,7 +629,7 @@ class Walker:
         self._current = path
         self.fresh[path] = cached
         self.stats.reused += 1
-        self._add(cached.bytes, cached.files, cached.links, self._unit)
+        self._add(cached.bytes, cached.files, cached.links, self._unit, cached.oldest)
 
     def _folder(self, fd: int, path: str, st: os.stat_result) -> tuple[str, ...]:
         """List one open folder: count its direct files, cache it; its subfolder names."""
@@ -457,5 +682,5 @@ class Walker:
             self.fresh[path] = rec  # a folder cut short by cancel is not cached
             if self.sink is not None:
                 self.sink.append((path, rec))
-        self._add(nbytes, nfiles, rec.links, self._unit)
+        self._add(nbytes, nfiles, rec.links, self._unit, 0 if self.stats.cancelled else first)
         return rec.subdirs

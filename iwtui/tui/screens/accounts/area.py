@@ -31,7 +31,7 @@ from iwtui.icewarp.accounts import export, hosts, quota
 from iwtui.icewarp.accounts.stats import AccountRow, Report, _sum, collect, parse_day
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.logs.lines import safe_text
-from iwtui.icewarp.volume.walk import Folder
+from iwtui.icewarp.volume.walk import FolderCache
 from iwtui.tui.bindings import bindings
 from iwtui.tui.screens.accounts.columns import columns, human, narrow
 from iwtui.tui.widgets.item_table import Column, ItemTable, sort_rows
@@ -90,7 +90,7 @@ class AccountsArea(Vertical):
         self.state_dir = state_dir
         self.tool_sh = tool_sh
         self.reverse_lookup = reverse_lookup
-        self.cache: dict[str, Folder] = {}
+        self.cache = FolderCache()
         self.quotas: dict[str, int] | None = None
         self.hosts: dict[str, str] = {}
         self.report: Report | None = None

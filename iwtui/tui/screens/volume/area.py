@@ -28,7 +28,7 @@ from iwtui.icewarp.install import Install
 from iwtui.icewarp.logs.lines import safe_text
 from iwtui.icewarp.volume import ncdu, targets
 from iwtui.icewarp.volume.measure import Child, VolumeResult, measure, previous_of
-from iwtui.icewarp.volume.walk import Folder, Progress
+from iwtui.icewarp.volume.walk import FolderCache, Progress
 from iwtui.tui.bindings import bindings
 from iwtui.tui.widgets.item_table import Column, ItemTable
 
@@ -96,7 +96,7 @@ class VolumeArea(Vertical):
         super().__init__(id="volume", classes="area")
         self.install = install
         self.state_dir = state_dir
-        self.cache: dict[str, Folder] = {}  # the walker's per-folder cache, held
+        self.cache = FolderCache()  # the walker's per-folder cache, held
         self.target = "server"
         self.result: VolumeResult | None = None
         self.progress: Progress | None = None
