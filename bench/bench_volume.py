@@ -39,7 +39,11 @@ def progress(p):
     now = time.monotonic(); gaps.append(now - last[0]); last[0] = now
 inst = discover(Path(sys.argv[1]), use_tool_sh=False)
 state = Path(tempfile.mkdtemp())
-held = {}
+try:
+    from iwtui.icewarp.volume.walk import FolderCache
+    held = FolderCache()
+except ImportError:  # IWTUI_BENCH_VOLUME_OLD: a version that held a dict
+    held = {}
 t0 = time.perf_counter(); first = measure(inst, "server", state, progress=progress, cache=held)
 t1 = time.perf_counter(); again = measure(inst, "server", state)  # the CLI: read from disk
 t2 = time.perf_counter(); mem = measure(inst, "server", state, cache=held)  # the screen

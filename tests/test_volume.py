@@ -283,6 +283,16 @@ def test_cache_persisted_in_state_dir(sim_install: Install, tmp_path: Path) -> N
     assert again.reused == first.folders and (again.bytes, again.files) == (first.bytes,
                                                                             first.files)  # fmt: skip
     assert list((state / "volume").glob("cache-*.bin"))
+    from iwtui.icewarp.volume.walk import FolderCache
+
+    held = FolderCache()  # the screen's: read from the state dir once, then kept packed
+    measure(sim_install, "acme-corp.test", state, cache=held)
+    (sim_install.mail_dir / "acme-corp.test" / "new-folder").mkdir()
+    changed = measure(sim_install, "acme-corp.test", state, cache=held)
+    assert held.packed is not None and not held.folders  # the fast path's form
+    again = measure(sim_install, "acme-corp.test", state, cache=held)
+    assert again.reused == again.folders == changed.folders
+    assert (again.bytes, again.files) == plain_walk(sim_install.mail_dir / "acme-corp.test")
 
 
 def _ncdu_totals(node: object, seen: set[tuple[int, int]]) -> tuple[int, int]:

@@ -47,6 +47,5 @@ def mailboxes(
     if not (complete and stats.reused == stats.folders and not stats.vanished):
         walked = [u.path for u in units]
         merged = store.merge_cache(cache, walker.seen_folders(), walked, complete)
-        cache.replace(merged)
-        store.save_cache(state_dir, install.root, merged)
+        cache.replace(store.save_cache(state_dir, install.root, merged))
     return {u.name: Mailbox(u.files, u.bytes, u.oldest) for u in units}

@@ -128,9 +128,10 @@ def measure(
     unchanged = complete and stats.reused == stats.folders and not (stats.vanished or stats.errors)
     if not unchanged:
         merged = store.merge_cache(cache, walker.seen_folders(), walked, complete)
-        cache.replace(merged)
         if use_cache:
-            store.save_cache(state_dir, install.root, merged)
+            cache.replace(store.save_cache(state_dir, install.root, merged))
+        else:
+            cache.replace(merged)
     at = now().replace(microsecond=0).isoformat()
     results = store.load_results(state_dir, install.root)
     entry = results.get(tgt.name) if isinstance(results.get(tgt.name), dict) else {}

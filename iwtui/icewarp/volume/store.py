@@ -113,11 +113,12 @@ def pack(cache: dict[str, Folder]) -> bytes:
     """The records in pre-order: each folder whose every subfolder has a record is followed
     by their subtrees; any other folder stands alone (its subfolder names kept)."""
     paths: list[str] = []
-    cols = [array("q") for _ in range(5)]  # stamps, bytes, files, oldest, ends
-    stamps, nbytes, nfiles, oldest, ends = cols
+    rows: list[Folder] = []
+    ends: list[int] = []
     links: dict[int, tuple[int, ...]] = {}
     subs: dict[int, tuple[str, ...]] = {}
     done: set[str] = set()
+    get = cache.get
     roots = [p for p in cache if p.rpartition("/")[0] not in cache]
     for root in itertools.chain(roots, cache):  # then anything left: its own tree
         if root in done:
@@ -134,32 +135,38 @@ def pack(cache: dict[str, Folder]) -> bytes:
             done.add(path)
             i = len(paths)
             paths.append(path)
-            stamps.append(rec.stamp)
-            nbytes.append(rec.bytes)
-            nfiles.append(rec.files)
-            oldest.append(rec.oldest)
+            rows.append(rec)
             ends.append(i + 1)
-            if rec.links:
-                links[i] = tuple(rec.links)
-            kids = [f"{path}/{n}" for n in rec.subdirs]
-            if all(k in cache and k not in done for k in kids):
+            if rec[4]:
+                links[i] = tuple(rec[4])
+            if not rec[3]:
+                continue
+            kids = [f"{path}/{n}" for n in rec[3]]
+            if all(get(k) is not None and k not in done for k in kids):
                 todo.append((path, i))
                 todo += [(k, -1) for k in reversed(kids)]
             else:
-                subs[i] = tuple(rec.subdirs)
+                subs[i] = tuple(rec[3])
                 roots += [k for k in kids if k in cache and k not in done]
+    cols = [array("q", [r[c] for r in rows]) for c in (0, 1, 2, 5)]  # stamp, bytes, files, oldest
+    cols.append(array("q", ends))
     body = marshal.dumps(("\0".join(paths), *(c.tobytes() for c in cols), links, subs), 4)
     return MAGIC + _LEN.pack(len(body), zlib.crc32(body)) + body
 
 
-def save_cache(state_dir: Path, root: Path, cache: FolderCache | dict[str, Folder]) -> None:
+def save_cache(state_dir: Path, root: Path, cache: FolderCache | dict[str, Folder]
+               ) -> FolderCache:  # fmt: skip
+    """Write the cache file; the same records packed as a rescan reads them (what a caller
+    that holds the cache keeps: its next rescan takes the fast path)."""
     records = cache.as_dict() if isinstance(cache, FolderCache) else cache
     path = cache_path(state_dir, root)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    _write(path, pack(records))
+    data = pack(records)
+    _write(path, data)
     old = path.with_suffix(".json")  # format 4 and before
     if old.exists():
         old.unlink()
+    return FolderCache(packed=_unpack(data))
 
 
 def merge_cache(

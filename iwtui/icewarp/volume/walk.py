@@ -424,24 +424,38 @@ class Walker:
                 return index
             if excluded and any(i < j < end for j in excluded):
                 return index
-            b = f = o = 0
-            for j in range(i, end):
-                try:
-                    st = lstat(paths[j])
-                except OSError:
-                    return index
-                sv = h((st.st_ino, st.st_mtime_ns, st.st_ctime_ns))
-                if stamps[j] != (sv if sv != HOT else -2) or not isdir(st.st_mode):
-                    return index
-                b += nbytes[j]
-                f += nfiles[j]
-                oj = olds[j]
-                if oj and (not o or oj < o):
-                    o = oj
-                if (j - i) & 255 == 255:
-                    self._current = paths[j]
-                    if self.tick():
-                        return index  # cancelled: nothing of this unit counted
+            if end - i <= 4:  # a small unit (an account folder): summed on the way
+                b = f = o = 0
+                for j in range(i, end):
+                    try:
+                        st = lstat(paths[j])
+                    except OSError:
+                        return index
+                    sv = h((st.st_ino, st.st_mtime_ns, st.st_ctime_ns))
+                    if stamps[j] != (sv if sv != HOT else -2) or not isdir(st.st_mode):
+                        return index
+                    b += nbytes[j]
+                    f += nfiles[j]
+                    oj = olds[j]
+                    if oj and (not o or oj < o):
+                        o = oj
+            else:  # checked by runs of 256 (progress, cancel), summed in C
+                for c in range(i, end, 256):
+                    top = min(c + 256, end)
+                    for path, old in zip(paths[c:top], stamps[c:top], strict=True):
+                        try:
+                            st = lstat(path)
+                        except OSError:
+                            return index
+                        sv = h((st.st_ino, st.st_mtime_ns, st.st_ctime_ns))
+                        if old != (sv if sv != HOT else -2) or not isdir(st.st_mode):
+                            return index
+                    if top < end:
+                        self._current = paths[top]
+                        if self.tick():
+                            return index  # cancelled: nothing of this unit counted
+                b, f = sum(nbytes[i:end]), sum(nfiles[i:end])
+                o = min(filter(None, olds[i:end]), default=0)
             kept.append((i, end))
             folders = end - i
             if linked:
