@@ -148,8 +148,9 @@ def pack(cache: dict[str, Folder]) -> bytes:
             else:
                 subs[i] = tuple(rec[3])
                 roots += [k for k in kids if k in cache and k not in done]
-    cols = [array("q", [r[c] for r in rows]) for c in (0, 1, 2, 5)]  # stamp, bytes, files, oldest
-    cols.append(array("q", ends))
+    cols = [array("q", [r.stamp for r in rows]), array("q", [r.bytes for r in rows]),
+            array("q", [r.files for r in rows]), array("q", [r.oldest for r in rows]),
+            array("q", ends)]  # fmt: skip
     body = marshal.dumps(("\0".join(paths), *(c.tobytes() for c in cols), links, subs), 4)
     return MAGIC + _LEN.pack(len(body), zlib.crc32(body)) + body
 
