@@ -310,3 +310,35 @@ async def test_a_narrow_terminal_hides_the_navigation_and_keys_still_switch(
     async with wide.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
         assert wide.query_one("#nav").region.width > 0
+
+
+async def test_the_strip_repaints_only_when_what_it_shows_changes(
+    sim_root: Path, isolated_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(sim_root, isolated_config)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None)
+        strip = app.query_one(StatusStrip)
+        await pilot.pause(0.3)
+        repaints: list[int] = []
+        real = strip.refresh
+
+        def counted(*a: object, **kw: object) -> object:
+            repaints.append(1)
+            return real(*a, **kw)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(strip, "refresh", counted)
+        snap = app.snapshot
+        assert snap is not None
+        same = status.Snapshot(**{**snap.__dict__})
+        strip.snapshot = same  # the same counts again: nothing to draw
+        strip.snapshot = status.Snapshot(**{**snap.__dict__})
+        assert repaints == []
+        more = dict(snap.queues)
+        more["outgoing"] = more.get("outgoing", 0) + 5
+        strip.snapshot = status.Snapshot(**{**snap.__dict__, "queues": more})
+        assert len(repaints) == 1 and "Outgoing" in strip.render_strip().plain
+        strip.snapshot = status.Snapshot(**{**snap.__dict__, "queues": more})
+        assert len(repaints) == 2  # the highlight of the changed count goes: drawn again
+        strip.snapshot = status.Snapshot(**{**snap.__dict__, "queues": more})
+        assert len(repaints) == 2

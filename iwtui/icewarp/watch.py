@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -48,19 +49,33 @@ def targets(inst: Install) -> dict[Path, Area]:
     return out
 
 
+class Classifier:
+    """The area a changed path belongs to (the most specific folder wins), on the path's
+    text: a busy server sends hundreds of events a second, and ``Path.parents`` built a
+    path object per level of each one."""
+
+    def __init__(self, inst: Install) -> None:
+        folders = [(os.path.normpath(str(p)), a) for p, a in _folders(inst)]
+        # the deepest folder first: the first prefix that matches is the most specific
+        self._folders = sorted(folders, key=lambda fa: fa[0].count(os.sep), reverse=True)
+        self._tarpit = os.path.join(os.path.normpath(str(inst.config_dir)), "tarpit.dat")
+
+    def __call__(self, changed: str) -> Area | None:
+        changed = os.path.normpath(changed)
+        if changed == self._tarpit:
+            return Area.TARPIT
+        name = changed.rpartition(os.sep)[2]
+        if name.startswith(".") and name.endswith(".iwtui-tmp"):
+            return None  # our own temp file before its rename
+        for folder, area in self._folders:
+            if changed == folder or changed.startswith(folder + os.sep):
+                return area
+        return None
+
+
 def classify(inst: Install, changed: Path) -> Area | None:
     """The area a changed path belongs to (the most specific folder wins)."""
-    if changed.name == "tarpit.dat" and changed.parent == inst.config_dir:
-        return Area.TARPIT
-    if changed.name.startswith(".") and changed.name.endswith(".iwtui-tmp"):
-        return None  # our own temp file before its rename
-    best: tuple[int, Area] | None = None
-    for folder, area in _folders(inst):
-        if changed == folder or folder in changed.parents:
-            depth = len(folder.parts)
-            if best is None or depth > best[0]:
-                best = (depth, area)
-    return best[1] if best else None
+    return Classifier(inst)(str(changed))
 
 
 async def watch(
@@ -72,6 +87,7 @@ async def watch(
     folders = list(targets(inst))
     if not folders:
         return
+    area_of = Classifier(inst)
     async for changes in awatch(
         *folders,
         stop_event=stop,
@@ -81,6 +97,6 @@ async def watch(
         rust_timeout=500,
         yield_on_timeout=False,
     ):
-        areas = {a for _kind, p in changes if (a := classify(inst, Path(p))) is not None}
+        areas = {a for _kind, p in changes if (a := area_of(p)) is not None}
         if areas:
             yield areas

@@ -49,15 +49,18 @@ def shorten_left(text: str, width: int) -> str:
 class StatusStrip(Widget):
     """Two lines: where and how; then what is queued, quarantined, tarpitted and connected."""
 
-    snapshot: reactive[Snapshot | None] = reactive(None, always_update=True)
+    # a new snapshot or session count repaints the strip only when what it shows changed
+    # (on a busy server a snapshot comes several times a second, mostly with the same counts)
+    snapshot: reactive[Snapshot | None] = reactive(None, always_update=True, repaint=False)
     live_state: reactive[str] = reactive("live")
-    sessions: reactive[int | None] = reactive(None)
+    sessions: reactive[int | None] = reactive(None, repaint=False)
 
     def __init__(self, install: Install, read_only: bool, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.install = install
         self.read_only = read_only
         self._changed: set[str] = set()
+        self._drawn: tuple[str, tuple[object, ...]] | None = None
 
     def watch_snapshot(self, old: Snapshot | None, new: Snapshot | None) -> None:
         self._changed = set()
@@ -69,10 +72,19 @@ class StatusStrip(Widget):
                 self._changed.add("quarantine")
             if old.tarpit_active != new.tarpit_active:
                 self._changed.add("tarpit")
+        self._repaint_if_changed()
 
     def watch_sessions(self, old: int | None, new: int | None) -> None:
         if old is not None and old != new:
             self._changed.add("sessions")
+        self._repaint_if_changed()
+
+    def _repaint_if_changed(self) -> None:
+        text = self.render_strip()
+        drawn = (text.plain, tuple(text.spans))
+        if drawn != self._drawn:
+            self._drawn = drawn
+            self.refresh()
 
     def _count(self, key: str, value: int | None, short: bool) -> Text:
         style = "bold reverse" if key in self._changed else "bold"
