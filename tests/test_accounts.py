@@ -259,18 +259,17 @@ def test_cli_export(install: Install, tmp_path: Path, capsys: pytest.CaptureFixt
     assert "4 accounts" in capsys.readouterr().out
 
 
-def test_json_rows_equal_one_dumps_per_object() -> None:
-    """The CLI's --json list is encoded in one call; its text is the one of json.dumps of each
-    object joined by ",\\n  " (also when a string holds "}, {", quotes, escapes, NUL)."""
+def test_json_texts_equal_json_dumps_of_each_row(install: Install, tmp_path: Path) -> None:
+    """The CLI's --json objects are made without dicts; their text is json.dumps of each
+    row's to_json, also for hostile strings, missing values and quotas."""
     from iwtui.cli.accounts import json_rows
+    from iwtui.icewarp.accounts.stats import AccountRow, json_texts
 
-    def slow(objs: list[dict[str, object]]) -> str:
-        body = ",\n  ".join(json.dumps(o, ensure_ascii=False) for o in objs)
-        return f"[\n  {body}\n]\n" if objs else "[]\n"
-
-    plain = [{"account": f"u{i}@x.test", "n": i, "q": None, "p": 12.5} for i in range(3)]
-    odd = {"account": 'a"}, {"b\\\x1b[31m\x00é', "n": 1, "q": None, "p": 0.1}
-    hostile = [*plain, odd]
-    for objs in ([], plain[:1], plain, hostile, hostile[::-1]):
-        assert json_rows(objs) == slow(objs)
-        assert json.loads(json_rows(objs)) == objs
+    rows = collect(install, tmp_path / "state", quotas={"alice@a.test": 1000}).rows
+    rows.append(AccountRow('a"}, {"b\\\x1b[31m\x00é\u2028', 1, 2, last_ip="::1\n", created="é"))
+    rows.append(AccountRow("x@y", quota_percent=12.5, quota_bytes=2**40, last_login="\t"))
+    assert any(r.quota_percent is not None for r in rows) and any(r.last_login for r in rows)
+    assert json_texts(rows) == [json.dumps(r.to_json(), ensure_ascii=False) for r in rows]
+    assert json.loads(json_rows(json_texts(rows))) == [r.to_json() for r in rows]
+    assert json_rows([]) == "[]\n"
+    assert json_rows(["{}", "{}"]) == "[\n  {},\n  {}\n]\n"

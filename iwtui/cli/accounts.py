@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -58,22 +57,17 @@ def _num(n: int) -> str:
     return f"{n:,}"
 
 
-def json_rows(objects: list[dict[str, object]]) -> str:
-    """``[``, one object a line (two spaces in), ``]``: as ``json.dumps`` of each object
-    joined with ``,\n  ``, the whole list encoded in one call."""
-    if not objects:
-        return "[]\n"
-    text = json.dumps(objects, ensure_ascii=False)
-    # objects follow each other as "}, {"; a text holding "}, {" itself: object by object
-    if text.count("}, {") == len(objects) - 1:
-        return "[\n  " + text[1:-1].replace("}, {", "},\n  {") + "\n]\n"
-    return "[\n  " + ",\n  ".join(json.dumps(o, ensure_ascii=False) for o in objects) + "\n]\n"
+def json_rows(texts: list[str]) -> str:
+    """``[``, one object a line (two spaces in), ``]``."""
+    return "[\n  " + ",\n  ".join(texts) + "\n]\n" if texts else "[]\n"
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     report = _report(args)
     if args.json:
-        sys.stdout.write(json_rows([r.to_json() for r in report.rows]))
+        from iwtui.icewarp.accounts.stats import json_texts
+
+        sys.stdout.write(json_rows(json_texts(report.rows)))
         return EXIT_OK
     from iwtui.cli.volume import human
     from iwtui.icewarp.logs.lines import safe_text

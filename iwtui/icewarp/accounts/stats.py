@@ -16,10 +16,12 @@ the mailbox as it is now (the Volume walker).
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from json.encoder import encode_basestring
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -65,6 +67,32 @@ class AccountRow:
         return dict(self.__dict__)  # the fields in order (asdict's copy of flat values)
 
 
+def _text(v: str | None) -> str:
+    return "null" if v is None else encode_basestring(v)
+
+
+def _number(v: float | None) -> str:
+    return "null" if v is None else json.dumps(v)
+
+
+def json_texts(rows: list[AccountRow]) -> list[str]:
+    """``json.dumps(row.to_json(), ensure_ascii=False)`` of each row, made without the dicts
+    (the same C string encoder; the counts are ints)."""
+    q, t, n = encode_basestring, _text, _number
+    return [
+        f'{{"account": {q(r.account)}, "received_count": {r.received_count}, '
+        f'"received_bytes": {r.received_bytes}, "sent_count": {r.sent_count}, '
+        f'"sent_bytes": {r.sent_bytes}, "sent_out_count": {r.sent_out_count}, '
+        f'"sent_out_bytes": {r.sent_out_bytes}, "last_sent": {t(r.last_sent)}, '
+        f'"last_received": {t(r.last_received)}, "last_login": {t(r.last_login)}, '
+        f'"last_ip": {t(r.last_ip)}, "created": {t(r.created)}, '
+        f'"messages_count": {r.messages_count}, "messages_bytes": {r.messages_bytes}, '
+        f'"quota_percent": {"null" if r.quota_percent is None else n(r.quota_percent)}, '
+        f'"quota_bytes": {"null" if r.quota_bytes is None else n(r.quota_bytes)}}}'
+        for r in rows
+    ]
+
+
 @dataclass
 class Report:
     rows: list[AccountRow]  # filtered, sorted, at most max_items
@@ -99,14 +127,15 @@ def parse_day(text: str | None, what: str) -> date | None:
 
 
 def local_accounts(install: Install) -> dict[str, str]:
-    """Lower-case address -> account folder, for every ``<mail>/<domain>/<user>/``."""
-    mail = install.mail_dir
-    base = str(mail)
+    """Lower-case address -> account folder, for every ``<mail>/<domain>/<user>/`` (the
+    folders ``targets.accounts`` names)."""
+    base = str(install.mail_dir)
     out: dict[str, str] = {}
-    for d in targets.domains(mail):
-        for address in targets.accounts(mail, d):
-            user = address.rpartition("@")[0]
-            out[address.lower()] = f"{base}/{d}/{user}"
+    for d in targets.domains(install.mail_dir):
+        folder = f"{base}/{d}"
+        for user in targets.subdirs(folder):
+            if not user.startswith(("_", ".", "~")):
+                out[f"{user}@{d}".lower()] = f"{folder}/{user}"
     return out
 
 
@@ -141,10 +170,14 @@ SUMMED = ("received_count", "received_bytes", "sent_count", "sent_bytes", "sent_
 def _sum(rows: list[AccountRow], name: str) -> AccountRow:
     """The totals line: sums; the newest last_*, the oldest created."""
     t = AccountRow(name)
-    for f in SUMMED:
-        setattr(t, f, sum(map(attrgetter(f), rows)))
-    for f in ("last_sent", "last_received", "last_login", "created"):
-        values = [v for v in map(attrgetter(f), rows) if v is not None]
+    if not rows:
+        return t
+    times = ("last_sent", "last_received", "last_login", "created")
+    cols = list(zip(*map(attrgetter(*SUMMED, *times), rows), strict=True))
+    for f, col in zip(SUMMED, cols, strict=False):
+        setattr(t, f, sum(col))
+    for f, col in zip(times, cols[len(SUMMED) :], strict=True):
+        values = [v for v in col if v is not None]
         if values:
             setattr(t, f, min(values) if f == "created" else max(values))
     return t

@@ -39,8 +39,12 @@ def mailboxes(
     mail = str(install.mail_dir)
     real = os.path.realpath(mail)
     head = mail + "/"
-    units = [Unit(a, real + p[len(mail):] if p.startswith(head) else os.path.realpath(p))
-             for a, p in accounts.items()]  # fmt: skip
+    if real == mail:
+        units = [Unit(a, p if p.startswith(head) else os.path.realpath(p))
+                 for a, p in accounts.items()]  # fmt: skip
+    else:
+        units = [Unit(a, real + p[len(mail):] if p.startswith(head) else os.path.realpath(p))
+                 for a, p in accounts.items()]  # fmt: skip
     walker = Walker(cache, progress=progress, cancel=cancel)
     stats = walker.run(units)
     complete = not stats.cancelled

@@ -43,7 +43,8 @@ def _real_dir(path: Path) -> bool:
         return False
 
 
-def _subdirs(path: str) -> list[str]:
+def subdirs(path: str) -> list[str]:
+    """The real subfolders of a folder (not links), sorted; none when it cannot be read."""
     try:
         with os.scandir(path) as it:
             return sorted(e.name for e in it if e.is_dir(follow_symlinks=False))
@@ -57,14 +58,14 @@ def _is_domain_name(name: str) -> bool:
 
 def domains(mail_dir: Path) -> list[str]:
     """The domain folders of the mail store."""
-    return [d for d in _subdirs(str(mail_dir)) if _is_domain_name(d)]
+    return [d for d in subdirs(str(mail_dir)) if _is_domain_name(d)]
 
 
 def accounts(mail_dir: Path, domain: str) -> list[str]:
     """``user@domain`` for every account folder of a domain."""
     return [
         f"{u}@{domain}"
-        for u in _subdirs(str(mail_dir / domain))
+        for u in subdirs(str(mail_dir / domain))
         if not u.startswith(("_", ".", "~"))
     ]
 
@@ -97,7 +98,7 @@ def _find(parent: Path, name: str, what: str) -> str:
     if _real_dir(exact):
         return name
     low = name.lower()
-    for sub in _subdirs(str(parent)):
+    for sub in subdirs(str(parent)):
         if sub.lower() == low:
             return sub
     raise BadInput(f"no {what} folder {name!r} in {parent}")
@@ -105,7 +106,7 @@ def _find(parent: Path, name: str, what: str) -> str:
 
 def _rows(path: str, prefix: str = "") -> list[Unit]:
     units = [Unit(f"{prefix}{FILES_ROW}", path, recursive=False)]
-    units += [Unit(f"{prefix}{s}", f"{path}/{s}") for s in _subdirs(path)]
+    units += [Unit(f"{prefix}{s}", f"{path}/{s}") for s in subdirs(path)]
     return units
 
 
