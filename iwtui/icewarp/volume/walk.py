@@ -408,82 +408,103 @@ class Walker:
                 if index & 63 == 0 and self.tick():
                     break
             return index
+        return self._quick_packed(units, index, pk)
+
+    def _count(self, nbytes: int, nfiles: int, folders: int) -> None:
+        s = self.stats
+        s.bytes += nbytes
+        s.files += nfiles
+        s.folders += folders
+        s.reused += folders
+
+    def _quick_packed(self, units: list[Unit], index: int, pk: Packed) -> int:
+        # the totals are added to the stats before each progress report and at the end
+        n = len(units)
         pos_get, ends, paths, stamps = pk.pos.get, pk.ends, pk.paths, pk.stamps
         nbytes, nfiles, olds, linked = pk.nbytes, pk.nfiles, pk.oldest, pk.linked
         excluded = [j for j in map(pk.pos.get, self.exclude) if j is not None]
         lstat, isdir, h = os.lstat, stat.S_ISDIR, hash
-        kept, s = self.kept, self.stats
+        kept = self.kept
+        tb = tf = tn = 0
         done = 0
-        while index < n:
-            unit = units[index]
-            i = pos_get(unit.path)
-            if i is None:
-                return index
-            end = ends[i] if unit.recursive else i + 1
-            if pk.incomplete and not pk.whole(i, end):
-                return index
-            if excluded and any(i < j < end for j in excluded):
-                return index
-            if end - i <= 4:  # a small unit (an account folder): summed on the way
-                b = f = o = 0
-                for j in range(i, end):
-                    try:
-                        st = lstat(paths[j])
-                    except OSError:
-                        return index
-                    sv = h((st.st_ino, st.st_mtime_ns, st.st_ctime_ns))
-                    if stamps[j] != (sv if sv != HOT else -2) or not isdir(st.st_mode):
-                        return index
-                    b += nbytes[j]
-                    f += nfiles[j]
-                    oj = olds[j]
-                    if oj and (not o or oj < o):
-                        o = oj
-            else:  # checked by runs of 256 (progress, cancel), summed in C
-                for c in range(i, end, 256):
-                    top = min(c + 256, end)
-                    for path, old in zip(paths[c:top], stamps[c:top], strict=True):
+        try:
+            while index < n:
+                unit = units[index]
+                i = pos_get(unit.path)
+                if i is None:
+                    return index
+                end = ends[i] if unit.recursive else i + 1
+                if pk.incomplete and not pk.whole(i, end):
+                    return index
+                if excluded and any(i < j < end for j in excluded):
+                    return index
+                if end - i <= 4:  # a small unit (an account folder): summed on the way
+                    b = f = o = 0
+                    for j in range(i, end):
                         try:
-                            st = lstat(path)
+                            st = lstat(paths[j])
                         except OSError:
                             return index
                         sv = h((st.st_ino, st.st_mtime_ns, st.st_ctime_ns))
-                        if old != (sv if sv != HOT else -2) or not isdir(st.st_mode):
+                        if stamps[j] != (sv if sv != HOT else -2) or not isdir(st.st_mode):
                             return index
-                    if top < end:
-                        self._current = paths[top]
-                        if self.tick():
-                            return index  # cancelled: nothing of this unit counted
-                b, f = sum(nbytes[i:end]), sum(nfiles[i:end])
-                o = min(filter(None, olds[i:end]), default=0)
-            kept.append((i, end))
-            folders = end - i
-            if linked:
-                links: list[int] = []
-                for k in linked[bisect_left(linked, i) : bisect_left(linked, end)]:
-                    links += pk.links[k]
-                for x in range(0, len(links), 3):
-                    key = (links[x] << 64) | links[x + 1]
-                    if key not in self.seen:
-                        self.seen.add(key)
-                        b += links[x + 2]
-                        f += 1
-            s.bytes += b
-            s.files += f
-            s.folders += folders
-            s.reused += folders
-            unit.bytes += b
-            unit.files += f
-            unit.folders += folders
-            if o and (not unit.oldest or o < unit.oldest):
-                unit.oldest = o
-            index += 1
-            done += 1
-            if done & 63 == 0:
-                self._current = unit.path
-                if self.tick():
-                    break
-        return index
+                        b += nbytes[j]
+                        f += nfiles[j]
+                        oj = olds[j]
+                        if oj and (not o or oj < o):
+                            o = oj
+                else:  # checked by runs of 256 (progress, cancel), summed in C
+                    for c in range(i, end, 256):
+                        top = min(c + 256, end)
+                        for path, old in zip(paths[c:top], stamps[c:top], strict=True):
+                            try:
+                                st = lstat(path)
+                            except OSError:
+                                return index
+                            sv = h((st.st_ino, st.st_mtime_ns, st.st_ctime_ns))
+                            if old != (sv if sv != HOT else -2) or not isdir(st.st_mode):
+                                return index
+                        if top < end:
+                            self._current = paths[top]
+                            self._count(tb, tf, tn)
+                            tb = tf = tn = 0
+                            if self.tick():
+                                return index  # cancelled: nothing of this unit counted
+                    b, f = sum(nbytes[i:end]), sum(nfiles[i:end])
+                    o = min(filter(None, olds[i:end]), default=0)
+                if kept and kept[-1][1] == i:
+                    kept[-1] = (kept[-1][0], end)  # after the previous unit's folders
+                else:
+                    kept.append((i, end))
+                if linked:
+                    links: list[int] = []
+                    for k in linked[bisect_left(linked, i) : bisect_left(linked, end)]:
+                        links += pk.links[k]
+                    for x in range(0, len(links), 3):
+                        key = (links[x] << 64) | links[x + 1]
+                        if key not in self.seen:
+                            self.seen.add(key)
+                            b += links[x + 2]
+                            f += 1
+                tb += b
+                tf += f
+                tn += end - i
+                unit.bytes += b
+                unit.files += f
+                unit.folders += end - i
+                if o and (not unit.oldest or o < unit.oldest):
+                    unit.oldest = o
+                index += 1
+                done += 1
+                if done & 63 == 0:
+                    self._current = unit.path
+                    self._count(tb, tf, tn)
+                    tb = tf = tn = 0
+                    if self.tick():
+                        break
+            return index
+        finally:
+            self._count(tb, tf, tn)
 
     def _quick_dict(self, unit: Unit) -> bool:
         get = self.cache.get
