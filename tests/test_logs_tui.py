@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable, Input
+from textual.widgets import Input
 
 from iwtui.icewarp.logs.catalog import scan
 from iwtui.icewarp.logs.view import FilterSource
 from iwtui.tui.screens.logs import LogsArea
-from iwtui.tui.screens.sessions.area import SessionsArea
+from iwtui.tui.screens.sessions.area import SessionsArea, SessionTable
 from iwtui.tui.screens.sessions.session_log import SessionLogScreen
 from iwtui.tui.widgets.log_view import LogView
 from iwtui.tui.widgets.status_strip import StatusStrip
@@ -131,9 +131,9 @@ async def test_sessions_area_lists_opens_and_explains_kill(
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("7")
         area = app.query_one(SessionsArea)
-        history = app.query_one("#sessions-history", DataTable)
-        await wait_for(pilot, lambda: history.row_count > 0)
-        assert history.row_count == sum(len(s.history) for s in area.sets.values())
+        history = app.query_one("#sessions-history", SessionTable)
+        await wait_for(pilot, lambda: len(history.rows) > 0)
+        assert len(history.rows) == sum(len(s.history) for s in area.sets.values())
         assert app.query_one(StatusStrip).sessions == 0  # the fixed past day has no active session
         history.focus()
         await pilot.press("enter")
@@ -168,7 +168,7 @@ async def test_sessions_history_follows_the_newest_and_says_what_came_above(
         app.paused = True  # the area's own tracker stops: the test feeds it
         await wait_for(pilot, lambda: not area._busy)
         await pilot.pause(0.2)
-        table = app.query_one("#sessions-history", DataTable)
+        table = app.query_one("#sessions-history", SessionTable)
         newest = [s.key for s in full.history]
 
         def feed(n_new_hidden: int) -> None:
@@ -177,16 +177,17 @@ async def test_sessions_history_follows_the_newest_and_says_what_came_above(
         feed(10)
         await pilot.pause()
         table.focus()
-        assert table.cursor_row == 0
+        assert table.cursor == 0
         feed(5)  # five newer sessions: the cursor on the first row follows the newest
         await pilot.pause()
-        assert table.cursor_row == 0 and table.scroll_y == 0
-        assert table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value == newest[5]
+        assert table.cursor == 0 and table.scroll_y == 0
+        assert table.current_key() == newest[5]
         await pilot.press("down", "down")  # the user looks at a session
-        looked = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        looked = table.current_key()
+        assert looked == newest[7]
         feed(2)  # three more arrive above it
         await pilot.pause()
-        assert table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value == looked
+        assert table.current_key() == looked
         title = str(app.query_one("#sessions-history-title").render())
         assert "5 newer above" in title
 

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable
 
 from iwtui.tui.areas import AREAS
 from iwtui.tui.screens.logs import LogsArea
 from iwtui.tui.screens.queue.area import QueueArea
+from iwtui.tui.screens.sessions.area import SessionTable
 from iwtui.tui.screens.spam.area import SpamArea, TarpitTab
 from iwtui.tui.widgets.item_table import ItemTable
 from iwtui.tui.widgets.status_strip import StatusStrip
@@ -136,8 +136,8 @@ def test_logs_area_filtered(snap_compare: Any, fixed_root: Path, isolated_config
 async def _sessions_ready(pilot: Pilot[Any]) -> None:
     await _loaded(pilot)
     await pilot.press("7")
-    table = pilot.app.query_one("#sessions-history", DataTable)
-    await wait_for(pilot, lambda: table.row_count > 0)
+    table = pilot.app.query_one("#sessions-history", SessionTable)
+    await wait_for(pilot, lambda: len(table.rows) > 0)
     await pilot.pause(0.3)
 
 

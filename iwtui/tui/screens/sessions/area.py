@@ -3,25 +3,23 @@ session's protocol log (savable); killing a session is shown as unavailable, wit
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Select, Static
-from textual.widgets.data_table import RowDoesNotExist
+from textual.widgets import Select, Static
 
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.logs import catalog as catalog_mod
 from iwtui.icewarp.logs import sessions
-from iwtui.icewarp.logs.lines import safe_text
 from iwtui.icewarp.logs.sessions import Session, SessionSet, SessionTracker
 from iwtui.tui.bindings import bindings
 from iwtui.tui.screens.sessions.session_log import STATE_STYLE, SessionLogScreen
+from iwtui.tui.widgets.item_table import Column, ItemTable, column_widths
 
 if TYPE_CHECKING:
     from iwtui.config import LoadedConfig
@@ -35,41 +33,91 @@ LIVE_TAIL = 1024 * 1024
 FIRST_DELAY_S = 1.0  # let the first screens paint before parsing starts
 
 
-def _row(s: Session) -> tuple[Text, ...]:
-    when = s.start.strftime("%H:%M:%S") if s.start else "--:--:--"
-    who = s.account or s.sender
-    rcpt = ", ".join(s.recipients[:3]) + (
-        f" +{len(s.recipients) - 3}" if len(s.recipients) > 3 else ""
-    )
-    dur = f"{s.duration_s:.0f}s" if s.duration_s is not None else ""
-    # the short columns first and the long texts last: on any width the state, times,
-    # line count and result are on screen, and only recipients may run off the edge
-    return (
-        Text(f" {s.kind} ", style=f"reverse {STATE_STYLE.get(s.state, '')}"),
-        Text(s.state, style=STATE_STYLE.get(s.state, "")),
-        Text(f"{s.day:%m-%d} {when}"),
-        Text(dur, justify="right"),
-        Text(f"{s.line_count:,}", justify="right"),
-        Text(s.thread),
-        Text(safe_text(s.peer, 39)),
-        Text(safe_text(who, 32)),
-        Text(safe_text(s.reason, 40), style="red" if s.state == "failed" else "dim"),
-        Text(safe_text(rcpt, 60)),
-    )
+def _started(s: Session) -> datetime:
+    return s.start or s.end or datetime.min
 
 
-COLUMNS = (
-    "",
-    "State",
-    "Started",
-    "Time",
-    "Lines",
-    "Thread",
-    "Peer",
-    "Account / sender",
-    "Result",
-    "Recipients",
-)
+def _recipients(s: Session) -> str:
+    extra = f" +{len(s.recipients) - 3}" if len(s.recipients) > 3 else ""
+    return ", ".join(s.recipients[:3]) + extra
+
+
+# the short columns first and the long texts last: on any width the state, times, line
+# count and result are on screen, and only recipients get cut
+COLUMNS: list[Column[Session]] = [
+    Column(
+        "",
+        3,
+        lambda s: f" {s.kind} ",
+        lambda s: s.kind,
+        least=3,
+        style=lambda s: f"reverse {STATE_STYLE.get(s.state, '')}",
+    ),
+    Column(
+        "State",
+        9,
+        lambda s: s.state,
+        lambda s: s.state,
+        least=9,
+        style=lambda s: STATE_STYLE.get(s.state, ""),
+    ),
+    Column(
+        "Started",
+        14,
+        lambda s: f"{s.day:%m-%d} {s.start:%H:%M:%S}" if s.start else f"{s.day:%m-%d} --:--:--",
+        _started,
+        least=14,
+    ),
+    Column(
+        "Time",
+        5,
+        lambda s: "" if s.duration_s is None else f"{s.duration_s:.0f}s",
+        lambda s: s.duration_s or 0.0,
+        justify="right",
+        least=5,
+    ),
+    Column(
+        "Lines", 5, lambda s: f"{s.line_count:,}", lambda s: s.line_count, justify="right", least=5
+    ),
+    Column("Thread", 8, lambda s: s.thread, lambda s: s.thread),
+    Column("Peer", 18, lambda s: s.peer, lambda s: s.peer, least=9),
+    Column(
+        "Account / sender",
+        24,
+        lambda s: s.account or s.sender,
+        lambda s: s.account or s.sender,
+        least=10,
+    ),
+    Column(
+        "Result",
+        24,
+        lambda s: s.reason,
+        lambda s: s.reason,
+        least=8,
+        style=lambda s: "red" if s.state == "failed" else "dim",
+    ),
+    Column("Recipients", 0, _recipients, _recipients),
+]
+STARTED = 2  # newest first: the default sort
+
+
+class SessionTable(ItemTable[Session]):
+    """The virtual table (only the rows on screen are drawn: a refresh every 2 s of 300
+    sessions costs no re-measure of every cell); sessions are not marked."""
+
+    def __init__(self, *, id: str) -> None:
+        super().__init__(COLUMNS, lambda s: s.key, id=id)
+        self.sort_column, self.sort_reverse = STARTED, True
+
+    def _widths(self, total: int) -> list[int]:
+        # the recipients (last) give way first: state, times and result stay readable
+        least = [c.least if c.least is not None else min(c.width, 4) for c in self.columns]
+        return column_widths([c.width for c in self.columns], total, 12, least)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in {"mark", "mark_range", "mark_all"}:
+            return False
+        return super().check_action(action, parameters)
 
 
 class SessionsArea(Vertical):
@@ -87,9 +135,9 @@ class SessionsArea(Vertical):
         self.live = live
         self.sets: dict[str, SessionSet] = {}
         self._busy = False
-        self._rows: dict[str, dict[str, Session]] = {}
-        self._drawn: dict[str, list[tuple[str, ...]]] = {}  # what each table shows now
+        self._drawn: dict[str, list[tuple[Any, ...]]] = {}  # what each table shows now
         self._newer: dict[str, int] = {}  # rows above the user's cursor, by table
+        self._texts: dict[str, tuple[str, tuple[object, ...]]] = {}  # the lines shown
         self.active_total: int | None = None
         self.trackers = {
             s: SessionTracker(install.log_dir, s, tail_bytes=LIVE_TAIL) for s in SERVICES
@@ -105,21 +153,19 @@ class SessionsArea(Vertical):
             )
             yield Static(id="sessions-state")
         yield Static(Text("Active", style="bold yellow"), classes="section-title")
-        yield DataTable(id="sessions-active", cursor_type="row", zebra_stripes=True)
+        yield SessionTable(id="sessions-active")
         yield Static(
             Text("History (last 100 per service, newest first)", style="bold"),
             classes="section-title",
             id="sessions-history-title",
         )
-        yield DataTable(id="sessions-history", cursor_type="row", zebra_stripes=True)
+        yield SessionTable(id="sessions-history")
 
     def focus(self, scroll_visible: bool = True) -> SessionsArea:
-        self.query_one("#sessions-active", DataTable).focus(scroll_visible)
+        self.query_one("#sessions-active", SessionTable).focus(scroll_visible)
         return self
 
     def on_mount(self) -> None:
-        for t in self.query(DataTable):
-            t.add_columns(*COLUMNS)
         self.set_timer(FIRST_DELAY_S, self.refresh_sessions)
         if self.live:
             self.set_interval(REFRESH_S, self.refresh_sessions, name="sessions-refresh")
@@ -147,16 +193,8 @@ class SessionsArea(Vertical):
         self.active_total = sum(len(s.active) for s in sets.values())
         chosen = self.query_one("#sessions-service", Select).value
         keep = [s for name, s in sets.items() if chosen in ("all", name)]
-        active = sorted(
-            (x for s in keep for x in s.active),
-            key=lambda x: x.start or x.end or datetime.min,
-            reverse=True,
-        )
-        history = sorted(
-            (x for s in keep for x in s.history),
-            key=lambda x: x.start or x.end or datetime.min,
-            reverse=True,
-        )
+        active = [x for s in keep for x in s.active]
+        history = [x for s in keep for x in s.history]
         if hasattr(self.app, "set_sessions_count"):
             self.app.set_sessions_count(self.active_total)
         if not self.display:
@@ -167,42 +205,28 @@ class SessionsArea(Vertical):
         state = Text(f"{len(active)} active, {len(history)} in history", style="bold")
         if errors:
             state.append(f"  {errors[0]}", style="red")
-        self.query_one("#sessions-state", Static).update(state)
+        self._update("#sessions-state", state)
 
     def on_show(self) -> None:
         if self.sets:
             self.show(self.sets)
 
     def _fill(self, wid: str, rows: list[Session]) -> None:
-        cells = [_row(s) for s in rows]
-        drawn = [(s.key, *(c.plain for c in r)) for s, r in zip(rows, cells, strict=True)]
+        t = self.query_one(wid, SessionTable)
+        drawn = [tuple(c.text(r) for c in COLUMNS) for r in rows]
         if drawn == self._drawn.get(wid):
-            return  # nothing changed: no rebuild, no re-measure of the table
+            return  # nothing changed: no redraw
         self._drawn[wid] = drawn
-        t = self.query_one(wid, DataTable)
-        selected = None
         # newest first: a cursor on the first row follows the newest session (the view
-        # stays at the top); a cursor the user moved stays on its session, and the title
-        # says how many newer ones came in above it
-        following = t.cursor_row <= 0
-        if t.row_count and t.cursor_row < t.row_count and not following:
-            selected = t.coordinate_to_cell_key(t.cursor_coordinate).row_key.value
-        t.clear()
-        shown: dict[str, Session] = {}
-        self._rows[wid] = shown  # only what is on screen is kept (no growth over hours)
-        for s, row in zip(rows, cells, strict=True):
-            key = s.key
-            shown[key] = s
-            t.add_row(*row, key=key)
-        above = 0
-        if selected is not None:
-            with contextlib.suppress(RowDoesNotExist):  # the row is gone: stay put
-                above = t.get_row_index(selected)
-                t.move_cursor(row=above, animate=False)
-        if following:
-            t.move_cursor(row=0, animate=False)
-            t.scroll_home(animate=False)
-        self._newer[wid] = above
+        # stays at the top); a cursor the user moved stays on its session (the table
+        # keeps it), and the title says how many newer ones came in above it
+        following = t.cursor <= 0
+        t.set_rows(rows, initial=not t.rows)  # the first rows are not "new" (highlighted)
+        if following and t.cursor != 0:
+            t.cursor = 0
+            t.scroll_home(animate=False, immediate=True)
+            t.refresh()
+        self._newer[wid] = 0 if following else t.cursor
         self._titles()
 
     def _titles(self) -> None:
@@ -210,13 +234,14 @@ class SessionsArea(Vertical):
         title = Text("History (last 100 per service, newest first)", style="bold")
         if n:
             title.append(f"  {n} newer above (Home goes to the newest)", style="bold yellow")
-        self.query_one("#sessions-history-title", Static).update(title)
+        self._update("#sessions-history-title", title)
 
-    def _session(self, key: str) -> Session | None:
-        for rows in self._rows.values():
-            if key in rows:
-                return rows[key]
-        return None
+    def _update(self, wid: str, text: Text) -> None:
+        """A line of text, only when it changed: an update lays the screen out again."""
+        key = (text.plain, tuple(text.spans))
+        if self._texts.get(wid) != key:
+            self._texts[wid] = key
+            self.query_one(wid, Static).update(text)
 
     @on(Select.Changed, "#sessions-service")
     def service_changed(self) -> None:
@@ -224,23 +249,21 @@ class SessionsArea(Vertical):
             self.show(self.sets)
 
     def action_switch_table(self) -> None:
-        a = self.query_one("#sessions-active", DataTable)
-        h = self.query_one("#sessions-history", DataTable)
+        a = self.query_one("#sessions-active", SessionTable)
+        h = self.query_one("#sessions-history", SessionTable)
         (h if a.has_focus else a).focus()
 
-    @on(DataTable.RowSelected)
-    def row_selected(self, event: DataTable.RowSelected) -> None:
-        s = self._session(str(event.row_key.value))
+    @on(ItemTable.Chosen)
+    def row_chosen(self, event: ItemTable.Chosen) -> None:
+        s = event.table.current()
         if s is not None:
             self.open_session(s)
 
     def action_open(self) -> None:
-        for t in self.query(DataTable):
-            if t.has_focus and t.row_count:
-                key = t.coordinate_to_cell_key(t.cursor_coordinate).row_key.value
-                s = self._session(str(key))
-                if s is not None:
-                    self.open_session(s)
+        for t in self.query(SessionTable):
+            s = t.current() if t.has_focus else None
+            if s is not None:
+                self.open_session(s)
 
     @work(thread=True, exclusive=True, group="sessions-open", exit_on_error=False)
     def open_session(self, s: Session) -> None:
