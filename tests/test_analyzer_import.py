@@ -10,6 +10,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from iwtui.analyzer.db import Database, connect
 from iwtui.analyzer.importer import Options, import_day
@@ -351,3 +353,78 @@ def test_copy_line_is_copy_text_field_by_field(row: tuple[object, ...]) -> None:
     from iwtui.analyzer.worker import copy_line, copy_text
 
     assert copy_line(row) == "\t".join(map(copy_text, row))
+
+
+_PIECES = st.sampled_from([
+    b"81.2.3.4 ", b"SYSTEM ", b"", b"x[", b"[1A05]", b"[1a05ABCD]", b"[1A05A]", b"[ZZZZ]", b" ",
+    b"00:00:03", b"0:00:03", b"000:00:03", b".123", b".1234", b" +0100", b" -01", b"Thu, 15 Jan 2026 ",
+    b"Client session ", b"Connected", b"Connecting to ", b"Disconnected", b"<<< EHLO x", b">>> 5",
+    b"<<< 4", b"*** <a@b> <c@d> 1 2 00:00:01 OK M1", b"TLS conn", b"User u logged in", b"\n",
+    b"\xff", b"... while issuing", b"Could not", b"Intrusion prevention",
+])  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_PIECES, max_size=40))
+def test_possessive_interest_regex_finds_what_the_plain_one_finds(parts: list[bytes]) -> None:
+    """scan_fast.INTEREST (possessive quantifiers) against the same pattern without them,
+    on text made of the pieces of a line in any order."""
+    from iwtui.analyzer.scan_fast import INTEREST, REFERENCE
+
+    text = b"".join(parts)
+    ref = re.compile(REFERENCE)
+    assert [(m.span(), m.groups()) for m in INTEREST.finditer(text)] == [
+        (m.span(), m.groups()) for m in ref.finditer(text)
+    ]
+
+
+_SPAM_LINES = [
+    "127.0.0.1       [1A07] 00:00:02 AGO1 '<p@seznam.cz>' '<j@ice.com>' 1 score 0.62 reason "
+    "[SpamAssassin=0.20] action PASS",
+    "127.0.0.1       [00001A07] 00:00:02 AGO2 'p@x.cz' '<<j@ice.com>>' 2 score -1 reason [] action "
+    "REJECT tail",
+    "127.0.0.1       [1A07] 0:00:02 AGO3 '<a@b>' '<c@d>' 1 score 1.5 reason [x] action PASS",
+    "127.0.0.1       [1A07] 00:00:02.123 AGO4 '<a@b>' '<c@d>' 1 score 1.5 reason [x] action PASS",
+    "127.0.0.1       [1A07] 00:00:02 -AGO5 '<a@b>' '<c@d>' 1 score 1.5 reason [x] action PASS",
+    "čeština        [1A07] 00:00:02 AGO6 '<a@b>' '<c@d>' 1 score 1.5 reason [x] action PASS",
+    "127.0.0.1 [1A07] Thu, 15 Jan 2026 00:00:02 +0100 AGO7 '<a@b>' '<c@d>' 1 score 2 reason [x] "
+    "action QUARANTINE",
+    "127.0.0.1       [1A07] 00:00:02 AGO8 '<a action b>' '<c@d>' 1 score 1.5 reason [x] action PASS",
+    "127.0.0.1       [1A07] 00:00:02 no verdict here",
+    "x" * 90 + " [1A07] 00:00:02 AGO9 '<a@b>' '<c@d>' 1 score 1.5 reason [x] action PASS",
+]
+
+
+@pytest.mark.parametrize("extra", [None, *range(len(_SPAM_LINES))])
+def test_antispam_block_regex_gives_the_line_by_line_rows(extra: int | None) -> None:
+    """Plain verdict lines go through one regex over the block; any other line that names
+    an action sends the whole block line by line; both give the same rows."""
+    from iwtui.analyzer.parse import LineParser
+
+    lines = _SPAM_LINES[:2] * 3 + ([_SPAM_LINES[extra]] if extra is not None else [])
+    data = ("\n".join(lines) + "\n").encode()
+    fast = LineParser("antispam", "2026-01-15", "s", {"antispam": []})
+    slow = LineParser("antispam", "2026-01-15", "s", {"antispam": []})
+    slow._spam_block = lambda _d: False  # type: ignore[method-assign]
+    fast.feed(data)
+    slow.feed(data)
+    assert fast.out == slow.out and fast.lines == slow.lines == len(lines)
+    assert fast.rollup.spam == slow.rollup.spam
+    assert len(fast.out["antispam"]) >= 6
+
+
+def test_small_read_blocks_give_the_same_rows(sim_root: Path, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """Blocks cut at the last whole line (the cut line is read again with the next block,
+    not copied), sessions spanning blocks: the rows of one big block."""
+    from iwtui.analyzer import worker
+
+    one = connect(str(tmp_path / "one.sqlite"))
+    import_day(sim_root / "logs", DAY, one, Options())
+    monkeypatch.setattr(worker, "BLOCK", 4096)
+    small = connect(str(tmp_path / "small.sqlite"))
+    res = import_day(sim_root / "logs", DAY, small, Options())
+    assert res.helpers == 0  # in-process: the patched block size is the one read with
+    for t in ("smtp", "pop3", "antispam", "agg_hour", "agg_top"):
+        q = f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4, 5, 6"
+        assert one.query(q)[1] == small.query(q)[1], t

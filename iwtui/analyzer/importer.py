@@ -257,14 +257,14 @@ def _stitch(results: list[JobResult], raw: bool, sink: Sink) -> dict[tuple[str, 
     rolls: dict[tuple[str, str], Rollup] = {}
     for (service, server, day), parts in by_stream.items():
         parts.sort(key=lambda r: r.key[3])
-        p = parser_for(service, day, server, sink.add, raw=raw, first=True, last=False)
+        p = parser_for(service, day, server, sink.rows, raw=raw, first=True, last=False)
         for k in range(len(parts) - 1):
             heads = dict(parts[k].heads)
             for tid, lines in parts[k + 1].tails:
-                p.feed("\n".join(heads.pop(tid, []) + lines))
+                p.feed(b"\n".join(heads.pop(tid, []) + lines))
                 p.flush()
             for lines in heads.values():
-                p.feed("\n".join(lines))
+                p.feed(b"\n".join(lines))
                 p.flush()
         rolls[(server, service)] = p.rollup
     return rolls

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,12 +28,32 @@ from iwtui.analyzer.classes import classify
 from iwtui.analyzer.schema import DIMS, OTHERS, TOP_KEEP, bucket_of
 
 Row = tuple[Any, ...]
-Emit = Callable[[str, Row], None]
+Out = dict[str, list[Row]]  # rows by table: a parser appends, its caller takes them
 
 _ANTISPAM = re.compile(
     r"^(?P<mid>\S+) '<?(?P<sender>[^']*?)>?' '<?(?P<rcpt>[^']*?)>?' (?P<count>\d+) "
     r"score (?P<score>-?\d+(?:\.\d+)?) reason (?P<reason>\[[^\]]*\]) action (?P<action>\S+)"
 )
+# One anti-spam verdict line of the plain shape (``WHO [TID] hh:mm:ss`` then what _ANTISPAM
+# reads), as LineParser.feed and _spam read it: the first ``[`` within 80 ASCII characters,
+# a 4 or 8 character thread id, a message that does not start with ``+`` or ``-``.
+_SPAM_LINE = re.compile(
+    rb"\n[^\[\n\x80-\xff]{0,79}\[([^\]\n]{4}|[^\]\n]{8})\] (\d\d:\d\d:\d\d) (?![+-])"
+    rb"(\S+) '([^'\n]*)' '([^'\n]*)' \d+ score (-?\d+(?:\.\d+)?) reason "
+    rb"(\[[^\]\n]*\]) action (\S+)"
+)  # run on the block behind a newline: each match starts at a line's start
+
+
+def _quoted(text: bytes) -> str:
+    """A quoted address as _ANTISPAM's ``'<?([^']*?)>?'`` takes it: one ``<`` in front and
+    one ``>`` at the end left out."""
+    if text[:1] == b"<":
+        text = text[1:]
+    if text[-1:] == b">":
+        text = text[:-1]
+    return text.decode("utf-8", "replace")
+
+
 _ADDR = re.compile(r"<([^<>\s]*@[^<>\s]*)>|'([^'\s]*@[^'\s]*)'")
 _VIRUS = re.compile(r"(?:virus|infected|found)[:= ]+'?(?P<name>[\w.\-/]+)", re.IGNORECASE)
 _ACTION = re.compile(r"action[:= ]+(?P<a>\w+)", re.IGNORECASE)
@@ -122,48 +141,54 @@ class _S:
         "tls",
     )  # fmt: skip
 
-    def __init__(self, tid: str, start: str, ip: str, client: bool, orphan: bool) -> None:
+    # The fast path reads bytes: tid, times, texts stay bytes until the session ends and
+    # scan_fast.decode makes them text for its rows (the raw path reads text throughout).
+    def __init__(self, tid: Any, start: Any, ip: str, client: bool, orphan: bool) -> None:
         self.tid, self.start, self.ip, self.client, self.orphan = tid, start, ip, client, orphan
         self.helo = ""
         self.tls = self.auth = 0
-        self.replies: list[tuple[str, str]] = []  # (time, refusing reply or failure text)
-        self.sums: list[tuple[str, str]] = []  # (time, summary message)
-        self.lines: list[str] = []
-        self.last = start
-        self.mail = self.rcpt = self.account = ""
+        self.replies: list[tuple[Any, Any]] = []  # (time, refusing reply or failure text)
+        self.sums: list[tuple[Any, Any]] = []  # (time, summary message)
+        self.lines: list[Any] = []  # str lines (raw path) or matches (fast path)
+        self.last: Any = start
+        self.mail: Any = ""
+        self.rcpt: Any = ""
+        self.account: Any = ""
         self.failed = False
 
 
 class SessionParser:
-    """SMTP or POP3 lines -> rows; ``emit(table, row)`` receives them. The lines are read
+    """SMTP or POP3 lines -> rows, appended to ``out[table]``. The lines are read
     by :func:`scan_fast.feed` (default) or :func:`scan_raw.feed` (the raw option), which
     open sessions (``Session``) in ``open`` and end them with :meth:`close`."""
 
     Session = _S
 
-    def __init__(self, service: str, day: str, server: str, emit: Emit, *, raw: bool = False,
+    def __init__(self, service: str, day: str, server: str, out: Out, *, raw: bool = False,
                  first: bool = True, last: bool = True) -> None:  # fmt: skip
-        self.service, self.day, self.server, self.emit, self.raw = service, day, server, emit, raw
+        self.service, self.day, self.server, self.out, self.raw = service, day, server, out, raw
         self.first, self.last = first, last
-        self.open: dict[str, _S] = {}
-        self.tails: list[tuple[str, list[str]]] = []  # orphans of a middle range (stitch)
+        self.open: dict[Any, _S] = {}  # by thread id (bytes on the fast path)
+        self.tails: list[tuple[Any, list[bytes]]] = []  # orphans of a middle range (stitch)
         self.rollup = Rollup()
         self.lines = 0
         self.rows = 0
 
     # --- reading ------------------------------------------------------------------------
 
-    def feed(self, text: str) -> None:
-        """Whole lines (the last may lack its newline)."""
+    def feed(self, data: bytes, end: int | None = None) -> None:
+        """Whole lines of ``data[:end]`` (the last may lack its newline)."""
+        if end is None:
+            end = len(data)
         if self.raw:
-            scan_raw.feed(self, text)
+            scan_raw.feed(self, data[:end].decode("utf-8", "replace"))
         else:
-            scan_fast.feed(self, text)
+            scan_fast.feed(self, data, end)
 
-    def finish(self) -> dict[str, list[str]]:
+    def finish(self) -> dict[Any, list[bytes]]:
         """End of the range: open sessions are closed (the day's end) or handed back as
         heads to stitch (a middle range). Returns the heads by thread."""
-        heads: dict[str, list[str]] = {}
+        heads: dict[Any, list[bytes]] = {}
         for s in list(self.open.values()):
             if self.last:
                 self.close(s, cut=True)
@@ -174,11 +199,11 @@ class SessionParser:
         self.open.clear()
         return heads
 
-    def _partial(self, s: _S) -> list[str]:
-        """A cut session's lines to parse again; the fast path keeps lines from their
+    def _partial(self, s: _S) -> list[bytes]:
+        """A cut session's lines to parse again; the fast path keeps matches from their
         thread id on, so the peer goes back in front."""
         if self.raw:
-            return s.lines
+            return [ln.encode("utf-8", "replace") for ln in s.lines]
         return scan_fast.partial(s.ip, s.lines)
 
     def flush(self) -> None:
@@ -195,6 +220,8 @@ class SessionParser:
             self.tails.append((s.tid, self._partial(s)))
             return
         midnight = 2 if s.orphan else (1 if cut else 0)
+        if not self.raw:
+            scan_fast.decode(s)
         if self.service == "smtp":
             self._smtp_rows(s, midnight)
         else:
@@ -241,22 +268,39 @@ class SessionParser:
         t_in, t_defer = top["ip"], top["defer_domain"]
         day, server, tid, ip, helo, auth, tls = (self.day, self.server, s.tid, s.ip, s.helo,
                                                  s.auth, s.tls)  # fmt: skip
-        emit, hour_t, dur_t, flag_t, buckets = self.emit, r.hour, r.dur, _FLAGS, _BUCKETS
+        add, hour_t, dur_t, flag_t, buckets = (
+            self.out["smtp"].append,
+            r.hour,
+            r.dur,
+            _FLAGS,
+            _BUCKETS,
+        )
+        raw = self.raw
+        addrs = _ADDRS
+        if len(addrs) > 200_000:
+            addrs.clear()
         for hms, sender, rcpts, size, dur, result, mid, reply in rows:
-            at = sender.rfind("@")
-            fa, fd = (sender[:at], sender[at + 1 :].lower()) if at > 0 else (sender, "")
+            a = addrs.get(sender)
+            if a is None:
+                a = addrs[sender] = _addr(sender)
+            fa, fd, low_from = a
             to = rcpts[0] if rcpts else ""
-            at = to.rfind("@")
-            ta, td = (to[:at], to[at + 1 :].lower()) if at > 0 else (to, "")
+            a = addrs.get(to)
+            if a is None:
+                a = addrs[to] = _addr(to)
+            ta, td, low_to = a
             fk = (ckey, result, client)
             flags = flag_t.get(fk)
             if flags is None:
                 flags = flag_t[fk] = _flags(set(ckey) | {result}, client)
             hour = int(hms[:2] or 0)
             nr = len(rcpts)
-            emit("smtp", (server, day, hms, hour, tid, ip, helo, fa, fd, ta, td, nr, mid, size,
-                          dur, result, reply, auth, tls, *flags, midnight, log, nrows,
-                          f"{day} {hms}"))  # fmt: skip
+            if raw:
+                add((server, day, hms, hour, tid, ip, helo, fa, fd, ta, td, nr, mid, size, dur,
+                     result, reply, auth, tls, *flags, midnight, log, nrows, f"{day} {hms}"))  # fmt: skip
+            else:  # schema.row_columns: no lg_Log, lg_LogRows
+                add((server, day, hms, hour, tid, ip, helo, fa, fd, ta, td, nr, mid, size, dur,
+                     result, reply, auth, tls, *flags, midnight, f"{day} {hms}"))  # fmt: skip
             hk = (hour, client, result)
             cur = hour_t.get(hk)
             if cur is None:
@@ -273,13 +317,33 @@ class SessionParser:
             dur_t[dk] = dur_t.get(dk, 0) + 1
             if result == "OK":
                 if fd:
-                    _count(t_fd, fd, size)
+                    v = t_fd.get(fd)
+                    if v is None:
+                        t_fd[fd] = [1, size]
+                    else:
+                        v[0] += 1
+                        v[1] += size
                 if td:
-                    _count(t_td, td, size)
+                    v = t_td.get(td)
+                    if v is None:
+                        t_td[td] = [1, size]
+                    else:
+                        v[0] += 1
+                        v[1] += size
                 if sender:
-                    _count(t_fu, sender.lower(), size)
+                    v = t_fu.get(low_from)
+                    if v is None:
+                        t_fu[low_from] = [1, size]
+                    else:
+                        v[0] += 1
+                        v[1] += size
                 if to:
-                    _count(t_tu, to.lower(), size)
+                    v = t_tu.get(low_to)
+                    if v is None:
+                        t_tu[low_to] = [1, size]
+                    else:
+                        v[0] += 1
+                        v[1] += size
                 if ip and not client:
                     _count(t_in, ip, size)
             elif ip:
@@ -293,11 +357,13 @@ class SessionParser:
             return
         result = "FAILED" if s.failed else ("OK" if s.account else "INCPLT")
         acc, dom = split_addr(s.account)
-        log, nrows = self._log(s)
         dur = max(0, _secs(s.last) - _secs(s.start))
         hour = int(s.start[:2] or 0)
-        self.emit("pop3", (self.server, self.day, s.start, hour, s.tid, s.ip, acc, dom, result,
-                           dur, midnight, log, nrows, f"{self.day} {s.start}"))  # fmt: skip
+        row = (self.server, self.day, s.start, hour, s.tid, s.ip, acc, dom, result, dur, midnight)
+        if self.raw:
+            self.out["pop3"].append((*row, *self._log(s), f"{self.day} {s.start}"))
+        else:  # schema.row_columns: no lg_Log, lg_LogRows
+            self.out["pop3"].append((*row, f"{self.day} {s.start}"))
         self.rows += 1
         k = (hour, result)
         self.rollup.pop3[k] = self.rollup.pop3.get(k, 0) + 1
@@ -314,6 +380,17 @@ def _refusal(replies: list[tuple[str, str]]) -> tuple[str, str, str]:
 _FLAGS: dict[tuple[tuple[str, ...], str, int], tuple[int, ...]] = {}
 _BUCKETS: dict[int, int] = {}  # duration -> its histogram bucket (bucket_of, cached)
 _summary = scan_raw.summary
+
+
+_ADDRS: dict[str, tuple[str, str, str]] = {}  # address -> _addr(address), cached
+
+
+def _addr(addr: str) -> tuple[str, str, str]:
+    """(account, domain lower-cased, whole address lower-cased) of a row's address."""
+    at = addr.rfind("@")
+    if at > 0:
+        return addr[:at], addr[at + 1 :].lower(), addr.lower()
+    return addr, "", addr.lower()
 
 
 def _count(table: dict[str, list[int]], name: str, size: int) -> None:
@@ -342,20 +419,25 @@ def _secs(hms: str) -> int:
 class LineParser:
     """Anti-spam and anti-virus logs: one row per line that carries a verdict."""
 
-    def __init__(self, service: str, day: str, server: str, emit: Emit) -> None:
-        self.service, self.day, self.server, self.emit = service, day, server, emit
+    def __init__(self, service: str, day: str, server: str, out: Out) -> None:
+        self.service, self.day, self.server, self.out = service, day, server, out
         self.rollup = Rollup()
-        self.tails: list[tuple[str, list[str]]] = []
+        self.tails: list[tuple[Any, list[bytes]]] = []
         self.lines = 0
         self.rows = 0
 
-    def finish(self) -> dict[str, list[str]]:
+    def finish(self) -> dict[Any, list[bytes]]:
         return {}
 
     def flush(self) -> None:
         pass
 
-    def feed(self, text: str) -> None:
+    def feed(self, data: bytes, end: int | None = None) -> None:
+        if end is not None and end < len(data):
+            data = data[:end]
+        if self.service == "antispam" and self._spam_block(data):
+            return
+        text = data.decode("utf-8", "replace")
         for line in text.split("\n"):
             self.lines += 1
             b = line.find("[", 0, 80)
@@ -383,6 +465,41 @@ class LineParser:
         if text.endswith("\n"):
             self.lines -= 1
 
+    def _spam_block(self, data: bytes) -> bool:
+        """Anti-spam verdicts of a whole block by one regex (:data:`_SPAM_LINE`), when every
+        line naming an action has the plain shape that regex reads; otherwise (False) the
+        block goes line by line. Each match is a line with one `` action ``, so as many
+        matches as `` action `` in the block means no verdict line was left out."""
+        found = _SPAM_LINE.findall(b"\n" + data)
+        if len(found) != data.count(b" action "):
+            return False
+        self.lines += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+        add = self.out["antispam"].append
+        spam = self.rollup.spam
+        server, day = self.server, self.day
+        addrs = _ADDRS
+        for tid, hms, mid, sender, rcpt, score, reason, action in found:
+            hms_s = hms.decode()
+            sender_s = _quoted(sender)
+            rcpt_s = _quoted(rcpt)
+            a = addrs.get(sender_s)
+            if a is None:
+                a = addrs[sender_s] = _addr(sender_s)
+            b = addrs.get(rcpt_s)
+            if b is None:
+                b = addrs[rcpt_s] = _addr(rcpt_s)
+            hour = int(hms[:2])
+            act = action.decode("utf-8", "replace")
+            add((server, day, hms_s, hour, tid.decode("utf-8", "replace"),
+                 mid.decode("utf-8", "replace"), a[0], a[1], b[0], b[1], float(score), act,
+                 reason.decode("utf-8", "replace"), f"{day} {hms_s}"))  # fmt: skip
+            k = (hour, act)
+            spam[k] = spam.get(k, 0) + 1
+        self.rows += len(found)
+        if len(addrs) > 200_000:
+            addrs.clear()
+        return True
+
     def _spam(self, tid: str, hms: str, msg: str) -> None:
         m = _ANTISPAM.match(msg)
         if m is None:
@@ -391,7 +508,7 @@ class LineParser:
         ta, td = split_addr(m.group("rcpt"))
         hour = int(hms[:2] or 0)
         action = m.group("action")
-        self.emit("antispam", (self.server, self.day, hms, hour, tid, m.group("mid"), fa, fd,
+        self.out["antispam"].append((self.server, self.day, hms, hour, tid, m.group("mid"), fa, fd,
                                ta, td, float(m.group("score")), action, m.group("reason"),
                                f"{self.day} {hms}"))  # fmt: skip
         self.rows += 1
@@ -408,14 +525,14 @@ class LineParser:
         act = _ACTION.search(msg)
         first = msg.split(" ", 1)[0]
         mid = first if first and "@" not in first and first[:1].isalnum() else None
-        self.emit("antivirus", (self.server, self.day, hms, int(hms[:2] or 0), tid, who, mid,
+        self.out["antivirus"].append((self.server, self.day, hms, int(hms[:2] or 0), tid, who, mid,
                                 fa, fd, ta, td, v.group("name"), act.group("a") if act else "",
                                 msg[:500], f"{self.day} {hms}"))  # fmt: skip
         self.rows += 1
 
 
-def parser_for(service: str, day: str, server: str, emit: Emit, *, raw: bool, first: bool,
+def parser_for(service: str, day: str, server: str, out: Out, *, raw: bool, first: bool,
                last: bool) -> SessionParser | LineParser:  # fmt: skip
     if service in ("smtp", "pop3"):
-        return SessionParser(service, day, server, emit, raw=raw, first=first, last=last)
-    return LineParser(service, day, server, emit)
+        return SessionParser(service, day, server, out, raw=raw, first=first, last=last)
+    return LineParser(service, day, server, out)

@@ -164,8 +164,15 @@ def plain_summary(msg: str) -> Summary | None:
     if not (size.isdigit() and count.isdigit() and first[:1] == "<"):
         return None
     rcpts = [t[1].strip("<>")] if last_rcpt == 2 else [x.strip("<>") for x in t[1:last_rcpt]]
-    try:
-        dur = int(d[:2]) * 3600 + int(d[3:5]) * 60 + int(d[6:8])
-    except ValueError:
-        return None
+    dur = _DURATIONS.get(d)
+    if dur is None:
+        try:
+            dur = int(d[:2]) * 3600 + int(d[3:5]) * 60 + int(d[6:8])
+        except ValueError:
+            return None
+        if len(_DURATIONS) < 100_000:
+            _DURATIONS[d] = dur
     return first.strip("<>"), rcpts, int(size), dur, result, mid
+
+
+_DURATIONS: dict[str, int] = {}  # "hh:mm:ss" -> seconds (a day's summaries repeat a few)

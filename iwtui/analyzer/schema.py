@@ -198,6 +198,17 @@ def columns(table: str) -> list[str]:
     return [c for c, _ in {**TABLES, **ROLLUPS, RUNS: RUN_COLUMNS}[table]]
 
 
+RAW_ONLY = ("lg_Log", "lg_LogRows")  # NULL in every row unless raw session data is imported
+
+
+def row_columns(table: str, raw: bool) -> list[str]:
+    """The columns of the rows the import makes for ``table``, in order: without the raw
+    option ``lg_Log`` and ``lg_LogRows`` are left out (NULL by omission: binding a None
+    costs sqlite3 about four times a text)."""
+    cols = columns(table)
+    return cols if raw else [c for c in cols if c not in RAW_ONLY]
+
+
 # Lower-case name -> the schema's spelling (PostgreSQL returns folded names).
 SPELLING: dict[str, str] = {
     c.lower(): c for cols in (*TABLES.values(), *ROLLUPS.values(), RUN_COLUMNS) for c, _ in cols

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from iwtui.analyzer import schema
 from iwtui.analyzer.parse import Rollup
-from iwtui.analyzer.worker import Sink
+from iwtui.analyzer.worker import Sink, insert_sql
 
 if TYPE_CHECKING:
     from iwtui.analyzer.db import Database
@@ -114,11 +114,18 @@ def write_day(db: Database, day: str, targets: Iterable[tuple[str, str]], local:
                 rebuild = _rebuild_indexes(db, t, stats, opts.rebuild_rows)
                 if pg:
                     for out in outs:
-                        _copy(db, t, cols, out / f"{t}.copy")
+                        _copy(db, t, ", ".join(schema.row_columns(t, opts.raw)),
+                              out / f"{t}.copy")  # fmt: skip
                 else:
+                    # the same columns in the same order: records are copied as they are
+                    # (SQLite's transfer optimisation needs a bare SELECT *)
+                    same = _sqlite_columns(db, "main", t) == schema.columns(t)
                     for w in attached:
-                        db.execute(f"INSERT INTO {t} ({cols}) SELECT {cols} FROM {w}.{t}")
-                db.executemany(_insert_sql(t), local.rows[t])
+                        if same and _sqlite_columns(db, w, t) == schema.columns(t):
+                            db.execute(f"INSERT INTO {t} SELECT * FROM {w}.{t}")
+                        else:
+                            db.execute(f"INSERT INTO {t} ({cols}) SELECT {cols} FROM {w}.{t}")
+                db.executemany(insert_sql(t, opts.raw), local.rows[t])
                 for iname, icols in rebuild:
                     db.execute(f"CREATE INDEX IF NOT EXISTS {iname} ON {t} ({icols})")
                 if t in stats:
@@ -131,6 +138,10 @@ def write_day(db: Database, day: str, targets: Iterable[tuple[str, str]], local:
         for w in attached:
             db.execute(f"DETACH DATABASE {w}")
     return deleted
+
+
+def _sqlite_columns(db: Database, schema_name: str, table: str) -> list[str]:
+    return [str(r[1]) for r in db.execute(f"PRAGMA {schema_name}.table_info({table})")]
 
 
 def _rebuild_indexes(db: Database, table: str, stats: dict[str, TableStat],

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from iwtui.analyzer.parse import Rollup, Row, parser_for
-from iwtui.analyzer.schema import TABLES, columns
+from iwtui.analyzer.schema import TABLES, row_columns
 
 BLOCK = 8 * 1024 * 1024
 BATCH = 20_000
@@ -50,8 +50,8 @@ class JobResult:
     lines: int = 0
     rows: dict[str, int] = field(default_factory=dict)
     rollup: Rollup = field(default_factory=Rollup)
-    heads: dict[str, list[str]] = field(default_factory=dict)
-    tails: list[tuple[str, list[str]]] = field(default_factory=list)
+    heads: dict[Any, list[bytes]] = field(default_factory=dict)  # by thread id
+    tails: list[tuple[Any, list[bytes]]] = field(default_factory=list)
 
 
 def open_regular(path: str) -> int:
@@ -64,46 +64,52 @@ def open_regular(path: str) -> int:
 
 
 def read_blocks(piece: Piece) -> Any:
-    """Text of whole lines of one piece, block by block."""
+    """Whole lines of one piece, block by block, as ``(data, end, done)``: the lines are
+    ``data[:end]`` (never decoded here, never copied: a cut line is read again with the
+    next block), ``done`` the bytes of the piece read so far."""
     fd = open_regular(piece.path)
     try:
-        pos, carry = piece.start, b""
+        pos = piece.start
         while pos < piece.end:
             data = os.pread(fd, min(BLOCK, piece.end - pos), pos)
             if not data:
                 break
-            pos += len(data)
-            data = carry + data
-            cut = data.rfind(b"\n") + 1
-            if pos < piece.end and cut > 0:
-                carry, data = data[cut:], data[:cut]
-            else:
-                carry = b""
-            yield data.decode("utf-8", "replace"), pos - piece.start
-        if carry:
-            yield carry.decode("utf-8", "replace"), pos - piece.start
+            end = len(data)
+            if pos + end < piece.end:
+                cut = data.rfind(b"\n") + 1
+                if cut > 0:
+                    end = cut
+            pos += end
+            yield data, end, pos - piece.start
     finally:
         os.close(fd)
 
 
 class Sink:
-    """Rows kept in lists (in-process imports and stitching)."""
+    """Rows kept in lists (in-process imports and stitching): a parser appends to
+    ``rows[table]`` itself."""
 
     def __init__(self) -> None:
         self.rows: dict[str, list[Row]] = {t: [] for t in TABLES}
 
-    def add(self, table: str, row: Row) -> None:
-        self.rows[table].append(row)
+    def add_many(self, table: str, rows: list[Row]) -> None:
+        self.rows[table] += rows
 
     def close(self) -> None:
         pass
 
 
-class SqliteSink(Sink):
-    """Rows into a scratch SQLite file (no indexes); the importer copies them over with
-    ``INSERT ... SELECT`` from the attached file."""
+def insert_sql(table: str, raw: bool) -> str:
+    """The INSERT of the import's rows (``schema.row_columns``: what is left out is NULL)."""
+    cols = row_columns(table, raw)
+    return f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
 
-    def __init__(self, path: Path) -> None:
+
+class SqliteSink(Sink):
+    """Rows into a scratch SQLite file (no indexes; every column of the schema, so the
+    importer's ``INSERT INTO t SELECT * FROM w.t`` copies records as they are)."""
+
+    def __init__(self, path: Path, raw: bool) -> None:
         super().__init__()
         self.db = sqlite3.connect(path)
         self.db.execute("PRAGMA journal_mode=OFF")
@@ -111,21 +117,12 @@ class SqliteSink(Sink):
         for name, cols in TABLES.items():
             self.db.execute(f"CREATE TABLE IF NOT EXISTS {name} "
                             f"({', '.join(f'{c} {t}' for c, t in cols)})")  # fmt: skip
-        self.sql = {t: f"INSERT INTO {t} VALUES ({', '.join('?' * len(columns(t)))})"
-                    for t in TABLES}  # fmt: skip
+        self.sql = {t: insert_sql(t, raw) for t in TABLES}
 
-    def add(self, table: str, row: Row) -> None:
-        rows = self.rows[table]
-        rows.append(row)
-        if len(rows) >= BATCH:
-            self.db.executemany(self.sql[table], rows)
-            rows.clear()
+    def add_many(self, table: str, rows: list[Row]) -> None:
+        self.db.executemany(self.sql[table], rows)
 
     def close(self) -> None:
-        for table, rows in self.rows.items():
-            if rows:
-                self.db.executemany(self.sql[table], rows)
-                rows.clear()
         self.db.commit()
         self.db.close()
 
@@ -170,44 +167,40 @@ class CopySink(Sink):
         self.folder = folder
         self.files = {t: open(folder / f"{t}.copy", "a", encoding="utf-8") for t in TABLES}  # noqa: SIM115
 
-    def add(self, table: str, row: Row) -> None:
-        rows = self.rows[table]
-        rows.append(row)
-        if len(rows) >= BATCH:
-            self._flush(table)
-
-    def _flush(self, table: str) -> None:
-        rows = self.rows[table]
+    def add_many(self, table: str, rows: list[Row]) -> None:
         cl = copy_line
         self.files[table].write("".join([cl(r) + "\n" for r in rows]))
-        rows.clear()
 
     def close(self) -> None:
         for table in self.rows:
-            self._flush(table)
             self.files[table].close()
 
 
 def run_job(job: Job, sink: Sink, progress: Any = None) -> JobResult:
     res = JobResult(job.key)
-    before = {t: 0 for t in TABLES}
-    counts: dict[str, int] = dict(before)
+    counts: dict[str, int] = {t: 0 for t in TABLES}
+    out: dict[str, list[Row]] = {t: [] for t in TABLES}
 
-    def emit(table: str, row: Row) -> None:
-        counts[table] += 1
-        sink.add(table, row)
+    def drain(least: int) -> None:
+        for table, rows in out.items():
+            if len(rows) >= least:
+                counts[table] += len(rows)
+                sink.add_many(table, rows)
+                out[table] = []  # the parser's own dict: it appends to the new list
 
-    p = parser_for(job.service, job.day, job.server, emit, raw=job.raw, first=job.first,
+    p = parser_for(job.service, job.day, job.server, out, raw=job.raw, first=job.first,
                    last=job.last)  # fmt: skip
     done = 0
     for piece in job.pieces:
         base = done
-        for text, pos in read_blocks(piece):
-            p.feed(text)
+        for data, end, pos in read_blocks(piece):
+            p.feed(data, end)
+            drain(BATCH)
             done = base + pos
             if progress is not None:
                 progress(done)
     res.heads = p.finish()
+    drain(1)
     res.tails = p.tails
     res.lines = p.lines
     res.rollup = p.rollup.trimmed(4 * 500)
@@ -219,8 +212,11 @@ def main(argv: list[str]) -> int:
     jobfile = Path(argv[0])
     spec = pickle.loads(jobfile.read_bytes())
     jobs: list[Job] = spec["jobs"]
+    raw = any(j.raw for j in jobs)
     sink: Sink = (
-        SqliteSink(Path(spec["out"])) if spec["sink"] == "sqlite" else CopySink(Path(spec["out"]))
+        SqliteSink(Path(spec["out"]), raw)
+        if spec["sink"] == "sqlite"
+        else CopySink(Path(spec["out"]))
     )
     results = []
     total = 0
