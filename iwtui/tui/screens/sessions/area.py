@@ -3,6 +3,7 @@ session's protocol log (savable); killing a session is shown as unavailable, wit
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,6 +12,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.geometry import Size
 from textual.widgets import Select, Static
 
 from iwtui.icewarp.install import Install
@@ -108,6 +110,15 @@ class SessionTable(ItemTable[Session]):
     def __init__(self, *, id: str) -> None:
         super().__init__(COLUMNS, lambda s: s.key, id=id)
         self.sort_column, self.sort_reverse = STARTED, True
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self.rows) + 1  # ``height: auto`` (Active): its header and its rows
+
+    def set_rows(self, rows: Sequence[Session], **kw: Any) -> None:
+        before = len(self.rows)
+        super().set_rows(rows, **kw)
+        if len(self.rows) != before:
+            self.refresh(layout=True)  # an auto height follows the count
 
     def _widths(self, total: int) -> list[int]:
         # the recipients (last) give way first: state, times and result stay readable
