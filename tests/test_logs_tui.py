@@ -190,6 +190,12 @@ async def test_sessions_history_follows_the_newest_and_says_what_came_above(
         assert table.current_key() == looked
         title = str(app.query_one("#sessions-history-title").render())
         assert "5 newer above" in title
+        # the Active list is as tall as its rows (and its header)
+        active = app.query_one("#sessions-active", SessionTable)
+        assert active.region.height == 1
+        area.show({"smtp": replace(full, active=full.history[:3], history=full.history[2:])})
+        await pilot.pause(0.2)
+        assert len(active.rows) == 3 and active.region.height == 4
 
 
 def _state(app: object) -> str:
