@@ -36,19 +36,37 @@ def _newest(name: str) -> Callable[[AccountRow], Any]:
 
 
 def size(n: int) -> str:
-    """Bytes in at most 7 cells: 512B, 57.1K, 969.0K, 1.2M, 3.4G."""
+    """Bytes in at most 5 cells, 3 significant digits, binary units: 512B, 1.0K, 57K, 969K,
+    1.2M, 3.4G (the header names the column; the unit is on each value)."""
+    if n < 1000:
+        return f"{n}B"
     value = float(n)
-    for unit in ("B", "K", "M", "G", "T"):
-        if value < 1024 or unit == "T":
-            return f"{int(value)}B" if unit == "B" else f"{value:.1f}{unit}"
+    for unit in "KMGTP":
         value /= 1024
-    return f"{n}B"
+        if value < 9.95:
+            return f"{value:.1f}{unit}"
+        if value < 999.5 or unit == "P":
+            return f"{value:.0f}{unit}"
+    return f"{n}B"  # not reached
+
+
+def count(n: int) -> str:
+    """A count in at most 6 cells: 99,999 in full, then 123k, 12.3M, 1.2G."""
+    if n < 100_000:
+        return f"{n:,}"
+    if n < 999_500:
+        return f"{n / 1000:.0f}k"
+    if n < 999_950_000:
+        return f"{n / 1e6:.1f}M"
+    return f"{n / 1e9:.1f}G"
 
 
 def columns(host: Callable[[AccountRow], str | None] | None) -> list[Column[AccountRow]]:
     """``host``: the Last Host of a row (None: the column is left out, reverse lookup off).
-    Widths fit 136 cells (a 160-column terminal beside the navigation) with the ID taking
-    the rest; narrower terminals shrink them in proportion."""
+    The seed's columns, shortened ("X #" a count, "X" its amount): the fixed ones take 86
+    cells plus a space each, so that beside the navigation of a 160-column terminal
+    (a table of 132 cells) the ID keeps 32 and nothing is cut; narrower terminals shrink
+    them in proportion."""
     cols: list[Column[AccountRow]] = [
         Column("ID", 0, lambda r: r.account, lambda r: r.account),
         Column("Last Login", 11, lambda r: _short(r.last_login), _newest("last_login")),
@@ -57,8 +75,8 @@ def columns(host: Callable[[AccountRow], str | None] | None) -> list[Column[Acco
     if host is not None:
         cols.append(Column("Last Host", 18, lambda r: host(r) or NONE, lambda r: host(r)))
     cols += [
-        Column("Files #", 7, lambda r: f"{r.messages_count:,}", _most("messages_count"), "right"),
-        Column("Files", 7, lambda r: size(r.messages_bytes), _most("messages_bytes"), "right"),
+        Column("Files #", 7, lambda r: count(r.messages_count), _most("messages_count"), "right"),
+        Column("Files", 5, lambda r: size(r.messages_bytes), _most("messages_bytes"), "right"),
         Column(
             "Quota",
             5,
@@ -66,12 +84,12 @@ def columns(host: Callable[[AccountRow], str | None] | None) -> list[Column[Acco
             lambda r: None if r.quota_percent is None else -r.quota_percent,
             "right",
         ),
-        Column("Recv #", 6, lambda r: f"{r.received_count:,}", _most("received_count"), "right"),
-        Column("Received", 8, lambda r: size(r.received_bytes), _most("received_bytes"), "right"),
-        Column("Sent #", 6, lambda r: f"{r.sent_count:,}", _most("sent_count"), "right"),
-        Column("Sent", 7, lambda r: size(r.sent_bytes), _most("sent_bytes"), "right"),
-        Column("Out #", 5, lambda r: f"{r.sent_out_count:,}", _most("sent_out_count"), "right"),
-        Column("Sent Out", 8, lambda r: size(r.sent_out_bytes), _most("sent_out_bytes"), "right"),
+        Column("Recv #", 6, lambda r: count(r.received_count), _most("received_count"), "right"),
+        Column("Recv", 5, lambda r: size(r.received_bytes), _most("received_bytes"), "right"),
+        Column("Sent #", 6, lambda r: count(r.sent_count), _most("sent_count"), "right"),
+        Column("Sent", 5, lambda r: size(r.sent_bytes), _most("sent_bytes"), "right"),
+        Column("Out #", 6, lambda r: count(r.sent_out_count), _most("sent_out_count"), "right"),
+        Column("Out", 5, lambda r: size(r.sent_out_bytes), _most("sent_out_bytes"), "right"),
         Column("Created", 10, lambda r: (r.created or NONE)[:10], _newest("created")),
     ]
     return cols
@@ -82,7 +100,7 @@ def _short(v: str | None) -> str:
     return f"{v[5:10]} {v[11:16]}" if v and len(v) >= 16 else NONE
 
 
-NARROW = ("ID", "Recv #", "Received", "Sent #", "Sent", "Out #", "Files")
+NARROW = ("ID", "Recv #", "Recv", "Sent #", "Sent", "Out #", "Files")
 
 
 def narrow(cols: list[Column[AccountRow]]) -> list[Column[AccountRow]]:
