@@ -137,6 +137,12 @@ def feed(p: SessionParser, data: bytes, end: int) -> None:
                 s.replies.append((hms, kind + rest))
         elif rest.endswith(b" logged in"):  # User
             s.account = rest[:-10].strip()
+    # A match keeps its whole block alive: sessions still open when the block ends keep
+    # their lines as bytes instead (a long session would hold many 8 MB blocks).
+    for s in open_.values():
+        lines = s.lines
+        if lines and type(lines[-1]) is not bytes:
+            s.lines = [x if type(x) is bytes else x.group(0) for x in lines]
 
 
 def _text(b: Any) -> str:
@@ -162,7 +168,7 @@ def decode(s: Any) -> None:
 
 
 def partial(ip: str, lines: list[Any]) -> list[bytes]:
-    """A cut session's lines to parse again: the fast path keeps matches from their thread
-    id on, so the peer goes back in front."""
+    """A cut session's lines to parse again: the fast path keeps matches (or, past their
+    block, the matched bytes) from their thread id on, so the peer goes back in front."""
     who = (ip or "-").encode("utf-8", "replace") + b" "
-    return [who + m.group(0) for m in lines]
+    return [who + (m if type(m) is bytes else m.group(0)) for m in lines]
