@@ -133,6 +133,27 @@ def test_restart_and_session_across_midnight(tmp_path: Path) -> None:
     assert store.starts("smtp", "2026-11-23") == ["2026-11-23T00:00:01", "2026-11-23T12:00:00"]
 
 
+def test_start_line_after_midnight_in_a_later_piece(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """A start line written past midnight, in a piece after the one where the clock went
+    back, is dated by its own line (the next day), whatever the pieces."""
+    monkeypatch.setattr(ingest_mod, "PIECE", 120)
+    monkeypatch.setattr(ingest_mod, "PARALLEL_MIN", 1)
+    install = _mini(tmp_path)
+    _write(install.log_dir / "smtp" / "s20261123.log", [
+        _srv("1.2.3.4", "00A1", "23:59:58", "Connected"),
+        _srv("1.2.3.4", "00A1", "23:59:59", "<<< QUIT"),
+        _srv("1.2.3.4", "00A2", "00:00:01", "Connected"),
+        *[_srv("1.2.3.4", "00A2", "00:00:02", "<<< NOOP") for _ in range(6)],
+        _srv("SYSTEM", "0000", "00:00:03", "SMTP Service started"),
+    ])  # fmt: skip
+    store = _store(tmp_path)
+    ingest(install, store, helpers=1)
+    _check(install, store)
+    assert store.starts("smtp", "2026-11-24") == ["2026-11-24T00:00:03"]
+    assert store.starts("smtp", "2026-11-23") == []
+
+
 def test_clock_past_midnight_inside_one_file(tmp_path: Path) -> None:
     install = _mini(tmp_path)
     _write(install.log_dir / "smtp" / "s20261123.log", [
@@ -168,6 +189,14 @@ HOSTILE = [
     _srv("1.2.3.4", "0A01", "10:00:08", "*** <a@b> <c@d> 1 5 00:00:01 UNK"),
     _srv("1.2.3.4", "0A01", "10:00:09", "*** <a@b> <c@d> 1 5 00:00:01 DNSBL"),
     _srv("1.2.3.4", "0A01", "10:00:09", "*** <a@b> <c@d> 1 5 00:00:01 DNSBL"),
+    # summaries read from the right whatever the spaces before the count; no sender: none
+    _srv("1.2.3.4", "0A01", "10:00:10", "*** <a@b>\t<c@d>  <e@d> 1 7 00:00:01 OK M10"),
+    _srv("1.2.3.4", "0A01", "10:00:10", "***  1 7 00:00:01 OK M11"),
+    _srv("1.2.3.4", "0A01", "10:00:10", "***  1 7 00:00:01 ERR"),
+    _srv("1.2.3.4", "0A01", "10:00:10", "*** <a@b> 2 7 00:00:01 OK"),
+    # a head the search finds but the line pattern refuses; text after a line that counts
+    _srv("1.2.3.4", "0A01", "10:00:11", "Client session Connected [0A02] 10:00:11 Connected"),
+    "1.2.3.\x0b4       [0A01] 10:00:11 Connected",
 ]
 
 
@@ -186,6 +215,8 @@ def test_hostile_lines(tmp_path: Path) -> None:
     assert got[("smtp", "serverconn", "2026-11-23T10:00")] == 2
     assert got[("smtp", "msgdns", "2026-11-23T10:00")] == 1  # once per session per filter
     assert got[("smtp", "msgrejected", "2026-11-23T10:00")] == 4
+    assert got[("smtp", "msgreceived", "2026-11-23T10:00")] == 4  # not the one in a Subject
+    assert "clientconn" not in {c for _s, c, _m in got}
 
 
 def test_incremental_appends_rotation_truncation_replacement(sim_install: Install,

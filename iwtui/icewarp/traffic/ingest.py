@@ -8,7 +8,8 @@ gave is subtracted) and read again from its start; a file that vanished keeps wh
 (the store outlives log retention). A ``.gz`` archive of a file already read is skipped.
 Calling ``ingest`` with nothing new costs one ``stat`` per file and one query.
 
-Large work (48 MiB or more) is cut into 32 MiB newline-aligned pieces shared between this
+Large work (48 MiB or more) is cut into newline-aligned pieces (32 MiB, smaller towards
+the end of a file) shared between this
 process and helper processes (``worker.py``), results merged in order per file. Progress
 is reported per piece; ``cancel`` stops between pieces (files already finished are kept).
 Two ingests at once (console and CLI) never count a range twice: a file's rows are written
@@ -158,10 +159,14 @@ def _next_newline(fd: int, at: int, end: int) -> int:
 
 
 def _pieces(fd: int, start: int, end: int) -> list[tuple[int, int]]:
+    """Newline-aligned pieces of up to PIECE bytes, smaller towards the end of the file
+    (a quarter of what is left, down to PIECE / 8): the two processes finish together
+    instead of one reading the last large piece alone."""
     out = []
     at = start
     while at < end:
-        cut = end if end - at <= PIECE * 3 // 2 else _next_newline(fd, at + PIECE, end)
+        size = max(PIECE // 8, min(PIECE, (end - at) // 4))
+        cut = end if end - at <= size * 3 // 2 else _next_newline(fd, at + size, end)
         out.append((at, cut))
         at = cut
     return out
@@ -433,7 +438,7 @@ def _write(store: Store, job: _Job, server: str, report: IngestReport) -> None:
         rec.state = json.dumps(scan.trim_state(into))
         file_id = store.save_file(db, rec)
         store.add_counts(db, file_id, server, job.service, counts)
-        store.add_starts(db, file_id, job.service, into["starts"])
+        store.add_starts(db, file_id, job.service, scan.start_times(into))
         accounts = scan.accounts(into)
         if accounts:
             store.add_accounts(db, file_id, server, accounts)

@@ -12,44 +12,116 @@ filter" exact across part boundaries.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
-_TID = rb"\[([0-9A-Fa-f]{4}|[0-9A-Fa-f]{8})\] "
-# groups 1-4: thread, RFC 822 date (empty for hh:mm:ss clocks), hh:mm, ss
-_HMS = _TID + rb"()(\d{1,2}:\d\d):(\d\d)(?:\.\d{1,3})? "
-_RFC = _TID + rb"[A-Z][a-z]{2}, (\d{1,2} [A-Z][a-z]{2} \d{4}) (\d\d:\d\d):(\d\d)(?: [+-]\d{4})? "
-# 5 client, 6 Connected, 7-11 summary (sender, recipients, count, size, result),
-# 12 any other summary, 13 login, 14 failed login, 15 intrusion prevention, 16 greylisting
+# The line head: 1 WHO, 2 thread id, 3 RFC 822 date (empty for hh:mm:ss clocks), 4 hh:mm, 5 ss
+_WHO_TID = rb"(\S+)[ \t]+\[([0-9A-Fa-f]{4}|[0-9A-Fa-f]{8})\] "
+_CLOCK_HMS = rb"()(\d{1,2}:\d\d):(\d\d)(?:\.\d{1,3})? "
+_CLOCK_RFC = rb"[A-Z][a-z]{2}, (\d{1,2} [A-Z][a-z]{2} \d{4}) (\d\d:\d\d):(\d\d)(?: [+-]\d{4})? "
+# 6 client, 7 Connected, 8-11 summary (sender and recipients, count, size, result: the
+# rightmost split that fits, as a summary is read from the right), 12 any other summary,
+# 13 login, 14 failed login, 15 intrusion prevention, 16 greylisting, 17 a service start
+# line (``SMTP Service started``)
 _EVENTS = (
-    rb"(?=[CUAI*]|>>> 4)(Client session )?"
-    rb"(?:(Connected)(?=[\r\n,])"
-    rb"|\*\*\* (\S+)((?: \S+)*) (\d+) (\d+) \d+:\d\d:\d\d (\S+)(?: \S+)?(?=\r?\n)"
+    rb"(?=[UAI*]|C(?:o|.{14}(?:[C*UAI]|>>> 4))|>>> 4|[A-Za-z0-9]{2,12} [Ss]ervice started|[Ss]ervice started)"
+    rb"(Client session )?"
+    rb"(?:C(onnected)(?=[\r\n,])"
+    rb"|\*\*\* ([^\r\n]*) (\d+) (\d+) \d+:\d\d:\d\d (\S+)(?: \S+)?(?=\r?\n)"
     rb"|\*\*\* ([^\r\n]*)"
     rb"|User (\S+) logged in"
     rb"|Authentication failed for (\S+)"
-    rb"|(Intrusion prevention: IP blocked)"
+    rb"|I(ntrusion prevention: IP blocked)"
     rb"|>>> 4\d\d [^\r\n]*?([Gg]reylist)"
-    rb"|((?:[A-Z0-9]{2,8} )?[Ss]ervice started))"
+    rb"|((?:[A-Za-z0-9]{2,12} )?[Ss]ervice started))"
 )
-# 5 message id, 6 score, 7 reason, 8 action
+# 6 message id, 7 score, 8 reason, 9 action
 _SPAM = rb"(\S+) '[^'\r\n]*' '[^'\r\n]*' \d+ score (-?\d+(?:\.\d+)?) reason \[([^\]\r\n]*)\] action (\S+)"
-_SOURCES = {
-    (False, False): _HMS + _EVENTS,
-    (False, True): _RFC + _EVENTS,
-    (True, False): _HMS + _SPAM,
-    (True, True): _RFC + _SPAM,
+# A line that counts, matched from its start (Python ``re``: groups, lookaheads).
+_LINES = {
+    (False, False): _WHO_TID + _CLOCK_HMS + _EVENTS,
+    (False, True): _WHO_TID + _CLOCK_RFC + _EVENTS,
+    (True, False): _WHO_TID + _CLOCK_HMS + _SPAM,
+    (True, True): _WHO_TID + _CLOCK_RFC + _SPAM,
 }
-_COMPILED: dict[tuple[bool, bool], re.Pattern[bytes]] = {}
+# The search: RE2 (linear time, no captures) over the block for a newline followed by a
+# line that may count; it skips to each newline at C speed and reads a line that cannot
+# count no further than the first bytes of its message. Each line it finds is matched
+# again by the pattern above, which decides (RE2 finds a superset of those lines: its
+# \S holds \v, it has no lookahead). Three times faster than a Python ``re`` search.
+_HEAD_ANY = rb"\n\S+[ \t]+\[(?:[0-9A-Fa-f]{4}|[0-9A-Fa-f]{8})\] "
+_CLOCK_HMS_ANY = rb"\d{1,2}:\d\d:\d\d(?:\.\d{1,3})? "
+_CLOCK_RFC_ANY = rb"[A-Z][a-z]{2}, \d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d(?: [+-]\d{4})? "
+_EVENTS_ANY = (
+    rb"(?:Client session )?(?:Connected|\*\*\* |User \S+ logged in|Authentication failed for "
+    rb"|Intrusion prevention: IP blocked|>>> 4\d\d |(?:[A-Za-z0-9]{2,12} )?[Ss]ervice started)"
+)
+_SEARCHES = {
+    (False, False): _HEAD_ANY + _CLOCK_HMS_ANY + _EVENTS_ANY,
+    (False, True): _HEAD_ANY + _CLOCK_RFC_ANY + _EVENTS_ANY,
+}
+# In an anti-spam log nearly every line counts: Python ``re`` finds the "] " that closes a
+# line's thread id and its clock (a literal search at C speed), and the line is matched
+# from its start.
+_SPAM_SEARCHES = {
+    False: rb"\] " + _CLOCK_HMS_ANY + rb"\S+ '",
+    True: rb"\] " + _CLOCK_RFC_ANY + rb"\S+ '",
+}
+_COMPILED: dict[tuple[bool, bool], tuple[re.Pattern[bytes], Any]] = {}
 
 
-def pattern(antispam: bool, rfc: bool) -> re.Pattern[bytes]:
-    """The event pattern of a log kind and clock format (compiled on first use: a warm
-    ``charts show`` never scans, and its start-up stays short)."""
+def pattern(antispam: bool, rfc: bool) -> tuple[re.Pattern[bytes], Any]:
+    """The line pattern and the search of a log kind and clock format (compiled on first
+    use: a warm ``charts show`` never scans, and its start-up stays short)."""
     got = _COMPILED.get((antispam, rfc))
     if got is None:
-        got = _COMPILED[(antispam, rfc)] = re.compile(_SOURCES[(antispam, rfc)])
+        search: Any
+        if antispam:
+            search = re.compile(_SPAM_SEARCHES[rfc])
+        else:
+            import re2
+
+            opts = re2.Options()
+            opts.log_errors = False
+            opts.encoding = re2.Options.Encoding.LATIN1  # type: ignore[attr-defined]
+            opts.never_capture = True
+            # RE2's own Match() (no Python wrapper per call)
+            search = re2.compile(_SEARCHES[(antispam, rfc)], opts)._regexp  # type: ignore[attr-defined]
+        got = _COMPILED[(antispam, rfc)] = (re.compile(_LINES[(antispam, rfc)]), search)
     return got
+
+
+def _hits(data: bytes, start: int, end: int, line: re.Pattern[bytes], search: Any
+          ) -> Iterator[re.Match[bytes]]:  # fmt: skip
+    """The matches of ``line`` at the starts of the lines of ``data[start:end]``, in order."""
+    match = line.match
+    if isinstance(search, re.Pattern):  # anti-spam: candidates at a "] " and a clock
+        rfind = data.rfind
+        last = -1
+        for c in search.finditer(data, start, end):
+            ls = rfind(b"\n", start, c.start()) + 1 or start
+            if ls != last:  # one line, one match (text in a message may look like a head)
+                last = ls
+                m = match(data, ls, end)
+                if m is not None:
+                    yield m
+        return
+    import re2
+
+    m = match(data, start, end)  # the block's first line: no newline before it here
+    if m is not None:
+        yield m
+    find = search.Match
+    unanchored = re2._Anchor.UNANCHORED  # type: ignore[attr-defined]
+    pos = start
+    while True:
+        at, pos = find(unanchored, data, pos, end)[0]
+        if at < 0:
+            return
+        m = match(data, at + 1, end)
+        if m is not None:
+            yield m
 
 
 _IS_RFC = re.compile(rb"\S+[ \t]+\[[0-9A-Fa-f]{4,8}\] [A-Z][a-z]{2}, ")
@@ -142,30 +214,34 @@ def scan(data: bytes, part: Part, *, antispam: bool = False, start: int = 0,
     """Count the complete lines of ``data[start:end]`` into ``part`` (in place, returned)."""
     end = len(data) if end is None else end
     for rfc in _formats(data, start, end):
-        _scan(data, part, pattern(antispam, rfc), antispam, start, end)
+        _scan(data, part, antispam, rfc, start, end)
     return part
 
 
-def _scan(data: bytes, part: Part, pattern: re.Pattern[bytes], antispam: bool, start: int,
-          end: int) -> None:  # fmt: skip
+def _scan(data: bytes, part: Part, antispam: bool, rfc: bool, start: int, end: int) -> None:
+    line, search = pattern(antispam, rfc)
     counts: dict[str, dict[int, int]] = part["counts"]
     seen: dict[Any, set[str]] = part["seen"]
     reset: set[Any] = part["reset"]
     orphans: list[tuple[Any, str, int]] = part["orphans"]
     acc: dict[tuple[int, bytes], list[Any]] = part["acc"]
+    starts: list[tuple[int, str]] = part["starts"]
     base = part["day"] * 1440
     wrap = part["wrap"]
     last_hm = part["last_hm"]
     first_hm = part["first_hm"]
-    who_match = _WHO.fullmatch
-    rfind = data.rfind
     hm_of = HM
     day_cache: dict[bytes, int] = {}
     alias: dict[bytes, bytes] = {}
+    # summaries' account rows by day and address token as written (folded into ``acc``,
+    # lower-cased, at the end: one dict look-up a token instead of a key built each time)
+    tokens: dict[int, dict[bytes, list[Any]]] = {}
     c_sconn = counts.setdefault("serverconn", {})
     c_cconn = counts.setdefault("clientconn", {})
     c_recv = counts.setdefault("msgreceived", {})
     c_din = counts.setdefault("serverdatain", {})
+    c_sent = counts.setdefault("msgsent", {})
+    c_dout = counts.setdefault("clientdataout", {})
 
     def add(name: str, minute: int, value: int = 1) -> None:
         c = counts.get(name)
@@ -184,20 +260,15 @@ def _scan(data: bytes, part: Part, pattern: re.Pattern[bytes], antispam: bool, s
             orphans.append((key, name, minute))
         add(name, minute)
 
-    c_sent = counts.setdefault("msgsent", {})
-    c_dout = counts.setdefault("clientdataout", {})
-    rfc = b"[A-Z][a-z]{2}, " in pattern.pattern
     prev_hm: bytes | None = None
     minute = dbase = 0
-    for m in pattern.finditer(data, start, end):
-        s = m.start()
-        ls = rfind(b"\n", start, s) + 1 or start
-        if who_match(data, ls, s) is None:
-            continue
-        hm_b = m.group(3)
+    day = -1
+    rows: dict[bytes, list[Any]] = {}
+    for m in _hits(data, start, end, line, search):
+        hm_b = m[4]
         if rfc:
             hm = hm_of.get(hm_b, -1)
-            dmy = m.group(2)
+            dmy = m[3]
             dbase = day_cache.get(dmy, -1)
             if dbase < 0:
                 dbase = day_cache[dmy] = _rfc_day(dmy)
@@ -218,26 +289,32 @@ def _scan(data: bytes, part: Part, pattern: re.Pattern[bytes], antispam: bool, s
             minute = dbase + hm
             prev_hm = hm_b
         if antispam:
-            _antispam_hit(m, m.group(1), minute, once)
+            _antispam_hit(m, minute, once)
             continue
         kind = m.lastindex
-        if kind == 6:
-            tid = m.group(1)
-            if m.group(5) is None:
+        if kind == 7:  # Connected
+            tid = m[2]
+            if m[6] is None:
                 c_sconn[minute] = c_sconn.get(minute, 0) + 1
             else:
                 c_cconn[minute] = c_cconn.get(minute, 0) + 1
             seen.pop(tid, None)
             reset.add(tid)
             continue
-        if kind == 11 or kind == 12:
-            client = m.group(5) is not None
+        if kind == 11 or kind == 12:  # a summary
+            client = m[6] is not None
             if kind == 11:
-                sender, rtext, count_b, size_b, result = m.group(7, 8, 9, 10, 11)
-                rcpts = rtext.split() if result == b"OK" else []
-                count, size = int(count_b), int(size_b)
+                result, head = m[11], m[8]
+                if result == b"OK":
+                    rcpts = head.split()
+                    if not rcpts:
+                        continue  # no sender: not a summary
+                    sender = rcpts.pop(0)
+                elif not head or head.isspace():
+                    continue
+                count, size = int(m[9]), int(m[10])
             else:
-                got = _summary(m.group(12))
+                got = _summary(m[12])
                 if got is None:
                     continue
                 sender, rcpts, count, size, result = got
@@ -248,88 +325,62 @@ def _scan(data: bytes, part: Part, pattern: re.Pattern[bytes], antispam: bool, s
                     add("msgrejected", minute)
                     name = RESULT_FILTER.get(result)
                     if name is not None:
-                        once(m.group(1), name, minute)
+                        once(m[2], name, minute)
                 continue
-            day = dbase // 1440
+            if dbase // 1440 != day:
+                day = dbase // 1440
+                rows = tokens.setdefault(day, {})
+            n = len(rcpts) or count
+            row = rows.get(sender)
+            if row is None:
+                row = rows[sender] = [0, 0, 0, 0, 0, 0, None, None, None, None]
             if client:
                 c_sent[minute] = c_sent.get(minute, 0) + 1
                 c_dout[minute] = c_dout.get(minute, 0) + size
-                n = len(rcpts) or count
-                row = _row(acc, alias, day, sender)
                 row[4] += n
                 row[5] += n * size
                 continue
-            n = len(rcpts) or count
             c_recv[minute] = c_recv.get(minute, 0) + 1
             c_din[minute] = c_din.get(minute, 0) + size
-            hms = hm_b + b":" + m.group(4)
-            row = _row(acc, alias, day, sender)
+            hms = hm_b + b":" + m[5]
             row[2] += n
             row[3] += n * size
             if row[6] is None or hms > row[6]:
                 row[6] = hms
             for r in rcpts:
-                row = _row(acc, alias, day, r)
+                row = rows.get(r)
+                if row is None:
+                    row = rows[r] = [0, 0, 0, 0, 0, 0, None, None, None, None]
                 row[0] += 1
                 row[1] += size
                 if row[7] is None or hms > row[7]:
                     row[7] = hms
         elif kind == 13:
             add("logins", minute)
-            w = who_match(data, ls, s)
-            ip = w.group(1).decode("utf-8", "replace") if w is not None else ""
-            hms = hm_b + b":" + m.group(4)
-            row = _row(acc, alias, dbase // 1440, m.group(13))
+            hms = hm_b + b":" + m[5]
+            row = _row(acc, alias, dbase // 1440, m[13])
             if row[8] is None or hms >= row[8]:
                 row[8] = hms
-                row[9] = ip
+                row[9] = m[1].decode("utf-8", "replace")
         elif kind == 14:
             add("loginsfailed", minute)
         elif kind == 15:
-            once(m.group(1), "msgintrusionprevention", minute)
+            once(m[2], "msgintrusionprevention", minute)
         elif kind == 16:
-            once(m.group(1), "greylisting", minute)
+            once(m[2], "greylisting", minute)
+        elif kind == 17 and m[6] is None:  # a service start line
+            starts.append((minute, m[5].decode("ascii")))
     part["wrap"], part["last_hm"], part["first_hm"] = wrap, last_hm, first_hm
-    if not antispam:
-        _starts(data, part, pattern, start, end)
+    for d, by_token in tokens.items():
+        for token, row in by_token.items():
+            address = alias.get(token)
+            if address is None:
+                address = alias[token] = token.strip(b"<>").lower()
+            merge_row(acc, (d, address), row)
     for name in ("serverconn", "clientconn", "msgreceived", "serverdatain", "msgsent",
                  "clientdataout"):  # fmt: skip
         if not counts[name]:
             del counts[name]
-
-
-_HEADS: dict[bytes, re.Pattern[bytes]] = {}
-
-
-def _head(pattern: re.Pattern[bytes]) -> re.Pattern[bytes]:
-    """The thread-and-clock prefix of an event pattern."""
-    head = _HEADS.get(pattern.pattern)
-    if head is None:
-        text = pattern.pattern
-        head = _HEADS[text] = re.compile(text[: text.index(b"(?=[CUAI*]")])
-    return head
-
-
-_START = re.compile(rb"(?:[A-Za-z0-9]{2,12} )?[Ss]ervice started")
-
-
-def _starts(data: bytes, part: Part, pattern: re.Pattern[bytes], start: int, end: int) -> None:
-    """Service start lines (``SMTP Service started``): rare, so found by a literal search."""
-    head = _head(pattern)
-    at = data.find(b"ervice started", start, end)
-    while at >= 0:
-        ls = data.rfind(b"\n", start, at) + 1 or start
-        w = _WHO.match(data, ls)
-        h = head.match(data, w.end()) if w is not None else None
-        if h is not None and _START.match(data, h.end()) and h.group(3) in HM:
-            dmy, hm_b, ss = h.group(2, 3, 4)
-            # hh:mm:ss: the day of the part's clock at its end
-            dbase = _rfc_day(dmy) if dmy else (part["day"] + part["wrap"]) * 1440
-            if dbase >= 0:
-                hm = HM[hm_b]
-                day_iso = date.fromordinal(dbase // 1440).isoformat()
-                part["starts"].append(f"{day_iso}T{hm // 60:02d}:{hm % 60:02d}:{ss.decode()}")
-        at = data.find(b"ervice started", at + 14, end)
 
 
 def _rfc_day(dmy: bytes) -> int:
@@ -356,9 +407,9 @@ def _row(acc: dict[tuple[int, bytes], list[Any]], alias: dict[bytes, bytes], day
     return row
 
 
-def _antispam_hit(m: re.Match[bytes], tid: bytes, minute: int, once: Any) -> None:
-    key = tid + b"/" + m.group(5)
-    reason = m.group(7)
+def _antispam_hit(m: re.Match[bytes], minute: int, once: Any) -> None:
+    key = m[2] + b"/" + m[6]
+    reason = m[8]
     i = reason.find(b"SpamAssassin=")
     if i >= 0:
         value = reason[i + 13 :].split(b",", 1)[0].strip()
@@ -367,7 +418,7 @@ def _antispam_hit(m: re.Match[bytes], tid: bytes, minute: int, once: Any) -> Non
                 once(key, "spamassasin", minute)
         except ValueError:
             pass
-    name = ACTION_COUNTER.get(m.group(8).upper())
+    name = ACTION_COUNTER.get(m[9].upper())
     if name is not None:
         once(key, name, minute)
 
@@ -403,7 +454,7 @@ def merge(into: Part, part: Part) -> None:
             into["seen"][key] = set(names)
         else:
             into["seen"].setdefault(key, set()).update(names)
-    into["starts"] += part["starts"]
+    into["starts"] += [(m + shift * 1440, ss) for m, ss in part["starts"]]
     if part["last_hm"] >= 0:
         into["last_hm"] = part["last_hm"]
         if into["first_hm"] < 0:
@@ -413,7 +464,7 @@ def merge(into: Part, part: Part) -> None:
     into["lines"] += part["lines"]
 
 
-def merge_row(acc: dict[tuple[int, str], list[Any]], key: tuple[int, str], row: list[Any]) -> None:
+def merge_row(acc: dict[tuple[int, Any], list[Any]], key: tuple[int, Any], row: list[Any]) -> None:
     dst = acc.get(key)
     if dst is None:
         acc[key] = list(row)
@@ -455,6 +506,11 @@ def state_part(day: date, state: dict[str, Any] | None) -> Part:
     part = new_part(day, int(state.get("wrap", 0)), int(state.get("last_hm", -1)))
     part["seen"] = {k.encode("latin-1"): set(v) for k, v in state.get("seen", [])}
     return part
+
+
+def start_times(part: Part) -> list[str]:
+    """The part's service start lines as ISO local times."""
+    return [f"{minute_time(m)[:17]}{ss}" for m, ss in part["starts"]]
 
 
 def minute_time(minute: int) -> str:
