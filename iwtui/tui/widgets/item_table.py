@@ -19,7 +19,7 @@ from typing import Any, Generic, TypeVar
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -77,6 +77,12 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
         # user pressed): the next action must not silently act on it
         self.moved_under_cursor = False
         self._anchor: int | None = None
+        # what the last repaint drew (the rows in view, their cells and states): new data
+        # that leaves the view as it is draws nothing (a busy queue changes every second,
+        # mostly off screen)
+        self._drawn_view: tuple[object, ...] | None = None
+        self._paint: tuple[int, Style, list[int]] | None = None  # width, base style, widths
+        self._fade_due = False  # a timer will end the highlight of new rows
 
     # --- data ----------------------------------------------------------------------------
 
@@ -118,16 +124,55 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
             self.rows.insert(min(i, len(self.rows)), row)
         if ghosts:
             self.set_timer(GONE_S + 0.05, self._drop_ghosts)
-        self.set_reactive(ItemTable.virtual_size, Size(self.size.width, len(self.rows) + 1))
-        self._scroll_update(self.virtual_size)
+        size = Size(self.size.width, len(self.rows) + 1)
+        if size != self.virtual_size:  # the scrollbar is drawn again only for a new length
+            self.set_reactive(ItemTable.virtual_size, size)
+            self._scroll_update(self.virtual_size)
         if current is not None:
             with contextlib.suppress(ValueError):
                 self.cursor = list(map(self.key, self.rows)).index(current)
         self.cursor = max(0, min(self.cursor, len(self.rows) - 1))
         self._data_moved(current)
         self._keep_visible()
-        self.refresh()
+        if self._view(now) != self._drawn_view:
+            self.refresh()
+        if self._new and not self._fade_due:
+            self._fade_due = True
+            self.set_timer(NEW_S + 0.05, self._new_faded)
         self.post_message(self.CursorMoved(self))
+
+    def _new_faded(self) -> None:
+        """The highlight of new rows ends: drawn again when one is in view; once more for
+        rows that came later."""
+        now = time.monotonic()
+        self._fade_due = False
+        if self._view(now) != self._drawn_view:
+            self.refresh()
+        left = [t for t in self._new.values() if now - t < NEW_S]
+        if left:
+            self._fade_due = True
+            self.set_timer(NEW_S - (now - min(left)) + 0.05, self._new_faded)
+
+    def _view(self, now: float) -> tuple[object, ...]:
+        """What a repaint would draw now: the width, the scroll, the cursor, and each row
+        in view with its cells, mark, and new or fading state."""
+        h = max(1, self.size.height)
+        top = int(self.scroll_offset.y)
+        cells = tuple(
+            (self.key(r), tuple(c.text(r) for c in self.columns), self.key(r) in self.marked,
+             now - self._new.get(self.key(r), 0.0) < NEW_S, self.key(r) in self._gone)
+            for r in self.rows[top : top + h]
+        )  # fmt: skip
+        return (self.size.width, top, self.cursor, self.sort_column, self.sort_reverse, cells)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._drawn_view = self._view(time.monotonic())
+        width = self.scrollable_content_region.width
+        self._paint = (width, self.rich_style, self._widths(width))  # once per repaint
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._paint = None
 
     def _data_moved(self, before: object | None) -> None:
         if before is not None and self.current_key() != before:
@@ -283,9 +328,11 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
         return column_widths([c.width for c in self.columns], total, flex_min, least)
 
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
-        base = self.rich_style
-        widths = self._widths(width)
+        if self._paint is not None:
+            width, base, widths = self._paint
+        else:
+            width = self.scrollable_content_region.width
+            base, widths = self.rich_style, self._widths(width)
         if y == 0:
             text = Text("  ")
             for i, (c, w) in enumerate(zip(self.columns, widths, strict=True)):
