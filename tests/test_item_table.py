@@ -95,3 +95,26 @@ async def test_fading_rows_are_never_marked_and_a_moved_cursor_asks_again(
         table.set_rows(["a", "c", "d", "e"])
         await pilot.press("j")
         assert table.fresh_selection() == [table.current()]  # moved by the user: acts
+
+
+async def test_new_data_that_leaves_the_view_as_drawn_repaints_nothing(monkeypatch: Any) -> None:
+    monkeypatch.setattr(item_table_mod, "NEW_S", 0.2)
+    app = _TableApp()
+    async with app.run_test(size=(40, 6)) as pilot:  # a header and five rows in view
+        table = app.query_one(ItemTable)
+        rows = [f"r{i:03d}" for i in range(50)]
+        table.set_rows(rows, initial=True)
+        await pilot.pause(0.1)
+        repaints: list[int] = []
+        real = table.refresh
+        monkeypatch.setattr(table, "refresh", lambda *a, **kw: repaints.append(1) or real(*a, **kw))
+        table.set_rows(list(rows), initial=True)  # the same rows
+        table.set_rows([*rows, "r999"], initial=True)  # a row added far below the view
+        assert repaints == []
+        table.set_rows(["r000", "r001x", *rows[2:]], initial=True)  # a row in view changed
+        assert repaints == [1]
+        await pilot.pause(0.1)
+        table.set_rows(["r000", "a-new", "r001x", *rows[2:]])  # new in view: highlighted
+        assert len(repaints) == 2
+        await pilot.pause(0.5)  # the highlight ended on its own: drawn once more
+        assert len(repaints) == 3
