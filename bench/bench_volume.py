@@ -6,6 +6,9 @@ folders; files dated two days back, as most of a mail store's are).
 2. A rescan with nothing changed (cache read from the state dir) against the first walk.
 3. Peak memory of a process measuring IWTUI_BENCH_VOLUME_RSS files (default 1000000, in
    100,000 folders) twice: the first walk, then the rescan.
+
+IWTUI_BENCH_VOLUME_OLD=DIR (a folder holding an older ``iwtui/`` package) runs the rescans
+of that version too, alternately with this one's (its helper process is this one's).
 """
 
 from __future__ import annotations
@@ -97,11 +100,15 @@ def main() -> None:
         "du -s --apparent-size (warm)",
         runs=5,
     )
-    runs = []
-    for _ in range(3):
-        out = subprocess.run([PY, "-c", RESCAN, str(root)], capture_output=True, text=True,
-                             check=True).stdout.split()  # fmt: skip
-        runs.append([float(x) for x in out])
+    old = os.environ.get("IWTUI_BENCH_VOLUME_OLD")
+    runs, old_runs = [], []
+    for _ in range(int(os.environ.get("IWTUI_BENCH_RUNS", "3"))):
+        for where, into in ((None, runs), (old, old_runs)):
+            if where is None and into is old_runs:
+                continue
+            out = subprocess.run([PY, "-c", RESCAN, str(root)], capture_output=True, text=True,
+                                 check=True, cwd=where).stdout.split()  # fmt: skip
+            into.append([float(x) for x in out])
     first = statistics.median(r[0] for r in runs)
     again = statistics.median(r[1] for r in runs)
     mem = statistics.median(r[5] for r in runs)
@@ -113,6 +120,13 @@ def main() -> None:
           f"{first:8.3f} s   ratio {again / first:6.2f}x   (cache read from the state dir; "
           f"reused {int(runs[0][2]):,} of {int(runs[0][3]):,} folders; "
           f"{min(r[1] for r in runs):.3f}-{max(r[1] for r in runs):.3f} s)")  # fmt: skip
+    if old_runs:
+        for k, what in ((5, "screen"), (1, "CLI")):
+            v = [r[k] for r in old_runs]
+            f0 = statistics.median(r[0] for r in old_runs)
+            print(f"{'  the same, IWTUI_BENCH_VOLUME_OLD, ' + what:<44} {statistics.median(v):8.3f} s"
+                  f"   its first walk {f0:8.3f} s   ratio {statistics.median(v) / f0:6.2f}x"
+                  f"   ({min(v):.3f}-{max(v):.3f} s)")  # fmt: skip
     print(
         f"{'volume longest gap between progress reports':<44} {gap * 1000:8.0f} ms  "
         "(promise: 100 ms)"
