@@ -108,17 +108,22 @@ def _cpu() -> float:
 
 
 def _import(root: Path, db: str, *extra: str) -> tuple[float, dict[str, object], int]:
-    """Wall time, the JSON, and the largest child RSS (KiB) of one import."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Wall time, the JSON, and the largest RSS (KiB) of one import: of the importer and
+    its helpers only (os.wait4 of that process; RUSAGE_CHILDREN would hold pflogsumm's)."""
     cpu0 = _cpu()
     t0 = time.perf_counter()
-    out = subprocess.run([PY, "-m", "iwtui", "analyzer", "import", "--root", str(root), "--date",
-                          DAY, "--db", db, "--json", *extra],
-                         check=True, capture_output=True, text=True).stdout  # fmt: skip
+    proc = subprocess.Popen([PY, "-m", "iwtui", "analyzer", "import", "--root", str(root),
+                             "--date", DAY, "--db", db, "--json", *extra],
+                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
     took = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, proc.args)
     CPU.append(_cpu() - cpu0)
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return took, json.loads(out), max(rss, before)
+    return took, json.loads(out), usage.ru_maxrss
 
 
 def _count_lines(path: Path) -> int:
