@@ -18,6 +18,27 @@ from common import bare_textual_app
 CLK = os.sysconf("SC_CLK_TCK")
 SAMPLE_S = float(os.environ.get("IWTUI_BENCH_IDLE_S", "15"))
 BARE = bare_textual_app("idle")
+# The floor of a following log view: Textual's own Log widget at 160x48, fed 25 lines/s
+# of SMTP-like lines by a 0.1 s timer (the Logs area polls at the same rate), nothing else.
+BARE_LOG = """
+import itertools
+from textual.app import App
+from textual.widgets import Footer, Log
+LINE = "SMTP 10.0.{0}.{1} [{2:08X}] 14:30:00 >>> 250 2.1.5 <user{2}@example.com>... Recipient ok"
+class A(App):
+    def compose(self):
+        yield Log(auto_scroll=True)
+        yield Footer()
+    def on_mount(self):
+        self.n = itertools.count()
+        self.log_view = self.query_one(Log)
+        self.log_view.write_lines(LINE.format(i % 250, i % 200, i) for i in range(2000))
+        self.set_interval(0.1, self.tick)
+    def tick(self):
+        self.log_view.write_lines(LINE.format(i % 250, i % 200, i)
+                                  for i in (next(self.n) for _ in range(2 + (next(self.n) % 2))))
+A().run()
+"""
 
 
 def _cpu(pid: int) -> float:
@@ -45,6 +66,14 @@ def _share(pid: int, seconds: float) -> float:
     return (_cpu(pid) - c0) / (time.monotonic() - t0)
 
 
+def _shares(pids: list[int], seconds: float) -> list[float]:
+    """The CPU shares of several processes over the same window (one machine moment)."""
+    c0, t0 = [_cpu(p) for p in pids], time.monotonic()
+    time.sleep(seconds)
+    dt = time.monotonic() - t0
+    return [(_cpu(p) - c) / dt for p, c in zip(pids, c0, strict=True)]
+
+
 def _send(session: str, *keys: str) -> None:
     subprocess.run(["tmux", "send-keys", "-t", session, *keys], check=True)
 
@@ -62,6 +91,11 @@ def main() -> None:
         env = "env -u COLUMNS -u LINES"
         subprocess.run(["tmux", "new-session", "-d", "-s", s_bare, "-x", "160", "-y", "48",
                         f"exec {env} {sys.executable} {bare}"], check=True)  # fmt: skip
+        bare_log = Path(tmp) / "bare_log.py"
+        bare_log.write_text(BARE_LOG)
+        s_log = f"log-{uuid.uuid4().hex[:6]}"
+        subprocess.run(["tmux", "new-session", "-d", "-s", s_log, "-x", "160", "-y", "48",
+                        f"exec {env} {sys.executable} {bare_log}"], check=True)  # fmt: skip
         subprocess.run(["tmux", "new-session", "-d", "-s", s_demo, "-x", "160", "-y", "48",
                         f"exec {env} IWTUI_CONFIG={cfg} {sys.executable} -m iwtui demo --rate 25"],
                        check=True)  # fmt: skip
@@ -72,15 +106,18 @@ def main() -> None:
                               ("3", "Traffic Charts"), ("9", "Volume")]:  # fmt: skip
                 _send(s_demo, key)
                 time.sleep(3)
-                ours, theirs = _share(demo, SAMPLE_S), _share(base, SAMPLE_S)
+                ours, theirs, floor = _shares([demo, base, _app_pid(s_log)], SAMPLE_S)
                 print(f"idle CPU, {area:<32} {ours * 100:7.1f} %   bare Textual app idle"
                       f"{'':<13} {theirs * 100:7.1f} %   (of one core)")  # fmt: skip
+                if area.startswith("Logs"):  # the floor of any following view, same window
+                    print(f"idle CPU, {'  floor: Textual Log, 25 lines/s':<32} {floor * 100:7.1f} %"
+                          f"   (its own Log widget, 0.1 s timer, 160x48)")  # fmt: skip
             _send(s_demo, "p")
             time.sleep(2)
             print(f"idle CPU, {'paused':<32} {_share(demo, SAMPLE_S) * 100:7.1f} %")
             print(f"RSS of the console: {_rss_mb(demo):.0f} MB (bare app {_rss_mb(base):.0f} MB)")
         finally:
-            for s in (s_bare, s_demo):
+            for s in (s_bare, s_demo, s_log):
                 subprocess.run(["tmux", "kill-session", "-t", s], check=False)
 
 
