@@ -9,16 +9,16 @@ so ``iwtui config`` can say where it came from.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from iwtui.errors import ConfigError
 from iwtui.icewarp import files
-from iwtui.keymap import conflicts, default_keymap
+
+# yaml (~15 ms) and the keymap (which loads YAML too) are imported when a file needs them
 
 
 @dataclass(frozen=True)
@@ -146,6 +146,8 @@ def _check(key: str, value: Any, where: str) -> Any:
     if key == "theme" and value not in THEMES:
         raise ConfigError(f"{where}: key 'theme': no theme {value!r} (themes: {', '.join(THEMES)})")
     if key == "keymap":
+        from iwtui.keymap import conflicts, default_keymap
+
         known = default_keymap()
         for bid, keys in value.items():
             if bid not in known:
@@ -183,6 +185,26 @@ def parse(data: Any, where: str) -> dict[str, Any]:
     return values
 
 
+# A line ``key: value`` whose value YAML reads as the same text (a path from / or ~/) or
+# as a boolean, and the key one of ours: a file made of such lines (and comments) is read
+# without importing YAML; any other line and YAML reads the file.
+_FLAT_LINE = re.compile(r"([a-z_]+): +(true|false|(?:/|~/)[A-Za-z0-9_./~+@-]*)")
+
+
+def _flat(text: str) -> dict[str, Any] | None:
+    """What ``yaml.safe_load`` gives for a file of flat lines (see _FLAT_LINE), or None."""
+    out: dict[str, Any] = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = _FLAT_LINE.fullmatch(line)
+        if m is None or m.group(1) not in _KINDS:
+            return None
+        value = m.group(2)
+        out[m.group(1)] = value == "true" if value in ("true", "false") else value
+    return out
+
+
 def load(env: Mapping[str, str] | None = None) -> LoadedConfig:
     """Read the config file (if any) and return it with the origin of every value."""
     path, required = config_path(env)
@@ -199,16 +221,24 @@ def load(env: Mapping[str, str] | None = None) -> LoadedConfig:
         return LoadedConfig(Config(), None, origins)
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the config file: {exc}") from exc
+    data: Any = _flat(text)
+    if data is None:
+        data = _yaml(text, path)
+    values = parse(data, str(path))
+    origins.update(dict.fromkeys(values, str(path)))
+    return LoadedConfig(Config(**values), path, origins)
+
+
+def _yaml(text: str, path: Path) -> Any:
+    import yaml
+
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" (line {mark.line + 1})" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "not valid YAML"
         raise ConfigError(f"{path}: {problem}{at}") from exc
-    values = parse(data, str(path))
-    origins.update(dict.fromkeys(values, str(path)))
-    return LoadedConfig(Config(**values), path, origins)
 
 
 def describe(loaded: LoadedConfig) -> list[tuple[str, Any, str]]:

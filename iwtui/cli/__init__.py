@@ -83,7 +83,7 @@ def _command_of(argv: Sequence[str]) -> str | None:
 def build_parser(only: str | None = "*") -> argparse.ArgumentParser:
     """The parser. ``only="*"``: every command in full; ``only=None``: every command
     named from ``COMMANDS`` (enough for the top-level help); ``only=NAME``: the module of
-    command NAME in full, the others named."""
+    command NAME in full and no other sub-parser (an unknown NAME: every command)."""
     import argparse  # here, not at import: `iwtui --version` needs none of it
     import importlib
 
@@ -124,15 +124,9 @@ def build_parser(only: str | None = "*") -> argparse.ArgumentParser:
         full = set(modules)
     else:
         full = {COMMANDS[only][0]} if only in COMMANDS else set(modules)
-    named: set[str] = set()
-    for name in modules:
+    for name in modules:  # (the others' sub-parsers cost ~0.5 ms each: not built)
         if name in full:
             importlib.import_module(f"iwtui.cli.{name}").register(add, lists, writes)
-        else:
-            for cmd, (module, help_) in COMMANDS.items():
-                if module == name and cmd not in named:
-                    named.add(cmd)
-                    sub.add_parser(cmd, help=help_, add_help=False)
     return parser
 
 

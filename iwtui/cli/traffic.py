@@ -8,7 +8,6 @@ answers from it. The core is imported inside the commands: ``iwtui --help`` stay
 from __future__ import annotations
 
 import argparse
-import csv
 import functools
 import sys
 from collections.abc import Callable
@@ -155,6 +154,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         emit_json([s.as_json() for s in series])
     elif args.csv:
+        import csv
+
         w = csv.writer(sys.stdout, lineterminator="\n")
         w.writerow(["service", "category", "step_s", "t", "v", "avg", "peak"])
         for s in series:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,6 +88,8 @@ def read_etc_conf(path: Path = ETC_CONF) -> Path | None:
         if not m:
             continue
         try:
+            import shlex  # start-up: only this file's line needs it
+
             parts = shlex.split(m.group(1), comments=True)
         except ValueError:
             parts = [m.group(1).strip().strip("\"'")]
@@ -143,6 +143,8 @@ def query_tool_sh(root: Path, variable: str, timeout: float = TOOL_SH_TIMEOUT) -
     tool = root / "tool.sh"
     if not os.access(tool, os.X_OK):
         return None
+    import subprocess  # start-up: most installs have no tool.sh to ask
+
     try:
         proc = subprocess.run(
             [str(tool), "get", "system", variable],

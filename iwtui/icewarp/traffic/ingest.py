@@ -19,26 +19,23 @@ only if its stored offset is still the one its reading started from.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
-import queue
 import stat
 import sys
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from iwtui.icewarp.logs.names import LogName, parse_name
-from iwtui.icewarp.traffic import scan, worker
+from iwtui.icewarp.traffic import scan
 from iwtui.icewarp.traffic.counters import FOLDED, NOT_READ
-from iwtui.icewarp.traffic.store import FileRecord, Store
+from iwtui.icewarp.traffic.store import FileRecord, Store, sha1_hex
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # (queue and threading are imported when there is something to read)
     import subprocess
+    import threading
 
 HEAD = 4096
 PIECE = 32 << 20
@@ -48,39 +45,48 @@ GZ_BLOCK = 8 << 20
 Progress = Callable[[int, int], None]
 
 
-@dataclass
 class IngestReport:
-    files_seen: int = 0
-    files_read: int = 0
-    bytes_read: int = 0
-    reread: list[str] = field(default_factory=list)  # truncated or replaced: read again
-    skipped: list[str] = field(default_factory=list)  # not a regular file, unreadable
-    helpers: int = 0
-    seconds: float = 0.0
-    cancelled: bool = False
-    days: set[str] = field(default_factory=set)  # days whose counters changed
+    """What an ingest did (a plain class, not a dataclass: a warm ``charts show`` is
+    mostly start-up)."""
+
+    def __init__(self) -> None:
+        self.files_seen = 0
+        self.files_read = 0
+        self.bytes_read = 0
+        self.reread: list[str] = []  # truncated or replaced: read again
+        self.skipped: list[str] = []  # not a regular file, unreadable
+        self.helpers = 0
+        self.seconds = 0.0
+        self.cancelled = False
+        self.days: set[str] = set()  # days whose counters changed
 
     @property
     def changed(self) -> bool:
         return bool(self.days)
 
+    def __repr__(self) -> str:
+        return (f"IngestReport(files_seen={self.files_seen}, files_read={self.files_read}, "
+                f"bytes_read={self.bytes_read}, reread={self.reread}, skipped={self.skipped}, "
+                f"helpers={self.helpers}, cancelled={self.cancelled}, days={sorted(self.days)})")  # fmt: skip
 
-@dataclass
+
 class _Job:
-    rec: FileRecord
-    name: LogName
-    service: str  # the service the counters belong to (anti-spam -> smtp)
-    antispam: bool
-    start: int
-    end: int
-    reset: bool
-    base_offset: int  # the stored offset this read continues from (compare-and-set)
-    base_ino: int
-    pieces: list[tuple[int, int]] = field(default_factory=list)
-    parts: dict[int, scan.Part] = field(default_factory=dict)  # arrived, not merged yet
-    into: scan.Part | None = None  # pieces 0..merged-1 merged in order (memory stays flat)
-    merged: int = 0
-    failed: bool = False
+    def __init__(self, rec: FileRecord, name: LogName, service: str, antispam: bool,
+                 start: int, end: int, reset: bool, base_offset: int, base_ino: int) -> None:  # fmt: skip
+        self.rec = rec
+        self.name = name
+        self.service = service  # the service the counters belong to (anti-spam -> smtp)
+        self.antispam = antispam
+        self.start = start
+        self.end = end
+        self.reset = reset
+        self.base_offset = base_offset  # the stored offset this read continues from (CAS)
+        self.base_ino = base_ino
+        self.pieces: list[tuple[int, int]] = []
+        self.parts: dict[int, scan.Part] = {}  # arrived, not merged yet
+        self.into: scan.Part | None = None  # pieces 0..merged-1 merged in order
+        self.merged = 0
+        self.failed = False
 
     def state(self) -> scan.Part:
         """The merged part so far, starting from the file's saved parser state."""
@@ -218,7 +224,7 @@ def _job(fd: int, st: os.stat_result, name: LogName, rec: FileRecord | None, ser
     start = 0
     if rec is not None:
         same = (rec.dev, rec.ino) == (st.st_dev, st.st_ino) and rec.head_len <= len(head)
-        same = same and hashlib.sha1(head[: rec.head_len]).hexdigest() == rec.head_hash
+        same = same and sha1_hex(head[: rec.head_len]) == rec.head_hash
         if name.compressed:
             reset = True  # an archive changed: read it again whole
         elif same and st.st_size >= rec.offset:
@@ -233,7 +239,7 @@ def _job(fd: int, st: os.stat_result, name: LogName, rec: FileRecord | None, ser
     base_offset, base_ino = rec.offset, rec.ino
     end = st.st_size if name.compressed else _last_newline(fd, start, st.st_size)
     rec.dev, rec.ino, rec.size, rec.mtime_ns = st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
-    rec.head_len, rec.head_hash = len(head), hashlib.sha1(head).hexdigest()
+    rec.head_len, rec.head_hash = len(head), sha1_hex(head)
     service = FOLDED.get(name.service, name.service)
     job = _Job(rec, name, service, name.service == "antispam", start, max(start, end), reset,
                base_offset, base_ino)  # fmt: skip
@@ -265,6 +271,8 @@ class _Helper:
         assert self.proc.stdout is not None
         self.proc.stdin.write((json.dumps(task) + "\n").encode())
         self.proc.stdin.flush()
+        from iwtui.icewarp.traffic import worker
+
         return worker.read_frame(self.proc.stdout)
 
     def stop(self) -> None:
@@ -319,6 +327,14 @@ def ingest(install: Any, store: Store, *, progress: Progress | None = None,
     t0 = time.perf_counter()
     report = IngestReport()
     jobs = _plan(install, store, report)
+    if not jobs:  # nothing new: no threads, no queues
+        report.seconds = time.perf_counter() - t0
+        return report
+    import queue
+    import threading
+
+    from iwtui.icewarp.traffic import worker
+
     server = install.server_id or ""
     tasks = [(j, k) for j, job in enumerate(jobs) for k in range(len(job.pieces))]
     sizes = {(j, k): jobs[j].pieces[k][1] - jobs[j].pieces[k][0] for j, k in tasks}

@@ -21,13 +21,19 @@ transactions, one per ingested file.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hashlib import sha1
+else:
+    try:  # CPython's own SHA-1: hashlib loads OpenSSL (~2.5 ms of a command's start-up)
+        from _sha1 import sha1
+    except ImportError:  # pragma: no cover - other interpreters
+        from hashlib import sha1
 
 SCHEMA_VERSION = "1"
 BUSY_MS = 5000
@@ -88,30 +94,30 @@ _ACC_SET = """
 """
 
 
+def sha1_hex(data: bytes) -> str:
+    return sha1(data).hexdigest()
+
+
 def default_path(install: Any, state_dir: Path) -> Path:
     """``<state_dir>/traffic/<sha1 of the resolved install root, 12 hex>.sqlite``."""
     root = Path(install.root).resolve()
-    key = hashlib.sha1(str(root).encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    key = sha1_hex(str(root).encode("utf-8", "surrogateescape"))[:12]
     return Path(state_dir) / "traffic" / f"{key}.sqlite"
 
 
-@dataclass
 class FileRecord:
-    id: int
-    path: str
-    logical: str
-    service: str
-    day: str
-    server: str
-    dev: int
-    ino: int
-    size: int
-    mtime_ns: int
-    head_len: int
-    head_hash: str
-    offset: int
-    state: str | None
-    gz: bool
+    """A row of ``files`` (a plain class, not a dataclass: start-up)."""
+
+    __slots__ = ("day", "dev", "gz", "head_hash", "head_len", "id", "ino", "logical",
+                 "mtime_ns", "offset", "path", "server", "service", "size", "state")  # fmt: skip
+
+    def __init__(self, id: int, path: str, logical: str, service: str, day: str, server: str,
+                 dev: int, ino: int, size: int, mtime_ns: int, head_len: int, head_hash: str,
+                 offset: int, state: str | None, gz: bool) -> None:  # fmt: skip
+        self.id, self.path, self.logical, self.service = id, path, logical, service
+        self.day, self.server, self.dev, self.ino, self.size = day, server, dev, ino, size
+        self.mtime_ns, self.head_len, self.head_hash = mtime_ns, head_len, head_hash
+        self.offset, self.state, self.gz = offset, state, gz
 
 
 class Store:
