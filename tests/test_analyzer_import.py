@@ -428,3 +428,23 @@ def test_small_read_blocks_give_the_same_rows(sim_root: Path, tmp_path: Path,
     for t in ("smtp", "pop3", "antispam", "agg_hour", "agg_top"):
         q = f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4, 5, 6"
         assert one.query(q)[1] == small.query(q)[1], t
+
+
+def test_a_record_shaped_text_inside_a_line_is_not_an_event(tmp_path: Path) -> None:
+    """An address in a reply holding ``[9999] 10:00:02 Connected`` (an attacker's text)
+    stays part of its line: no session 9999, no fake summary counted."""
+    logs = tmp_path / "logs"
+    ip = "81.2.3.4        "
+    fake = "[9999] 10:00:02 Connected"
+    _write(logs / "smtp" / "s20260115.log", [
+        f"{ip}[0A01] 10:00:01 Connected",
+        f"{ip}[0A01] 10:00:01 <<< DATA x{fake}",
+        f"{ip}[0A01] 10:00:01 >>> 250 2.1.5 <a{fake}@b.org> [9999] 10:00:02 *** <e@f.org> "
+        "<g@h.org> 1 999999 00:00:00 OK FAKE0001",
+        f"{ip}[0A01] 10:00:02 *** <a@late.org> <u@icewarpdemo.com> 1 1234 00:00:01 OK AAA00002",
+        "SYSTEM          [0A01] 10:00:03 Disconnected",
+    ])  # fmt: skip
+    db = connect(str(tmp_path / "a.sqlite"))
+    import_day(logs, date(2026, 1, 15), db, Options())
+    _c, rows = db.query("SELECT lg_ThreadID, lg_Error, lg_MessageID, lg_Size FROM smtp")
+    assert rows == [("0A01", "OK", "AAA00002", 1234)]

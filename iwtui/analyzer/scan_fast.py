@@ -77,7 +77,15 @@ def feed(p: SessionParser, data: bytes, end: int) -> None:
     kinds = KINDS
     smtp = p.service == "smtp"
     p.lines += data.count(b"\n", 0, end) + (0 if not end or data[end - 1] == 10 else 1)
+    rfind, find = data.rfind, data.find
     for m in INTEREST.finditer(data, 0, end):
+        # a line is ``<ip> [<tid>] <time> ...`` (spec): the match must start at the line's
+        # first ``[``; text shaped like a record inside a line (an address in a reply, a
+        # subject) is part of that line, never an event of its own
+        at = m.start()
+        nl = rfind(b"\n", 0, at) + 1
+        if find(b"[", nl, at) >= 0:
+            continue
         tid, hms, cs, kind, rest = m.groups()
         if len(hms) == 7:
             hms = b"0" + hms
@@ -86,15 +94,13 @@ def feed(p: SessionParser, data: bytes, end: int) -> None:
         if k == _CONNECT:
             if s is not None:
                 close(s, cut=False)
-            at = m.start()
-            who = data[data.rfind(b"\n", 0, at) + 1 : at].strip()
+            who = data[nl:at].strip()
             ip = "" if who == b"SYSTEM" else who.decode("utf-8", "replace")
             s = open_[tid] = new(tid, hms, ip, cs is not None, False)
             s.lines.append(m)
             continue
         if s is None:
-            at = m.start()
-            who = data[data.rfind(b"\n", 0, at) + 1 : at].strip()
+            who = data[nl:at].strip()
             if who == b"SYSTEM" and k != _DISC:
                 continue
             ip = "" if who in (b"SYSTEM", b"-") else who.decode("utf-8", "replace")
