@@ -177,6 +177,18 @@ def test_unknown_senders_and_totals(install: Install, tmp_path: Path) -> None:
         assert getattr(report.total, f) == sum(ref[a][f] for a in LOCAL), f
 
 
+def test_totals_line_equals_the_sum_of_the_rows(install: Install, tmp_path: Path) -> None:
+    from iwtui.icewarp.accounts.stats import AccountRow, _sum
+
+    state = tmp_path / "state"
+    whole = collect(install, state)
+    assert whole.total == _sum(whole.rows, "Total")  # made from the rows' field tuples
+    assert whole.total.received_count and whole.total.last_login and whole.total.created
+    top = collect(install, state, sort="received_bytes", max_items=2, ingest=False)
+    assert top.total == _sum(top.rows, "Total") != whole.total  # Max Items: its rows only
+    assert collect(install, state, filter_text="nobody", ingest=False).total == AccountRow("Total")
+
+
 def test_export_lines(install: Install, tmp_path: Path) -> None:
     out = tmp_path / "stats.txt"
     report = collect(install, tmp_path / "state")

@@ -159,6 +159,20 @@ def sort_rows(rows: list[AccountRow], field: str = "account") -> list[AccountRow
     return have + none
 
 
+def _sum_values(values: list[tuple[Any, ...]]) -> AccountRow:
+    """``_sum`` of every row, from their field tuples (the order does not matter)."""
+    t = AccountRow("Total")
+    if not values:
+        return t
+    cols = list(zip(*values, strict=True))
+    for i in (1, 2, 3, 4, 5, 6, 12, 13):  # the counts and amounts
+        setattr(t, FIELDS[i], sum(cols[i]))
+    for i in (7, 8, 9):  # last sent, received, login
+        setattr(t, FIELDS[i], max((v for v in cols[i] if v is not None), default=None))
+    t.created = min((v for v in cols[11] if v is not None), default=None)
+    return t
+
+
 # the traffic columns of an account with no row in the period (AccountRow's order)
 NO_TRAFFIC = (0, 0, 0, 0, 0, 0, None, None, None, None)
 
@@ -230,19 +244,22 @@ def collect(
         progress(f"counting {len(chosen):,} mailboxes")
     boxes = mailboxes(install, state_dir, chosen, cache=mailbox_cache, cancel=cancel)
     rows: list[AccountRow] = []
+    values: list[tuple[Any, ...]] = []  # each row's fields up to messages_bytes
     get_totals, get_box = totals.get, boxes.get
     stamp = datetime.fromtimestamp
     times: dict[int, str | None] = {0: None}  # Created, once per distinct time
+    no_box = (None, 0, 0)
     for address in chosen:
-        t = get_totals(address, NO_TRAFFIC)
         mb = get_box(address)
         if mb is None:
-            row = AccountRow(address, *t)
+            v = (address, *get_totals(address, NO_TRAFFIC), *no_box)
         else:
             created = times.get(mb.oldest, "")
             if created == "":
                 created = times[mb.oldest] = stamp(mb.oldest).isoformat(timespec="seconds")
-            row = AccountRow(address, *t, created, mb.files, mb.bytes)
+            v = (address, *get_totals(address, NO_TRAFFIC), created, mb.files, mb.bytes)
+        values.append(v)
+        row = AccountRow(*v)
         if quotas and quotas.get(address):
             row.quota_bytes = quotas[address]
             row.quota_percent = round(100.0 * row.messages_bytes / quotas[address], 1)
@@ -260,4 +277,5 @@ def collect(
         unknown.sent_out_count = sum(r[4] for r in others)
         unknown.sent_out_bytes = sum(r[5] for r in others)
         unknown.last_sent = max((r[6] for r in others if r[6]), default=None)
-    return Report(rows, unknown, _sum(rows, "Total"), lo, hi, matched, len(local))
+    total = _sum(rows, "Total") if max_items and matched > max_items else _sum_values(values)
+    return Report(rows, unknown, total, lo, hi, matched, len(local))
