@@ -248,7 +248,7 @@ def collect(
     get_totals, get_box = totals.get, boxes.get
     stamp = datetime.fromtimestamp
     times: dict[int, str | None] = {0: None}  # Created, once per distinct time
-    no_box = (None, 0, 0)
+    no_box: tuple[str | None, int, int] = (None, 0, 0)
     for address in chosen:
         mb = get_box(address)
         if mb is None:
