@@ -30,6 +30,7 @@ def mailboxes(
 ) -> dict[str, Mailbox]:
     """``accounts``: address -> its folder. Every folder below it counts (``inbox``,
     ``~spam``, ...). ``cache`` as in ``measure``: held by a caller that asks again."""
+    held = cache is not None  # by a caller that asks again
     if cache is None:
         cache = store.load_cache(state_dir, install.root)
     elif not cache:
@@ -51,5 +52,6 @@ def mailboxes(
     if not (complete and stats.reused == stats.folders and not stats.vanished):
         walked = [u.path for u in units]
         merged = store.merge_cache(cache, walker.seen_folders(), walked, complete)
-        cache.replace(store.save_cache(state_dir, install.root, merged))
+        kept = store.save_cache(state_dir, install.root, merged, keep=held)
+        cache.replace(kept or merged)
     return {u.name: Mailbox(u.files, u.bytes, u.oldest) for u in units}

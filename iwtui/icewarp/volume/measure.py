@@ -116,6 +116,7 @@ def measure(
     in memory: it is read from the state dir only when empty, updated in place, and
     written back only when the walk changed it (so is the one read from the state dir)."""
     tgt = target or resolve(install, text)
+    held = cache is not None  # by a caller that measures again
     if cache is None:
         cache = store.load_cache(state_dir, install.root) if use_cache else FolderCache()
     elif not cache and use_cache:
@@ -128,10 +129,8 @@ def measure(
     unchanged = complete and stats.reused == stats.folders and not (stats.vanished or stats.errors)
     if not unchanged:
         merged = store.merge_cache(cache, walker.seen_folders(), walked, complete)
-        if use_cache:
-            cache.replace(store.save_cache(state_dir, install.root, merged))
-        else:
-            cache.replace(merged)
+        kept = store.save_cache(state_dir, install.root, merged, keep=held) if use_cache else None
+        cache.replace(kept or merged)
     at = now().replace(microsecond=0).isoformat()
     results = store.load_results(state_dir, install.root)
     entry = results.get(tgt.name) if isinstance(results.get(tgt.name), dict) else {}

@@ -2,8 +2,8 @@
 
 - ``cache-<key>.bin``: the per-folder records of the walker (its direct files' totals,
   its subfolder names, its hard-linked files, its oldest file), so that a rescan reuses
-  unchanged folders: packed in pre-order (``pack``), read back in a few C calls (a marshal
-  payload checked by its CRC-32: paths joined in one string, the numbers in arrays);
+  unchanged folders: in pre-order (``_preorder``), the paths joined in one string and the
+  numbers in arrays, checked by a CRC-32: written streamed, read back in a few C calls;
 - ``results-<key>.json``: per target the last two complete results (the seed's "previous
   volume counter").
 
@@ -21,6 +21,7 @@ import os
 import struct
 import zlib
 from array import array
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,10 @@ def _read(path: Path) -> Any:
         return None
 
 
-MAGIC = b"IWTVOLC\x05"  # the cache file's first bytes (format 5: packed, marshal)
-_LEN = struct.Struct("<QI")  # payload length, CRC-32
+MAGIC = b"IWTVOLC\x06"  # the cache file's first bytes (format 6: packed)
+# records, bytes of the paths, of the links, of the subfolder names; CRC-32 of the rest
+_HEAD = struct.Struct("<QQQQI")
+CHUNK = 4096  # paths encoded and written at a time (the writer holds no copy of them all)
 
 
 def cache_path(state_dir: Path, root: Path) -> Path:
@@ -67,35 +70,36 @@ def load_cache(state_dir: Path, root: Path) -> FolderCache:
         return FolderCache()
     try:
         return FolderCache(packed=_unpack(data))
-    except (ValueError, TypeError, EOFError, IndexError, OverflowError):
+    except (ValueError, TypeError, EOFError, IndexError, OverflowError, UnicodeError):
         return FolderCache()
 
 
-def _ints(raw: object, n: int) -> array[int]:
-    if not isinstance(raw, bytes):
-        raise TypeError("not bytes")
-    a = array("q")
-    a.frombytes(raw)
-    if len(a) != n:
-        raise ValueError("length")
-    return a
-
-
 def _unpack(data: bytes) -> Packed:
-    head = len(MAGIC) + _LEN.size
-    if data[: len(MAGIC)] != MAGIC or len(data) < head:
+    """``MAGIC``, ``_HEAD``, then the paths (UTF-8, surrogates escaped, joined by NUL), five
+    arrays of 64-bit integers (stamps, bytes, files, oldest, subtree ends; this machine's
+    byte order), the hard links and the incomplete folders' subfolder names (marshal, small;
+    our own file in a private folder, checked by its CRC first)."""
+    start = len(MAGIC) + _HEAD.size
+    if data[: len(MAGIC)] != MAGIC or len(data) < start:
         raise ValueError("not a cache file")
-    size, crc = _LEN.unpack_from(data, len(MAGIC))
-    body = memoryview(data)[head:]
-    if len(body) != size or zlib.crc32(body) != crc:
+    n, size_paths, size_links, size_subs, crc = _HEAD.unpack_from(data, len(MAGIC))
+    body = memoryview(data)[start:]
+    if len(body) != size_paths + 40 * n + size_links + size_subs or zlib.crc32(body) != crc:
         raise ValueError("damaged")
-    # our own file, in a private folder, checked by its CRC (marshal trusts its input)
-    names, stamps, nbytes, nfiles, oldest, ends, links, subs = marshal.loads(body)
-    if not isinstance(names, str) or not isinstance(links, dict) or not isinstance(subs, dict):
+    paths = str(body[:size_paths], "utf-8", "surrogateescape").split("\0") if n else []
+    if len(paths) != n:
+        raise ValueError("bad paths")
+    at = size_paths
+    cols: list[array[int]] = []
+    for _ in range(5):
+        a = array("q")
+        a.frombytes(body[at : at + 8 * n])
+        cols.append(a)
+        at += 8 * n
+    links = marshal.loads(body[at : at + size_links])
+    subs = marshal.loads(body[at + size_links :])
+    if not isinstance(links, dict) or not isinstance(subs, dict):
         raise TypeError("bad cache")
-    paths = names.split("\0") if names else []
-    n = len(paths)
-    cols = [_ints(c, n) for c in (stamps, nbytes, nfiles, oldest, ends)]
     if any(not i < e <= n for i, e in enumerate(cols[4])):
         raise ValueError("bad subtree")
     for k, v in links.items():
@@ -109,13 +113,12 @@ def _unpack(data: bytes) -> Packed:
     return Packed(paths, cols[0], cols[1], cols[2], cols[3], cols[4], links, subs)
 
 
-def pack(cache: dict[str, Folder]) -> bytes:
-    """The records in pre-order: each folder whose every subfolder has a record is followed
-    by their subtrees; any other folder stands alone (its subfolder names kept)."""
+def _preorder(cache: dict[str, Folder]) -> tuple[list[str], list[int], dict[int, tuple[str, ...]]]:
+    """The paths in pre-order, the end of each one's subtree, the incomplete folders: each
+    folder whose every subfolder has a record is followed by their subtrees; any other
+    folder stands alone (its subfolder names kept)."""
     paths: list[str] = []
-    rows: list[Folder] = []
     ends: list[int] = []
-    links: dict[int, tuple[int, ...]] = {}
     subs: dict[int, tuple[str, ...]] = {}
     done: set[str] = set()
     get = cache.get
@@ -135,10 +138,7 @@ def pack(cache: dict[str, Folder]) -> bytes:
             done.add(path)
             i = len(paths)
             paths.append(path)
-            rows.append(rec)
             ends.append(i + 1)
-            if rec[4]:
-                links[i] = tuple(rec[4])
             if not rec[3]:
                 continue
             kids = [f"{path}/{n}" for n in rec[3]]
@@ -148,26 +148,50 @@ def pack(cache: dict[str, Folder]) -> bytes:
             else:
                 subs[i] = tuple(rec[3])
                 roots += [k for k in kids if k in cache and k not in done]
-    cols = [array("q", [r.stamp for r in rows]), array("q", [r.bytes for r in rows]),
-            array("q", [r.files for r in rows]), array("q", [r.oldest for r in rows]),
-            array("q", ends)]  # fmt: skip
-    body = marshal.dumps(("\0".join(paths), *(c.tobytes() for c in cols), links, subs), 4)
-    return MAGIC + _LEN.pack(len(body), zlib.crc32(body)) + body
+    return paths, ends, subs
 
 
-def save_cache(state_dir: Path, root: Path, cache: FolderCache | dict[str, Folder]
-               ) -> FolderCache:  # fmt: skip
-    """Write the cache file; the same records packed as a rescan reads them (what a caller
-    that holds the cache keeps: its next rescan takes the fast path)."""
+def save_cache(state_dir: Path, root: Path, cache: FolderCache | dict[str, Folder],
+               keep: bool = True) -> FolderCache | None:  # fmt: skip
+    """Write the cache file (streamed: no copy of the whole file in memory). ``keep``: also
+    return the records packed as a rescan reads them (what a caller that holds the cache
+    keeps: its next rescan takes the fast path)."""
     records = cache.as_dict() if isinstance(cache, FolderCache) else cache
     path = cache_path(state_dir, root)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    data = pack(records)
-    _write(path, data)
+    paths, ends, subs = _preorder(records)
+    links = {i: tuple(records[p].links) for i, p in enumerate(paths) if records[p].links}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    crc = size_paths = 0
+    with open(tmp, "wb") as fh:
+        fh.write(MAGIC + _HEAD.pack(0, 0, 0, 0, 0))
+
+        def put(data: bytes) -> None:
+            nonlocal crc
+            crc = zlib.crc32(data, crc)
+            fh.write(data)
+
+        for i in range(0, len(paths), CHUNK):
+            part = "\0".join(paths[i : i + CHUNK]).encode("utf-8", "surrogateescape")
+            if i:
+                part = b"\0" + part
+            size_paths += len(part)
+            put(part)
+        for field in ("stamp", "bytes", "files", "oldest"):
+            get = attrgetter(field)
+            put(array("q", [get(records[p]) for p in paths]).tobytes())
+        put(array("q", ends).tobytes())
+        blobs = marshal.dumps(links, 4), marshal.dumps(subs, 4)
+        for blob in blobs:
+            put(blob)
+        fh.seek(len(MAGIC))
+        fh.write(_HEAD.pack(len(paths), size_paths, len(blobs[0]), len(blobs[1]), crc))
+    os.replace(tmp, path)
     old = path.with_suffix(".json")  # format 4 and before
     if old.exists():
         old.unlink()
-    return FolderCache(packed=_unpack(data))
+    del paths, ends, subs, links
+    return load_cache(state_dir, root) if keep else None
 
 
 def merge_cache(
