@@ -223,3 +223,51 @@ async def test_statistics_counts_service_switch_and_export(
     assert data["pop3"]["logins"] == total("pop3", "logins")
     lines = (tmp_path / f"iwtui-statistics-pop3-{DAY}.csv").read_text().splitlines()
     assert lines[0].startswith("service,since,counter") and len(lines) == 5
+
+
+async def test_live_plot_coalesced_unchanged_builds_nothing(sim_root: Path,
+                                                           isolated_config: Path) -> None:  # fmt: skip
+    """A live update with the same drawn values builds no picture; new values are drawn
+    within LIVE_PLOT_S (updates in between coalesced); the line-by-line paint is what
+    Textual draws from the whole picture."""
+    from rich.text import Text
+    from textual.visual import Visual, visualize
+
+    from iwtui.icewarp.traffic.query import Point, Series
+    from iwtui.tui.widgets import chart as chart_mod
+
+    def strips_match(plot: ChartPlot) -> bool:
+        w, h = plot.size
+        whole = Visual.to_strips(plot, visualize(plot, Text.from_ansi("\n".join(plot._lines))),
+                                 w, h, plot.visual_style)  # fmt: skip
+        return [list(s) for s in whole] == [list(plot.render_line(y)) for y in range(h)]
+
+    app = make_app(sim_root, isolated_config)
+    async with app.run_test(size=(160, 48)) as pilot:
+        area = await _charts(pilot)
+        area.live = False
+        assert area._timer is not None
+        area._timer.pause()
+        chart = app.query_one(Chart)
+        plot = app.query_one(ChartPlot)
+        await pilot.pause(0.3)
+        assert strips_match(plot)
+        series = chart.series
+        builds = plot.builds
+        chart.set_series(series, chart.title, keep_view=True)  # the same values
+        chart._plot_now()
+        assert plot.builds == builds
+        last = len(series[0].points) - 1
+
+        def bumped(n: int) -> list[Series]:
+            s = series[0]
+            pts = [*s.points[:last], Point(s.points[last].t, s.points[last].v + n, 0.0, n)]
+            return [Series(s.service, s.category, s.step_s, s.start, s.end, pts)]
+
+        t0 = time.perf_counter()
+        chart.set_series(bumped(40), chart.title, keep_view=True)
+        chart.set_series(bumped(80), chart.title, keep_view=True)
+        await wait_for(pilot, lambda: plot.builds > builds, timeout=chart_mod.LIVE_PLOT_S + 1)
+        assert plot.builds == builds + 1  # two updates, one build
+        assert time.perf_counter() - t0 <= chart_mod.LIVE_PLOT_S + 0.5
+        assert strips_match(plot)  # a partial rebuild paints what a whole one would

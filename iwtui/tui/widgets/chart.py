@@ -21,7 +21,13 @@ from rich.text import Text
 from textual import events
 from textual.app import ComposeResult, RenderResult
 from textual.containers import Vertical
+from textual.css.scalar import Scalar
+from textual.geometry import Region
 from textual.message import Message
+from textual.strip import Strip
+from textual.style import Style
+from textual.timer import Timer
+from textual.visual import Visual, visualize
 from textual_plotext import PlotextPlot
 
 from iwtui.icewarp.traffic.query import Point, Series
@@ -31,6 +37,9 @@ from iwtui.tui.widgets.panel import Panel
 COLOURS = ("cyan", "red", "green", "orange", "magenta", "blue", "yellow")
 RICH = {"orange": "dark_orange"}
 MIN_WINDOW = 4
+# A live update (the same range, new counts) rebuilds the plot at most this often: the
+# readout and legend show the new numbers at once, the plot within LIVE_PLOT_S.
+LIVE_PLOT_S = 2.0
 LEFT_MARGIN = 9  # columns plotext gives the y-axis labels (approximate; mouse mapping)
 
 
@@ -54,7 +63,14 @@ def human(v: float, unit: str = "count") -> str:
 
 
 class ChartPlot(PlotextPlot):
-    """The plot itself: mouse drags become zoom requests, clicks move the cursor."""
+    """The plot itself: mouse drags become zoom requests, clicks move the cursor.
+
+    The picture is built when asked (:meth:`rebuild`), or when Textual paints it at a new
+    size or style, never on every paint. It is painted line by line (Textual's line API):
+    each line of plotext's picture becomes a strip once, and a rebuild converts and
+    repaints only the lines that changed (a live update moves a few lines at the right
+    end; a change too small to move a dot repaints nothing). Converting the whole picture
+    to Rich text and then to strips on each build was two thirds of a build's cost."""
 
     class Dragged(Message):
         def __init__(self, x0: int, x1: int) -> None:
@@ -64,18 +80,87 @@ class ChartPlot(PlotextPlot):
     def __init__(self, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
         self._down: int | None = None
-        self.built_at = 0.0  # perf_counter when the plot was last drawn (bench, tests)
+        self.built_at = 0.0  # perf_counter when the plot was last built (bench, tests)
         self.build_s = 0.0
+        self.builds = 0  # plotext builds (tests, bench)
+        self.pictures = 0  # builds that changed the picture
+        self._lines: list[str] = []  # plotext's picture, one ANSI string a line
+        self._strips: list[Strip] = []
+        self._text: Text | None = None
+        self._key: tuple[int, int, str, Style] | None = None
+        self._inputs: object = None  # what the last build drew (Chart.plot_inputs)
 
-    def render(self) -> RenderResult:
+    def _size_key(self) -> tuple[int, int, str, Style]:
+        theme = self._get_plotext_theme_name(self.app.theme)
+        return (self.size.width, self.size.height, theme, self.visual_style)
+
+    def rebuild(self) -> list[int] | None:
+        """Build the picture now, at the current size: the lines that changed (none:
+        nothing to paint), or None when the whole plot must be painted (a new size, or
+        not laid out yet: its first paint builds)."""
+        key = self._size_key()
+        if key[0] <= 0 or key[1] <= 0:
+            self._key = None
+            return None
+        return self._build(key)
+
+    def _build(self, key: tuple[int, int, str, Style]) -> list[int] | None:
         t0 = time.perf_counter()
         chart = next((a for a in self.ancestors if isinstance(a, Chart)), None)
+        inputs = chart.plot_inputs(key[0]) if chart is not None else None
+        if inputs is not None and key == self._key and inputs == self._inputs:
+            return []  # what plotext would draw is what it drew: nothing to do
+        self._inputs = inputs
         if chart is not None:
             chart.build_plot(self)
-        out = super().render()
+        plt = self._plot  # what PlotextPlot.render does before plotext's build
+        plt.plotsize(key[0], key[1])
+        plt._set_size(key[0], key[1])
+        plt.theme(key[2])
+        lines = plt.build().split("\n")
+        changed: list[int] | None
+        if key != self._key or len(lines) != len(self._lines):
+            changed = None
+            self._strips = self._convert(lines, range(len(lines)), key[0])
+        else:
+            changed = [
+                y for y, (new, old) in enumerate(zip(lines, self._lines, strict=True)) if new != old
+            ]
+            if changed:
+                for y, strip in zip(changed, self._convert(lines, changed, key[0]), strict=True):
+                    self._strips[y] = strip
+        self.pictures += changed is None or bool(changed)
+        self._key, self._lines, self._text = key, lines, None
+        self.builds += 1
         self.built_at = time.perf_counter()
         self.build_s = self.built_at - t0
-        return out
+        return changed
+
+    def _convert(self, lines: list[str], rows: Sequence[int], width: int) -> list[Strip]:
+        """The strips of ``rows`` of the picture, as Textual draws the whole picture
+        rendered as Rich text (the other rows are left empty, so each strip keeps its own
+        row in its offsets)."""
+        wanted = set(rows)
+        last = max(rows) + 1
+        text = Text.from_ansi("\n".join(lines[y] if y in wanted else "" for y in range(last)))
+        strips = Visual.to_strips(self, visualize(self, text), width, last, self.visual_style)
+        blank = Strip.blank(width, self.visual_style.rich_style)
+        return [strips[y] if y < len(strips) else blank for y in rows]
+
+    def render_line(self, y: int) -> Strip:
+        if self._size_key() != self._key:
+            self._build(self._size_key())
+        if 0 <= y < len(self._strips):
+            return self._strips[y]
+        return Strip.blank(self.size.width, self.visual_style.rich_style)
+
+    def render(self) -> RenderResult:
+        """The whole picture as Rich text (painting goes through :meth:`render_line`)."""
+        if self._size_key() != self._key:
+            self._build(self._size_key())
+        if self._text is None:
+            self._text = Text.from_ansi("\n".join(self._lines))
+        return self._text
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
         self._down = event.x
@@ -107,7 +192,8 @@ class Chart(Vertical, can_focus=True):
         self.window = (0, 0)
         self.cursor = 0
         self.title = ""
-        self.draws = 0  # how many times the plot was rebuilt (tests, bench)
+        self.draws = 0  # redraws asked (tests, bench)
+        self._pending: Timer | None = None  # a live plot rebuild waiting for LIVE_PLOT_S
 
     def compose(self) -> ComposeResult:
         yield ChartPlot(id="chart-plot")
@@ -127,11 +213,13 @@ class Chart(Vertical, can_focus=True):
         same_shape = keep_view and self.series and self.length == len(series[0].points)
         self.series = list(series)
         self.title = title
-        self.query_one("#chart-legend", Panel).styles.height = max(1, len(self.series))
+        legend = self.query_one("#chart-legend", Panel)
+        if legend.styles.height != Scalar.from_number(max(1, len(self.series))):
+            legend.styles.height = max(1, len(self.series))  # (a change means a new layout)
         if not same_shape:
             self.window = (0, self.length)
             self.cursor = self._last_nonzero()
-        self.redraw()
+        self.redraw(live=bool(same_shape))
 
     def _last_nonzero(self) -> int:
         last = 0
@@ -200,15 +288,54 @@ class Chart(Vertical, can_focus=True):
 
     # -- drawing ------------------------------------------------------------------------
 
-    def redraw(self) -> None:
-        """New state: the plot is rebuilt at its next paint, at its size then."""
+    def redraw(self, *, live: bool = False) -> None:
+        """New state: readout and legend now; the plot now too, unless ``live`` (new
+        counts for the same view) and the last build is less than LIVE_PLOT_S old: then
+        once that much has passed (live updates in between are coalesced)."""
         self.draws += 1
-        self.query_one(ChartPlot).refresh()
         self.query_one("#chart-readout", Panel).update(self.readout())
         self.query_one("#chart-legend", Panel).update(self.legend())
+        if live:
+            wait = self.query_one(ChartPlot).built_at + LIVE_PLOT_S - time.perf_counter()
+            if wait > 0:
+                if self._pending is None:
+                    self._pending = self.set_timer(wait, self._plot_now, name="chart-live")
+                return
+        self._plot_now()
+
+    def _plot_now(self) -> None:
+        if self._pending is not None:
+            self._pending.stop()
+            self._pending = None
+        plot = self.query_one(ChartPlot)
+        changed = plot.rebuild()
+        if changed is None:
+            plot.refresh()
+        elif changed:
+            plot.refresh(*[Region(0, y, plot.size.width, 1) for y in changed])
+
+    def plot_inputs(self, width: int) -> tuple[object, ...]:
+        """Everything the plot is drawn from at ``width`` columns: equal inputs, equal
+        picture (a live tick that changed no drawn value builds nothing)."""
+        lo, hi = self.window
+        cols = max(10, width - LEFT_MARGIN)  # a point a column: plotext draws the lines
+        lines: list[tuple[int, ...]] = []
+        top = 0
+        if self.series and hi > lo:
+            step = max(1, -(-(hi - lo) // cols))
+            for s in self.series:
+                pts = s.points
+                lines.append(tuple(max(p.v for p in pts[i : min(i + step, hi)])
+                                   for i in range(lo, hi, step)))  # fmt: skip
+            top = max((max(v) for v in lines if v), default=0)
+        unit = self.units.get(self.series[0].category, "count") if self.series else ""
+        first = self.series[0] if self.series else None
+        labels = (first.step_s, first.points[0].t, first.points[-1].t, first.points[lo].t) \
+            if first is not None and lines else ()  # fmt: skip
+        return (self.title, lo, hi, self.cursor, cols, unit, top, labels, tuple(lines))
 
     def build_plot(self, plot: ChartPlot) -> None:
-        """Fill plotext for the plot's current size (called by its ``render``)."""
+        """Fill plotext for the plot's current size (called when the plot is built)."""
         plt = plot.plt
         plt.clear_figure()
         lo, hi = self.window
