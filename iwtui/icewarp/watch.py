@@ -79,9 +79,11 @@ def classify(inst: Install, changed: Path) -> Area | None:
 
 
 async def watch(
-    inst: Install, stop: asyncio.Event, debounce_ms: int = 250
+    inst: Install, stop: asyncio.Event, debounce_ms: int = 1000, step_ms: int = 200
 ) -> AsyncIterator[set[Area]]:
-    """Yield the set of changed areas, coalesced over ``debounce_ms``."""
+    """Yield the set of changed areas: a change is yielded once no other came for
+    ``step_ms``, a busy spell at most every ``debounce_ms`` (watchfiles merges the events
+    of one path in between: a log appended 25 times a second is one event)."""
     from watchfiles import awatch  # imported late: only live views need it
 
     folders = list(targets(inst))
@@ -92,7 +94,7 @@ async def watch(
         *folders,
         stop_event=stop,
         debounce=debounce_ms,
-        step=50,
+        step=step_ms,
         recursive=True,
         rust_timeout=500,
         yield_on_timeout=False,

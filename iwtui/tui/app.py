@@ -27,6 +27,7 @@ from textual.css.query import NoMatches
 from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Footer, OptionList, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
@@ -50,6 +51,9 @@ from iwtui.tui.widgets.nav import NavList
 from iwtui.tui.widgets.status_strip import StatusStrip
 
 SAFETY_POLL_S = 15.0
+# Watcher events are delivered at most this often (the header and the shown area follow
+# a busy server once a second; a change after a quiet spell is delivered at once).
+WATCH_GAP_S = 1.0
 NARROW_COLUMNS = 120  # under this width the navigation column hides
 
 
@@ -162,6 +166,9 @@ class IwtuiApp(App[int]):
         self.paused = False
         self._refreshing = False
         self._pending: set[Area] = set()
+        self._watched: set[Area] = set()  # watcher events held back by WATCH_GAP_S
+        self._watch_timer: Timer | None = None
+        self._watch_last = -WATCH_GAP_S
         self._stop_watch = asyncio.Event()
         self._started = time.perf_counter()
         self.first_paint_s: float | None = None
@@ -338,6 +345,23 @@ class IwtuiApp(App[int]):
     @work(exclusive=True, group="watch", exit_on_error=False)
     async def watch_files(self) -> None:
         async for areas in watch(self.install, self._stop_watch):
+            self._watched |= areas
+            if self._watch_timer is None:
+                wait = self._watch_last + WATCH_GAP_S - time.monotonic()
+                if wait <= 0:
+                    self._deliver_watched()
+                else:
+                    self._watch_timer = self.set_timer(wait, self._deliver_watched)
+
+    def _deliver_watched(self) -> None:
+        """Watcher events reach the areas at most once per WATCH_GAP_S: the first change
+        after a quiet spell at once, the changes of a busy spell together at the end of the
+        gap (a busy server writes its logs and queues several times a second; each delivery
+        recounts the header and relists what is shown)."""
+        self._watch_timer = None
+        self._watch_last = time.monotonic()
+        areas, self._watched = self._watched, set()
+        if areas and not self.closing:
             self.request_refresh(areas)
 
     @on(Worker.StateChanged)
