@@ -14,6 +14,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.timer import Timer
 from textual.widgets import Button, Input, Select
 
 from iwtui.errors import IwtuiError
@@ -89,6 +90,7 @@ class LogsArea(Vertical):
         self.install = install
         self.state_dir = state_dir
         self.live = live
+        self._tail_timer: Timer | None = None
         self.catalog: Catalog | None = None
         self.day_source: DaySource | None = None
         self.filter_source: FilterSource | None = None
@@ -125,14 +127,26 @@ class LogsArea(Vertical):
         return self
 
     def on_mount(self) -> None:
-        if self.live:
-            self.set_interval(POLL_S, self.poll, name="logs-tail")
+        self._tail_timer = (
+            self.set_interval(POLL_S, self.poll, name="logs-tail", pause=True)
+            if self.live
+            else None
+        )
 
     def on_show(self) -> None:
         """The log is opened when the area is first shown, not at start-up: the start of
-        the console does not wait for, or compete with, indexing a big log."""
+        the console does not wait for, or compete with, indexing a big log. The tail is
+        polled only while the area is shown (a hidden area does no work)."""
         if self.catalog is None and self.day_source is None:
             self.reload_catalog(select_newest=True)
+        elif self._tail_timer is not None:
+            self.poll()  # what the log gained while hidden, now
+        if self._tail_timer is not None:
+            self._tail_timer.resume()
+
+    def on_hide(self) -> None:
+        if self._tail_timer is not None:
+            self._tail_timer.pause()
 
     # --- catalog and loading -----------------------------------------------------------
 

@@ -11,6 +11,7 @@ from typing import Any
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
+from textual.timer import Timer
 from textual.widgets import Input
 
 from iwtui.errors import IwtuiError
@@ -88,8 +89,19 @@ class TarpitTab(SpamTab):
             f = tarpit.enrich(f, catalog_mod.scan(self.install.log_dir))
         return f
 
+    _countdown: Timer | None = None
+
     def on_mount(self) -> None:
-        self.set_interval(TICK_S, self._tick, name="tarpit-countdown")
+        self._countdown = self.set_interval(TICK_S, self._tick, name="tarpit-countdown", pause=True)
+
+    def on_show(self) -> None:
+        if self._countdown is not None:
+            self._countdown.resume()
+            self._tick()
+
+    def on_hide(self) -> None:
+        if self._countdown is not None:
+            self._countdown.pause()  # the countdowns are computed again when shown
 
     def _tick(self) -> None:
         if self.display and self.loaded:
