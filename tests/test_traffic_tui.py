@@ -271,3 +271,38 @@ async def test_live_plot_coalesced_unchanged_builds_nothing(sim_root: Path,
         assert plot.builds == builds + 1  # two updates, one build
         assert time.perf_counter() - t0 <= chart_mod.LIVE_PLOT_S + 0.5
         assert strips_match(plot)  # a partial rebuild paints what a whole one would
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("area_key", ["3", "6"])
+async def test_quitting_during_an_ingest_that_reports_progress_does_not_hang(
+    area_key: str, sim_root: Path, isolated_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow machine: the console quits while the first ingest still reports progress.
+    The ingest's progress reaches the UI thread; the UI thread, quitting, must not wait
+    for the ingest (each waiting on the other hung CI for 80 minutes)."""
+    import threading
+
+    from iwtui.icewarp.traffic.ingest import IngestReport
+    from iwtui.tui.screens.charts import feed as feed_mod
+
+    started, stopped = threading.Event(), threading.Event()
+
+    def slow_ingest(install: Any, store: Any, *, progress: Any = None, cancel: Any = None,
+                    **kw: Any) -> IngestReport:  # fmt: skip
+        started.set()
+        deadline = time.monotonic() + 20
+        while not cancel.is_set() and time.monotonic() < deadline:
+            progress(1, 100)  # always waiting on the UI thread, as on a busy machine
+        stopped.set()
+        return IngestReport()
+
+    monkeypatch.setattr(feed_mod, "ingest", slow_ingest)
+    app = make_app(sim_root, isolated_config)
+    t0 = time.monotonic()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press(area_key)
+        await wait_for(pilot, started.is_set, timeout=10)
+        await pilot.pause(0.2)
+    assert stopped.wait(5), "the ingest was not told to stop"
+    assert time.monotonic() - t0 < 20  # quit at once, not when the ingest ran out
