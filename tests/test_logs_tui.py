@@ -342,3 +342,49 @@ async def test_save_asks_where_and_never_overwrites(
         await pilot.press("escape")
         assert victim.read_text() == "keep" and default.read_bytes() == path.read_bytes()
         assert sorted(p.name for p in work.iterdir()) == sorted([default.name, "link.log"])
+
+
+def _textual_paint(view: LogView) -> list[str]:
+    """The rows as Textual itself paints them now (its caches dropped first)."""
+    from textual.geometry import Region
+    from textual.scroll_view import ScrollView
+
+    view._styles_cache.clear()
+    w, h = view.size
+    return [s.text + repr(list(s)) for s in ScrollView.render_lines(view, Region(0, 0, w, h))]
+
+
+def _reused_paint(view: LogView) -> list[str]:
+    from textual.geometry import Region
+
+    w, h = view.size
+    return [s.text + repr(list(s)) for s in view.render_lines(Region(0, 0, w, h))]
+
+
+async def test_rows_kept_between_paints_equal_textuals_own(
+    sim_root: Path, isolated_config: Path
+) -> None:
+    """Following reuses the rows already painted; each reuse must be what Textual would
+    paint now: after appends (every row moves up), a cursor move, focus lost and a theme
+    switch (the colours around each row change)."""
+    app = make_app(sim_root, isolated_config)
+    path = _smtp_path(sim_root)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("4")
+        view = app.query_one("#logs-view", LogView)
+        await wait_for(pilot, lambda: view.source is not None and view.following)
+        _reused_paint(view)  # fill the cache
+        for n in range(3):
+            with path.open("a") as fh:
+                fh.write(f"9.9.9.9 [ABCD] 23:59:5{n} <<< APPENDED {n}\n")
+            await wait_for(pilot, lambda n=n: f"APPENDED {n}" in _screen_text(view))
+            assert _reused_paint(view) == _textual_paint(view)
+        assert len(view._painted) > 0  # rows were kept and reused, not painted anew
+        await pilot.press("k", "k")
+        assert _reused_paint(view) == _textual_paint(view)
+        app.set_focus(None)
+        await pilot.pause(0.1)
+        assert _reused_paint(view) == _textual_paint(view)
+        app.theme = "textual-light" if app.theme != "textual-light" else "nord"
+        await pilot.pause(0.1)
+        assert _reused_paint(view) == _textual_paint(view)

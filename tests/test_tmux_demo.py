@@ -20,7 +20,9 @@ pytestmark = [
 
 
 def _tmux(*args: str) -> str:
-    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=False).stdout
+    return subprocess.run(
+        ["tmux", *args], capture_output=True, text=True, check=False, timeout=30
+    ).stdout
 
 
 def _screen(session: str) -> str:
@@ -107,10 +109,14 @@ def test_demo_cleans_up_when_the_terminal_hangs_up(isolated_config: Path, tmp_pa
         _tmux("kill-session", "-t", session)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        alive = subprocess.run(["pgrep", "-f", f"simulate {demo_root}"], capture_output=True).stdout
+        alive = subprocess.run(
+            ["pgrep", "-f", f"simulate {demo_root}"], capture_output=True, timeout=30
+        ).stdout
         if not demo_root.exists() and not alive.strip():
             break
         time.sleep(0.2)
     assert not demo_root.exists(), "demo folder left behind after hangup"
-    alive = subprocess.run(["pgrep", "-f", f"simulate {demo_root}"], capture_output=True).stdout
+    alive = subprocess.run(
+        ["pgrep", "-f", f"simulate {demo_root}"], capture_output=True, timeout=30
+    ).stdout
     assert not alive.strip(), "simulator still running after hangup"

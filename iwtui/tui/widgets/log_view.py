@@ -9,7 +9,7 @@ cursor up turns it off and counts new lines instead; ``End``/``G`` turns it back
 from __future__ import annotations
 
 from math import ceil
-from typing import Protocol, Self
+from typing import Protocol, Self, cast
 
 from rich.segment import Segment
 from rich.style import Style
@@ -102,6 +102,10 @@ class LogView(ScrollView, can_focus=True):
         # the styles change or the next refresh, as Textual keeps its own style cache.
         self._base: Style | None = None
         self._bar_drawn: tuple[int, ...] = ()  # the scrollbar's thumb as last drawn
+        # Rows as Textual painted them (render_lines), by what they show, while what
+        # Textual adds around a row stays the same (_painted_context).
+        self._painted: LRUCache[tuple[object, ...], Strip] = LRUCache(256)
+        self._painted_context_was: tuple[object, ...] | None = None
 
     def notify_style_update(self) -> None:
         self._base = None
@@ -122,6 +126,7 @@ class LogView(ScrollView, can_focus=True):
     def set_source(self, source: Source | None, *, follow: bool = True) -> None:
         self.source = source
         self._drawn.clear()
+        self._painted.clear()
         self._bar_drawn = ()  # Textual redraws the scrollbar for the new size itself
         self._seen_prepended = source.prepended if source else 0
         self._total = source.total if source else 0
@@ -154,6 +159,7 @@ class LogView(ScrollView, can_focus=True):
         self._seen_prepended = src.prepended
         if shift:
             self._drawn.clear()  # the numbers of the lines moved
+            self._painted.clear()
         total = src.total
         self._total = total
         self._grow_to(total)
@@ -271,7 +277,8 @@ class LogView(ScrollView, can_focus=True):
 
     # --- drawing -------------------------------------------------------------------------
 
-    def render_line(self, y: int) -> Strip:
+    def _line_key(self, y: int) -> tuple[object, ...]:
+        """What row ``y`` shows, as what makes it look the way it does."""
         scroll_x, scroll_y = self.scroll_offset
         i = scroll_y + y
         width = self.scrollable_content_region.width
@@ -279,15 +286,22 @@ class LogView(ScrollView, can_focus=True):
         if base is None:
             base = self._base = self.rich_style
         if self.source is None or i >= self._total:
-            return Strip.blank(width, base)
+            return (-1, width, base)
         cursor = i == self.cursor
-        key = (i, width, scroll_x, cursor, cursor and self.has_focus, self.highlight, base)
+        return (i, width, scroll_x, cursor, cursor and self.has_focus, self.highlight, base)
+
+    def render_line(self, y: int) -> Strip:
+        key = self._line_key(y)
         drawn = self._drawn.get(key)
         if drawn is not None:
             return drawn
+        i, width, base = cast(int, key[0]), cast(int, key[1]), cast(Style, key[-1])
+        if i < 0:
+            return Strip.blank(width, base)
+        scroll_x = cast(int, key[2])
         try:
-            raw = self.source.line(i)
-            day = self.source.day_of(i)
+            raw = self.source.line(i)  # type: ignore[union-attr]
+            day = self.source.day_of(i)  # type: ignore[union-attr]
         except (IndexError, OSError, ValueError):
             return Strip([Segment("(line not readable)", Style(dim=True))]).crop_extend(
                 0, width, base
@@ -307,3 +321,56 @@ class LogView(ScrollView, can_focus=True):
         strip = Strip(list(segments)).crop_extend(scroll_x, scroll_x + width, base)
         self._drawn[key] = strip
         return strip
+
+    def _painted_context(self) -> tuple[object, ...] | None:
+        """What Textual adds to each line around :meth:`render_line` (its size, colours
+        and line filters), when that is the same for every row: no border, padding, tint,
+        opacity, hatch or link under the mouse. None: draw the Textual way."""
+        styles = self.styles
+        if (
+            any(styles.gutter)
+            or styles.tint.a
+            or self.opacity != 1.0
+            or styles.text_opacity != 1.0
+            or (styles.has_rule("hatch") and styles.hatch != "none")
+            or self._border_title is not None
+            or self._border_subtitle is not None
+            or self.hover_style._link_id
+        ):
+            return None
+        return (self.region.size, self.background_colors, tuple(self.get_line_filters()),
+                self.app.ansi_theme, self.app.native_ansi_color)  # fmt: skip
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """As Textual's, but each row as painted (with Textual's styles and its colour
+        filter) is kept by what it shows: following a log scrolls every row up by one,
+        and Textual paints each of them again, its filter walking every segment; here only
+        the rows new on screen are painted, the others are reused."""
+        context = self._painted_context()
+        if context is None:
+            self._painted.clear()
+            return super().render_lines(crop)
+        if context != self._painted_context_was:
+            self._painted.clear()
+            self._painted_context_was = context
+        width = self.region.width
+        rows = list(crop.line_range)
+        keys = [self._line_key(y) for y in rows]
+        out = [self._painted.get(k) for k in keys]
+        n = 0
+        while n < len(rows):  # the missing rows, a run at a time, the Textual way
+            if out[n] is not None:
+                n += 1
+                continue
+            end = n
+            while end < len(rows) and out[end] is None:
+                end += 1
+            strips = super().render_lines(Region(0, rows[n], width, end - n))
+            for j, strip in enumerate(strips, n):
+                out[j] = self._painted[keys[j]] = strip
+            n = end
+        painted = cast(list[Strip], out)
+        if crop.column_span != (0, width):
+            x1, x2 = crop.column_span
+            painted = [strip.crop(x1, x2) for strip in painted]
+        return painted
