@@ -10,6 +10,7 @@ announces). Without watchers, the timer polls every ``refresh_seconds``. ``p`` p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import os
 import time
@@ -211,6 +212,24 @@ class IwtuiApp(App[int]):
                 raise
 
         return cast(_T, super().call_from_thread(guarded))
+
+    def post_from_thread(self, callback: Callable[..., object], *args: Any) -> None:
+        """Run ``callback(*args)`` on the UI thread soon, without waiting for it: for a
+        worker's progress reports. A worker that waits for the UI thread (as
+        ``call_from_thread`` does) while the UI thread waits for that worker (quitting
+        stops an ingest in flight) would hang both. Dropped once the console closes."""
+        loop = self._loop
+        if loop is None or loop.is_closed() or self.closing:
+            return
+
+        def run() -> None:
+            if self.closing:
+                return
+            with contextlib.suppress(NoMatches):  # its widget went away meanwhile
+                callback(*args)
+
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(run)
 
     # --- layout ------------------------------------------------------------------------
 

@@ -132,7 +132,8 @@ class ChartsArea(FeedArea, Vertical):
         assert feed is not None
         try:
             if read_logs:
-                feed.update(lambda d, t: self.app.call_from_thread(self._progress, d, t))
+                post = getattr(self.app, "post_from_thread", None)  # never waits for the UI
+                feed.update(None if post is None else lambda d, t: post(self._progress, d, t))
             if self.drawn != (view, feed.version) and not feed.cancel.is_set():
                 start, end, step = view.bounds()
                 series = feed.read(lambda st: [

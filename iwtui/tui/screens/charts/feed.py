@@ -36,6 +36,7 @@ class TrafficFeed:
         self._ingest_lock = threading.Lock()
         self._read_lock = threading.Lock()
         self.cancel = threading.Event()
+        self._closing = False
         self.version = 0  # moves on whenever an ingest changed counters
         self.ingests = 0
         self.progress: tuple[int, int] | None = None
@@ -46,6 +47,8 @@ class TrafficFeed:
         if self.cancel.is_set() or not self._ingest_lock.acquire(blocking=False):
             return None
         try:
+            if self.cancel.is_set():  # closed while this waited for the lock
+                return None
 
             def progress(done: int, total: int) -> None:
                 self.progress = (done, total) if done < total else None
@@ -62,17 +65,34 @@ class TrafficFeed:
             return report
         finally:
             self._ingest_lock.release()
+            if self._closing:
+                self._close_idle()
 
     def read(self, fn: Callable[[Store], T]) -> T:
         with self._read_lock:
-            return fn(self.reader)
+            if self._closing:
+                raise InterruptedError("the console is closing")
+            try:
+                return fn(self.reader)
+            finally:
+                if self._closing:
+                    self.reader.close()
 
     def close(self) -> None:
+        """Stop an ingest in flight and close the stores, never waiting for a worker: the
+        UI thread calls this, and a worker may be waiting for the UI thread (a progress
+        report, a result). What is in use now is closed by its user when it lets go."""
+        self._closing = True
         self.cancel.set()
-        with self._ingest_lock:
-            self.writer.close()
-        with self._read_lock:
-            self.reader.close()
+        self._close_idle()
+
+    def _close_idle(self) -> None:
+        for lock, store in ((self._ingest_lock, self.writer), (self._read_lock, self.reader)):
+            if lock.acquire(blocking=False):
+                try:
+                    store.close()
+                finally:
+                    lock.release()
 
 
 def feed_for(install: Install, state_dir: Path) -> TrafficFeed:
