@@ -100,6 +100,38 @@ def test_big_tree_with_the_helper_process_equals_plain_walk(tmp_path: Path) -> N
     assert len(w.fresh) == 121  # every folder cached, whichever process walked it
 
 
+def test_helper_starts_during_the_first_job_not_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Five top folders, the first of them big: the parent's first job is most of the walk,
+    # so the helper must be asked for while it runs (it used to be only between jobs).
+    top = tmp_path / "top"
+    for d in range(60):
+        (top / "a" / f"u{d:02d}").mkdir(parents=True)
+    for name in "bcde":
+        (top / name).mkdir()
+    real = walk.list_folder
+
+    def slow(fd: int) -> object:
+        time.sleep(0.002)  # 2 ms a folder: the first job takes over 0.1 s
+        return real(fd)
+
+    asked: list[int] = []
+
+    def start(w: Walker, jobs: object) -> None:
+        asked.append(w.stats.folders)
+        return None  # no process: the walk goes on here alone
+
+    monkeypatch.setattr(walk, "list_folder", slow)
+    monkeypatch.setattr(walk, "HELPER_AFTER", 0.01)
+    from iwtui.icewarp.volume import helper
+
+    monkeypatch.setattr(helper, "start", start)
+    stats = Walker(helpers=True).run([Unit("top", str(top))])
+    assert stats.folders == 66
+    assert len(asked) == 1 and asked[0] < 40, asked  # inside "a" (61 folders)
+
+
 def _scandir_then(action: dict[str, object]) -> object:
     """A list_folder that runs ``action[path]`` after listing that folder starts."""
     real = os.scandir

@@ -26,6 +26,7 @@ from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import islice
 from sys import intern
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
@@ -230,6 +231,8 @@ class Walker:
         self.helpers = helpers
         self.sink = sink  # the helper process side: every new record, in walk order
         self._helper: Helper | None = None
+        self._jobs: deque[tuple[int, str, str]] | None = None  # while jobs are run
+        self._helper_at = 0.0
         self._unit: Unit | None = None
         self._t0 = time.monotonic()
         self._next_report = self._t0 + PROGRESS_EVERY
@@ -291,6 +294,8 @@ class Walker:
     def tick(self) -> bool:
         """Report progress when due; True when the walk must stop."""
         now = time.monotonic()
+        if self._jobs is not None and now >= self._helper_at and self._helper is None:
+            self._maybe_helper(self._jobs)
         if now >= self._next_report:
             self._next_report = now + PROGRESS_EVERY
             if self._helper is not None:
@@ -557,13 +562,12 @@ class Walker:
         return [s for s in subs if f"{unit.path}/{s}" not in self.exclude]
 
     def _run_jobs(self, jobs: deque[tuple[int, str, str]]) -> None:
-        # Many jobs not from the cache: a big first walk, the helper starts at once.
-        helper_at = self._t0 + (0.0 if len(jobs) >= 64 else HELPER_AFTER)
+        # Many jobs not from the cache: a big first walk, the helper starts at once; else
+        # when the walk is still going after HELPER_AFTER (checked at every tick, also
+        # inside a job: the parent's first job may be a big part of the walk).
+        self._helper_at = self._t0 + (0.0 if len(jobs) >= 64 else HELPER_AFTER)
+        self._jobs = jobs
         while jobs and not self.tick():
-            if self.helpers and self._helper is None and len(jobs) >= 4:
-                fresh = self.stats.reused * 2 < self.stats.folders
-                if fresh and time.monotonic() >= helper_at:
-                    self._start_helper(jobs)
             # A run of jobs of one folder at a time (the helper takes from the other end).
             try:
                 index, top, name = jobs.popleft()
@@ -581,8 +585,13 @@ class Walker:
                 names.append(nxt[2])
             self._unit = self.units[index]
             self._descend(None, top, tuple(names))
+        self._jobs = None
         if self._helper is not None:
             self._helper.finish(self)
+
+    def _maybe_helper(self, jobs: deque[tuple[int, str, str]]) -> None:
+        if self.helpers and len(jobs) >= 4 and self.stats.reused * 2 < self.stats.folders:
+            self._start_helper(jobs)
 
     def _start_helper(self, jobs: deque[tuple[int, str, str]]) -> None:
         from iwtui.icewarp.volume import helper
@@ -667,51 +676,62 @@ class Walker:
         self._add(cached.bytes, cached.files, cached.links, self._unit, cached.oldest)
 
     def _folder(self, fd: int, path: str, st: os.stat_result) -> tuple[str, ...]:
-        """List one open folder: count its direct files, cache it; its subfolder names."""
+        """List one open folder: count its direct files, cache it; its subfolder names.
+
+        The hot loop of a first walk (one pass per file): the entries are taken 1,024 at a
+        time (clock and cancel checked between), a regular file is asked first (the common
+        case), its size and mtime appended to lists summed in C at the end."""
         self._current = path
-        nbytes = nfiles = newest = 0
-        oldest = 1 << 62
         subs: list[str] = []
         links: list[int] = []
-        n = 0
+        sizes: list[int] = []
+        mtimes: list[int] = []
+        add_size, add_mtime, add_sub = sizes.append, mtimes.append, subs.append
+        symlinks = vanished = 0
         try:
             with list_folder(fd) as it:  # type: ignore[attr-defined]
-                for entry in it:
-                    n += 1
-                    if n % CHECK_EVERY == 0 and self.tick():
+                while True:
+                    batch = list(islice(it, CHECK_EVERY))
+                    for entry in batch:
+                        try:
+                            if entry.is_file(follow_symlinks=False):
+                                fst = entry.stat(follow_symlinks=False)
+                            elif entry.is_dir(follow_symlinks=False):
+                                add_sub(intern(entry.name))
+                                continue
+                            else:
+                                if entry.is_symlink():
+                                    symlinks += 1
+                                continue
+                        except FileNotFoundError:
+                            vanished += 1
+                            continue
+                        if fst.st_nlink > 1:
+                            links += (fst.st_dev, fst.st_ino, fst.st_size)
+                        else:
+                            add_size(fst.st_size)
+                        add_mtime(fst.st_mtime_ns)
+                    if len(batch) < CHECK_EVERY or self.tick():
                         break
-                    try:
-                        if entry.is_dir(follow_symlinks=False):
-                            subs.append(intern(entry.name))
-                            continue
-                        if not entry.is_file(follow_symlinks=False):
-                            if entry.is_symlink():
-                                self.stats.symlinks += 1
-                            continue
-                        fst = entry.stat(follow_symlinks=False)
-                    except FileNotFoundError:
-                        self.stats.vanished += 1
-                        continue
-                    mt = fst.st_mtime_ns
-                    if mt > newest:
-                        newest = mt
-                    if mt < oldest:
-                        oldest = mt
-                    if fst.st_nlink > 1:
-                        links += (fst.st_dev, fst.st_ino, fst.st_size)
-                    else:
-                        nbytes += fst.st_size
-                        nfiles += 1
         except FileNotFoundError:
-            self.stats.vanished += 1
+            self.stats.vanished += vanished + 1
+            self.stats.symlinks += symlinks
             return ()
         except OSError as exc:
+            self.stats.vanished += vanished
+            self.stats.symlinks += symlinks
             self._error(path, exc)
             self._add(0, 0, (), self._unit)
             return ()
+        self.stats.vanished += vanished
+        self.stats.symlinks += symlinks
         subs.sort()
-        hot = newest >= self.hot_before_ns
-        first = oldest // 1_000_000_000 if oldest != 1 << 62 else 0
+        if mtimes:
+            hot = max(mtimes) >= self.hot_before_ns
+            first = min(mtimes) // 1_000_000_000
+        else:
+            hot, first = False, 0
+        nbytes, nfiles = sum(sizes), len(sizes)
         rec = Folder(HOT if hot else stamp(st), nbytes, nfiles, tuple(subs), tuple(links), first)
         if not self.stats.cancelled:
             self.fresh[path] = rec  # a folder cut short by cancel is not cached
