@@ -5,11 +5,21 @@
    process, the log alone in its install) against ``grep -c Connected`` over the same file
    (target 8x); the peak RSS of any one of its processes (target < 150 MB).
 2. Warm: the same ``charts show`` again, nothing new (target 1.5x ``iwtui --version``;
-   also shown against ``iwtui logs list --json``, a command with the same start-up).
+   also shown against ``iwtui charts categories --json``, the same start-up (parser,
+   config, the traffic CLI module) without the store: the floor of any ``charts`` command),
+   and the warm work itself in this process (store opened, every log stat'ed, one query).
 3. Redraw on a period switch of the Traffic Charts area (a month of minute counters,
    160x48; target 50 ms).
 4. Idle CPU of the console with the chart open while the SMTP log grows by 25 lines/s
    (target < 3% of a core).
+
+Every command runs with its bytecode cached (in a temporary folder, as an installed iwtui
+has it): with PYTHONDONTWRITEBYTECODE set, each run would compile every module it imports
+again, which a command importing fifty modules pays and ``--version`` (three) does not.
+
+IWTUI_BENCH_TRAFFIC_OLD=DIR (a folder holding an older ``iwtui/``, e.g. from ``git
+archive``) runs that version's cold and warm ``charts show`` alternately with this one on
+the same log and checks that both print the same answer.
 """
 
 from __future__ import annotations
@@ -17,13 +27,15 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from common import compare, simulated_tree
+from common import simulated_tree
 
 PY = sys.executable
 
@@ -55,9 +67,30 @@ def _config(tmp: Path) -> Path:
     return cfg
 
 
-def _run(argv: list[str], cfg: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "IWTUI_CONFIG": str(cfg)}
-    return subprocess.run(argv, env=env, check=True, capture_output=True, text=True)
+def _env(cfg: Path) -> dict[str, str]:
+    env = {**os.environ, "IWTUI_CONFIG": str(cfg), "PYTHONPYCACHEPREFIX": str(cfg.parent / "pyc")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def _run(argv: list[str], cfg: Path, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, env=_env(cfg), check=True, capture_output=True, text=True,
+                          cwd=cwd)  # fmt: skip
+
+
+def compare(name: str, ours: Callable[[], object], base: Callable[[], object], base_name: str,
+            runs: int = 3) -> None:  # fmt: skip
+    """Alternate ours/baseline runs: medians, ranges, the ratio of the medians."""
+    a: list[float] = []
+    b: list[float] = []
+    for _ in range(runs):
+        for out, fn in ((a, ours), (b, base)):
+            t0 = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t0)
+    ma, mb = statistics.median(a), statistics.median(b)
+    print(f"{name:<44} {ma:8.3f} s ({min(a):.3f}-{max(a):.3f})   {base_name:<34} {mb:8.3f} s "
+          f"({min(b):.3f}-{max(b):.3f})   ratio {ma / mb:6.2f}x")  # fmt: skip
 
 
 def cold_and_warm(mb: float) -> None:
@@ -79,13 +112,32 @@ def cold_and_warm(mb: float) -> None:
 
     size = big.stat().st_size / 1e6
     print(f"# {big.name}: {size:,.0f} MB; grep -c Connected: {expected:,} lines")
+    old = os.environ.get("IWTUI_BENCH_TRAFFIC_OLD")
+    if old:  # an older iwtui (a folder holding its iwtui/), same data, alternately
+        old_cfg = _config(Path(tempfile.mkdtemp()))
+
+        def cold_old() -> None:
+            shutil.rmtree(old_cfg.parent / "state", ignore_errors=True)
+            _run(show, old_cfg, cwd=old)
+
+        compare(f"cold: charts show ({size:,.0f} MB)", cold, cold_old, "the same, older iwtui")
+        _run(show, old_cfg, cwd=old)
+        new_out, old_out = _run(show, cfg).stdout, _run(show, old_cfg, cwd=old).stdout
+        assert new_out == old_out, "the older iwtui prints another answer"
+        compare("warm: charts show, nothing new", lambda: _run(show, cfg),
+                lambda: _run(show, old_cfg, cwd=old), "the same, older iwtui", runs=15)  # fmt: skip
+        shutil.rmtree(old_cfg.parent, ignore_errors=True)
+    if os.environ.get("IWTUI_BENCH_TRAFFIC_SKIP_COLD"):
+        _run(show, cfg)
+        _warm(show, cfg, root, tmp, iso)
+        return
     compare(f"cold: charts show, empty store ({size:,.0f} MB)", cold,
             # output to a pipe: GNU grep stops at the first match when it writes to /dev/null
             lambda: subprocess.run(grep, shell=True, check=True, capture_output=True),
             "grep -c Connected (same file)")  # fmt: skip
     shutil.rmtree(tmp / "state", ignore_errors=True)
     timed = subprocess.run(["/usr/bin/time", "-f", "%M", *show], capture_output=True, text=True,
-                           env={**os.environ, "IWTUI_CONFIG": str(cfg)})  # fmt: skip
+                           env=_env(cfg))  # fmt: skip
     rss = int(timed.stderr.strip().splitlines()[-1]) / 1024
     print(f"{'cold: peak RSS (largest process)':<44} {rss:8.1f} MB  (target < 150 MB)")
     import json
@@ -93,13 +145,43 @@ def cold_and_warm(mb: float) -> None:
     got = json.loads(_run(show, cfg).stdout)
     total = sum(p["v"] for p in got[0]["points"])
     print(f"# serverconn total {total:,} (client sessions excluded from grep's count)")
+    _warm(show, cfg, root, tmp, iso)
+
+
+def _warm(show: list[str], cfg: Path, root: Path, tmp: Path, iso: str) -> None:
     iwtui = [PY, "-m", "iwtui"]
+    _run([*iwtui, "--version"], cfg)  # (bytecode of both cached before the figures)
     compare("warm: the same charts show, nothing new", lambda: _run(show, cfg),
-            lambda: _run([*iwtui, "--version"], cfg), "iwtui --version", runs=7)  # fmt: skip
+            lambda: _run([*iwtui, "--version"], cfg), "iwtui --version", runs=15)  # fmt: skip
     compare("warm: the same charts show, nothing new", lambda: _run(show, cfg),
-            lambda: _run([*iwtui, "logs", "list", "--root", str(root), "--json"], cfg),
-            "iwtui logs list --json (same start-up)", runs=7)  # fmt: skip
+            lambda: _run([*iwtui, "charts", "categories", "--json"], cfg),
+            "charts categories --json (floor)", runs=15)  # fmt: skip
+    _warm_work(root, tmp / "state", iso)
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _warm_work(root: Path, state: Path, iso: str) -> None:
+    """The warm ``charts show``'s own work, in this process (modules already loaded):
+    the store opened, every log file stat'ed against the store, the day's series read."""
+    from datetime import date
+
+    from iwtui.icewarp.install import discover
+    from iwtui.icewarp.traffic import query
+    from iwtui.icewarp.traffic.ingest import ingest
+    from iwtui.icewarp.traffic.store import Store, default_path
+
+    inst = discover(root, use_tool_sh=False)
+    start, end = query.period_range("day", date.fromisoformat(iso))
+    times = []
+    for _ in range(21):
+        t0 = time.perf_counter()
+        with Store(default_path(inst, state)) as store:
+            report = ingest(inst, store)
+            query.series(store, "", "smtp", "serverconn", start, end, 3600)
+        times.append(time.perf_counter() - t0)
+        assert report.files_read == 0
+    print(f"{'warm: its own work (open, stat, query)':<44} {statistics.median(times) * 1000:8.2f} ms"
+          f"  (runs {min(times) * 1000:.2f}-{max(times) * 1000:.2f} ms, in-process)")  # fmt: skip
 
 
 REDRAW = r"""
@@ -262,10 +344,16 @@ def idle_cpu(seconds: float = 20.0) -> None:
 
 
 def main() -> None:
+    """IWTUI_BENCH_TRAFFIC_PARTS (default "cold,redraw,idle"): which figures; "cold" is
+    the cold and warm ``charts show`` (IWTUI_BENCH_TRAFFIC_SKIP_COLD=1: the warm alone)."""
     mb = float(os.environ.get("IWTUI_BENCH_LOG_MB", "200"))
-    cold_and_warm(mb)
-    redraw()
-    idle_cpu()
+    parts = os.environ.get("IWTUI_BENCH_TRAFFIC_PARTS", "cold,redraw,idle").split(",")
+    if "cold" in parts:
+        cold_and_warm(mb)
+    if "redraw" in parts:
+        redraw()
+    if "idle" in parts:
+        idle_cpu()
 
 
 if __name__ == "__main__":

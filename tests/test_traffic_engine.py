@@ -375,3 +375,60 @@ def test_copy_of_tree_is_independent(sim_root: Path, tmp_path: Path) -> None:
     a = default_path(discover(sim_root, use_tool_sh=False), tmp_path)
     b = default_path(discover(other, use_tool_sh=False), tmp_path)
     assert a != b
+
+
+def test_warm_check_stats_only_and_still_sees_every_change(sim_install: Install, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """With nothing new, an ingest parses no log name and reads no file (names known not
+    to count, such as the mail-flow log, are remembered); a new file, a changed one and a
+    new file next to an ignored one are still found by their stat."""
+    from iwtui.icewarp.logs import names
+
+    store = _store(tmp_path)
+    ingest(sim_install, store)
+    flow = sim_install.log_dir / "flow"
+    assert any(flow.iterdir())  # a log that is not read: remembered as such
+    assert str(next(flow.iterdir())) in store.ignored(str(sim_install.log_dir))
+    calls: list[Path] = []
+    real = names.parse_name
+    monkeypatch.setattr(names, "parse_name", lambda p, r=None: calls.append(p) or real(p, r))
+    opened: list[object] = []
+    real_open = ingest_mod._open
+    monkeypatch.setattr(ingest_mod, "_open", lambda p: opened.append(p) or real_open(p))
+    again = ingest(sim_install, store)
+    assert not calls and not opened and again.files_seen >= 4 and not again.changed
+    # a new day's SMTP log, a new file in the flow folder, an append: all seen
+    smtp = next((sim_install.log_dir / "smtp").iterdir())
+    new = smtp.with_name("s20990101.log")
+    new.write_text(_srv("1.2.3.4", "0001", "10:00:00", "Connected") + "\n")
+    (flow / "q20990101.log").write_text("x\n")
+    with smtp.open("ab") as fh:
+        fh.write((_srv("1.2.3.4", "0002", "23:59:00", "Connected") + "\n").encode())
+    r = ingest(sim_install, store)
+    assert sorted(p.name for p in calls) == sorted([new.name, "q20990101.log", smtp.name])
+    assert r.files_read == 2
+    _check(sim_install, store)
+    calls.clear()
+    ingest(sim_install, store)
+    assert not calls
+
+
+def test_ignored_names_are_per_log_folder(sim_install: Install, tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.add_ignored(str(sim_install.log_dir), ["/x/y.log"])
+    assert store.ignored(str(sim_install.log_dir)) == {"/x/y.log"}
+    assert store.ignored("/another/logs") == set()  # another folder: forgotten
+    assert store.ignored(str(sim_install.log_dir)) == set()
+
+
+def test_store_of_schema_1_gains_the_new_table(sim_install: Install, tmp_path: Path) -> None:
+    path = tmp_path / "state" / "old.sqlite"
+    store = Store(path)
+    store.db.execute("DROP TABLE ignored")
+    store.db.execute("UPDATE meta SET value='1' WHERE key='schema'")
+    store.db.commit()
+    store.close()
+    store = Store(path)
+    ingest(sim_install, store)
+    _check(sim_install, store)
+    assert store.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone() == ("2",)

@@ -91,6 +91,7 @@ def test_warm_charts_show_loads_no_yaml_hashlib_or_helpers(sim_root: Path, tmp_p
     assert rc == "0"
     assert "iwtui.icewarp.traffic.query" in loaded
     unwanted = {"yaml", "hashlib", "_hashlib", "subprocess", "queue", "re2", "csv",
+                "iwtui.icewarp.logs.names", "iwtui.icewarp.traffic.scan",
                 "iwtui.icewarp.traffic.worker", "iwtui.keymap", "iwtui.cli.queue",
                 "iwtui.cli.logs"}  # fmt: skip
     assert not unwanted & loaded, sorted(unwanted & loaded)

@@ -24,18 +24,19 @@ import os
 import stat
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from iwtui.icewarp.logs.names import LogName, parse_name
-from iwtui.icewarp.traffic import scan
 from iwtui.icewarp.traffic.counters import FOLDED, NOT_READ
 from iwtui.icewarp.traffic.store import FileRecord, Store, sha1_hex
 
-if TYPE_CHECKING:  # (queue and threading are imported when there is something to read)
+if TYPE_CHECKING:  # (imported when there is something to read: a warm check needs none)
     import subprocess
     import threading
+
+    from iwtui.icewarp.logs.names import LogName
+    from iwtui.icewarp.traffic import scan
 
 HEAD = 4096
 PIECE = 32 << 20
@@ -90,6 +91,8 @@ class _Job:
 
     def state(self) -> scan.Part:
         """The merged part so far, starting from the file's saved parser state."""
+        from iwtui.icewarp.traffic import scan
+
         if self.into is None:
             saved: dict[str, Any] | None = None
             if not self.reset and self.rec.state:
@@ -100,6 +103,8 @@ class _Job:
 
     def add(self, k: int, part: scan.Part) -> bool:
         """A piece's part; True when the whole file is in."""
+        from iwtui.icewarp.traffic import scan
+
         into = self.state()
         self.parts[k] = part
         while self.merged in self.parts:
@@ -112,20 +117,20 @@ class _Job:
         return self.merged == len(self.pieces)
 
 
-def _log_files(log_dir: Path) -> list[tuple[LogName, os.stat_result]]:
-    out = []
-    for dirpath, _dirs, names in os.walk(log_dir):
-        for n in names:
-            path = Path(dirpath) / n
-            parsed = parse_name(path, log_dir)
-            if parsed is None or parsed.service in NOT_READ:
+def _walk(top: str) -> Iterator[tuple[str, os.stat_result]]:
+    """Every entry but folders below ``top`` (links not followed), with its ``lstat``."""
+    try:
+        entries = list(os.scandir(top))
+    except OSError:
+        return
+    for e in entries:
+        try:
+            if e.is_dir(follow_symlinks=False):
+                yield from _walk(e.path)
                 continue
-            try:
-                st = os.lstat(path)
-            except OSError:
-                continue
-            out.append((parsed, st))
-    return out
+            yield e.path, e.stat(follow_symlinks=False)
+        except OSError:
+            continue
 
 
 def _logical(n: LogName) -> str:
@@ -179,11 +184,39 @@ def _pieces(fd: int, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def _plan(install: Any, store: Store, report: IngestReport) -> list[_Job]:
+    """The files to read. The warm check first: one ``lstat`` per entry of the log folder,
+    compared with the stored identity (device, inode, size, mtime) of the files read and
+    the names known not to count; only what differs is looked at further (its name
+    parsed, its record and first bytes read)."""
+    log_dir = str(install.log_dir)
+    idents = store.identities()
+    ignored = store.ignored(log_dir)
+    changed: list[tuple[str, os.stat_result]] = []
+    for path, lst in _walk(log_dir):
+        ident = idents.get(path)
+        if ident is not None and ident == (lst.st_dev, lst.st_ino, lst.st_size, lst.st_mtime_ns):
+            report.files_seen += 1  # nothing new: the warm path
+        elif path not in ignored:
+            changed.append((path, lst))
+    if not changed:
+        return []
+    from iwtui.icewarp.logs.names import parse_name
+
+    root = Path(log_dir)
+    found: list[tuple[LogName, os.stat_result]] = []
+    skip: list[str] = []
+    for path, lst in changed:
+        name = parse_name(Path(path), root)
+        if name is None or name.service in NOT_READ:
+            skip.append(path)
+        else:
+            found.append((name, lst))
+    if skip:
+        store.add_ignored(log_dir, skip)
     server = install.server_id or ""
-    records = store.files()
-    found = _log_files(Path(install.log_dir))
+    records = store.records(str(n.path) for n, _st in found)
     plain = {_logical(n) for n, _st in found if not n.compressed}
-    stored = store.logicals()
+    stored = store.logicals() if any(n.compressed for n, _st in found) else set()
     jobs: list[_Job] = []
     for name, lst in found:
         report.files_seen += 1
@@ -192,13 +225,6 @@ def _plan(install: Any, store: Store, report: IngestReport) -> list[_Job]:
         if not stat.S_ISREG(lst.st_mode):
             report.skipped.append(path)
             continue
-        if rec is not None and (rec.dev, rec.ino, rec.size, rec.mtime_ns) == (
-            lst.st_dev,
-            lst.st_ino,
-            lst.st_size,
-            lst.st_mtime_ns,
-        ):
-            continue  # nothing new: the warm path
         logical = _logical(name)
         if name.compressed and rec is None and (logical in plain or logical in stored):
             continue  # an archive of a file already read
@@ -296,6 +322,8 @@ def _task(job: _Job, piece: tuple[int, int]) -> dict[str, Any]:
 
 def _read_gz(job: _Job, cancel: threading.Event | None) -> scan.Part:
     import gzip
+
+    from iwtui.icewarp.traffic import scan
 
     fd, _st = _open(job.name.path)
     part = scan.new_part(job.name.day)
@@ -433,6 +461,8 @@ def ingest(install: Any, store: Store, *, progress: Progress | None = None,
 
 
 def _write(store: Store, job: _Job, server: str, report: IngestReport) -> None:
+    from iwtui.icewarp.traffic import scan
+
     rec = job.rec
     if job.failed:
         report.skipped.append(rec.path)

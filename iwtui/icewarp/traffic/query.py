@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from iwtui.icewarp.traffic import counters as counters_mod
-from iwtui.icewarp.traffic.scan import minute_time
+from iwtui.icewarp.traffic.minutes import minute_time
 from iwtui.icewarp.traffic.store import Store
 
 STEPS = {"1m": 60, "5m": 300, "1h": 3600, "1d": 86400}

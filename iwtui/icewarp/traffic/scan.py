@@ -13,8 +13,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
+
+from iwtui.icewarp.traffic.minutes import day_of as day_of
+from iwtui.icewarp.traffic.minutes import minute_of as minute_of
+from iwtui.icewarp.traffic.minutes import minute_time as minute_time
+from iwtui.icewarp.traffic.minutes import plus_days as plus_days
 
 # The line head: 1 WHO, 2 thread id, 3 RFC 822 date (empty for hh:mm:ss clocks), 4 hh:mm, 5 ss
 _WHO_TID = rb"(\S+)[ \t]+\[([0-9A-Fa-f]{4}|[0-9A-Fa-f]{8})\] "
@@ -515,25 +520,6 @@ def state_part(day: date, state: dict[str, Any] | None) -> Part:
 def start_times(part: Part) -> list[str]:
     """The part's service start lines as ISO local times."""
     return [f"{minute_time(m)[:17]}{ss}" for m, ss in part["starts"]]
-
-
-def minute_time(minute: int) -> str:
-    """ISO local time of an absolute minute number (day ordinal * 1440 + minute of day)."""
-    d = date.fromordinal(minute // 1440)
-    hm = minute % 1440
-    return f"{d.isoformat()}T{hm // 60:02d}:{hm % 60:02d}:00"
-
-
-def day_of(minute: int) -> date:
-    return date.fromordinal(minute // 1440)
-
-
-def minute_of(d: date, hour: int = 0, minute: int = 0) -> int:
-    return d.toordinal() * 1440 + hour * 60 + minute
-
-
-def plus_days(d: date, n: int) -> date:
-    return d + timedelta(days=n)
 
 
 def accounts(part: Part) -> dict[tuple[str, str], list[Any]]:

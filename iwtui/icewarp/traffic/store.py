@@ -35,7 +35,7 @@ else:
     except ImportError:  # pragma: no cover - other interpreters
         from hashlib import sha1
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: the ``ignored`` table
 BUSY_MS = 5000
 ACCOUNT_FIELDS = ("received_count", "received_bytes", "sent_count", "sent_bytes",
                   "sent_out_count", "sent_out_bytes", "last_sent", "last_received",
@@ -60,6 +60,7 @@ CREATE TABLE IF NOT EXISTS rollup(
     server TEXT, service TEXT, counter TEXT, step_s INTEGER, t INTEGER,
     total INTEGER, peak INTEGER,
     PRIMARY KEY(server, service, counter, step_s, t)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ignored(path TEXT PRIMARY KEY, log_dir TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS starts(
     file_id INTEGER, service TEXT, t TEXT, PRIMARY KEY(file_id, service, t)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS account_file(
@@ -134,10 +135,10 @@ class Store:
             self.db = sqlite3.connect(self.path, timeout=BUSY_MS / 1000, check_same_thread=False)
         self.db.execute(f"PRAGMA busy_timeout={BUSY_MS}")
         if not readonly:
-            self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
-            version = self._version()
-            if version is None:
+            if self._version() != SCHEMA_VERSION:  # new, or older: the tables it lacks
+                # (WAL is a property of the file: set once, not on every open)
+                self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.executescript(_SCHEMA)
                 self.db.execute("INSERT OR REPLACE INTO meta VALUES('schema', ?)",
                                 (SCHEMA_VERSION,))  # fmt: skip
@@ -181,6 +182,49 @@ class Store:
             rec = out[r[1]] = FileRecord(*r)
             rec.gz = bool(rec.gz)
         return out
+
+    def identities(self) -> dict[str, tuple[int, int, int, int]]:
+        """path -> (device, inode, size, mtime_ns) as last seen: the warm check (a stat of
+        each log compared with these; the full records only for the files that differ)."""
+        return {r[0]: r[1:] for r in self.db.execute(
+            "SELECT path, dev, ino, size, mtime_ns FROM files")}  # fmt: skip
+
+    def records(self, paths: Iterable[str]) -> dict[str, FileRecord]:
+        """The full records (with their parser state) of these paths."""
+        out = {}
+        for path in paths:
+            r = self.db.execute(
+                "SELECT id, path, logical, service, day, server, dev, ino, size, mtime_ns,"
+                " head_len, head_hash, offset, state, gz FROM files WHERE path=?",
+                (path,),
+            ).fetchone()
+            if r is not None:
+                rec = out[r[1]] = FileRecord(*r)
+                rec.gz = bool(rec.gz)
+        return out
+
+    def ignored(self, log_dir: str) -> set[str]:
+        """Paths under ``log_dir`` whose names are not logs iwtui counts (mail flow,
+        performance, errors, not a log name): remembered so that a warm check parses no
+        name. Kept for one log folder and one iwtui version; any other clears them."""
+        self._ignored_for(log_dir)
+        return {r[0] for r in self.db.execute("SELECT path FROM ignored")}
+
+    def add_ignored(self, log_dir: str, paths: Iterable[str]) -> None:
+        self._ignored_for(log_dir)
+        with self.transaction() as db:
+            db.executemany("INSERT OR IGNORE INTO ignored VALUES(?, ?)",
+                           [(p, log_dir) for p in paths])  # fmt: skip
+
+    def _ignored_for(self, log_dir: str) -> None:
+        from iwtui import __version__
+
+        key = f"{__version__}|{log_dir}"
+        row = self.db.execute("SELECT value FROM meta WHERE key='ignored_for'").fetchone()
+        if row is None or row[0] != key:
+            with self.transaction() as db:
+                db.execute("DELETE FROM ignored")
+                db.execute("INSERT OR REPLACE INTO meta VALUES('ignored_for', ?)", (key,))
 
     def logicals(self) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT logical FROM files")}
