@@ -28,7 +28,7 @@ from typing import Any
 
 from iwtui.analyzer import store
 from iwtui.analyzer.db import Database
-from iwtui.analyzer.parse import Rollup, parser_for
+from iwtui.analyzer.parse import TAIL_CUT, TAIL_OPEN, Rollup, SessionParser, parser_for
 from iwtui.analyzer.settings import LOGS
 from iwtui.analyzer.worker import Job, JobResult, Piece, Sink, open_regular, run_job
 from iwtui.errors import IwtuiError
@@ -250,22 +250,39 @@ def _balance(jobs: list[Job], n: int) -> list[list[Job]]:
 
 
 def _stitch(results: list[JobResult], raw: bool, sink: Sink) -> dict[tuple[str, str], Rollup]:
-    """Parse again, whole, the sessions cut by range edges; their rows go to ``sink``."""
+    """Parse again, whole, the sessions cut by range edges; their rows go to ``sink``.
+
+    One parser reads a stream's cut sessions range by range, as a whole read would meet
+    them: a range's SYSTEM lines before its thread's first session (kept only if that
+    thread has a session open), the sessions its first ``Connected`` ends, its tails
+    (ended where the range said, or left open for the next range), then its heads; what
+    is still open after the last range is open at the day's end (midnight 1)."""
     by_stream: dict[tuple[str, str, str], list[JobResult]] = {}
     for r in results:
         by_stream.setdefault(r.key[:3], []).append(r)
     rolls: dict[tuple[str, str], Rollup] = {}
     for (service, server, day), parts in by_stream.items():
         parts.sort(key=lambda r: r.key[3])
-        p = parser_for(service, day, server, sink.rows, raw=raw, first=True, last=False)
-        for k in range(len(parts) - 1):
-            heads = dict(parts[k].heads)
-            for tid, lines in parts[k + 1].tails:
-                p.feed(b"\n".join(heads.pop(tid, []) + lines))
-                p.flush()
-            for lines in heads.values():
-                p.feed(b"\n".join(lines))
-                p.flush()
+        p = parser_for(service, day, server, sink.rows, raw=raw, first=True, last=True)
+        if len(parts) > 1 and isinstance(p, SessionParser):
+            open_ = p.open
+            for k, part in enumerate(parts):
+                if k:
+                    for tid, lines in part.pending.items():
+                        if tid in open_:
+                            p.feed(b"\n".join(lines))
+                    for tid in part.fresh:
+                        s = open_.get(tid)
+                        if s is not None:
+                            p.close(s, cut=False)
+                    for tid, lines, how in part.tails:
+                        p.feed(b"\n".join(lines))
+                        s = open_.get(tid)
+                        if s is not None and how != TAIL_OPEN:
+                            p.close(s, cut=how == TAIL_CUT)
+                for lines in part.heads.values():
+                    p.feed(b"\n".join(lines))
+            p.finish()
         rolls[(server, service)] = p.rollup
     return rolls
 

@@ -28,6 +28,9 @@ from iwtui.analyzer.classes import classify
 from iwtui.analyzer.schema import DIMS, OTHERS, TOP_KEEP, bucket_of
 
 Row = tuple[Any, ...]
+# how a tail (a session opened by a line other than Connected in a range that does not
+# start the day) ended: still open at the range's end, ended in it, open at the day's end
+TAIL_OPEN, TAIL_ENDED, TAIL_CUT = 0, 1, 2
 Out = dict[str, list[Row]]  # rows by table: a parser appends, its caller takes them
 
 _ANTISPAM = re.compile(
@@ -139,6 +142,7 @@ class _S:
         "sums",
         "tid",
         "tls",
+        "who",
     )  # fmt: skip
 
     # The fast path reads bytes: tid, times, texts stay bytes until the session ends and
@@ -155,6 +159,7 @@ class _S:
         self.rcpt: Any = ""
         self.account: Any = ""
         self.failed = False
+        self.who: bytes = b"-"  # the fast path: its first line's peer as written (partial)
 
 
 class SessionParser:
@@ -169,7 +174,16 @@ class SessionParser:
         self.service, self.day, self.server, self.out, self.raw = service, day, server, out, raw
         self.first, self.last = first, last
         self.open: dict[Any, _S] = {}  # by thread id (bytes on the fast path)
-        self.tails: list[tuple[Any, list[bytes]]] = []  # orphans of a middle range (stitch)
+        # What the importer needs to stitch a range that does not start the day
+        # (importer._stitch): the sessions opened by a line other than Connected, with how
+        # they ended (TAIL_OPEN, TAIL_ENDED or TAIL_CUT); the threads whose first session
+        # in the range opened with a Connected (it ends a session begun before the range);
+        # the SYSTEM lines of a thread before its first session (part of a session begun
+        # before the range, if there is one, else skipped as in a whole read).
+        self.tails: list[tuple[Any, list[bytes], int]] = []
+        self.fresh: list[Any] = []
+        self.pending: dict[Any, list[bytes]] = {}
+        self.seen: set[Any] = set()
         self.rollup = Rollup()
         self.lines = 0
         self.rows = 0
@@ -193,7 +207,7 @@ class SessionParser:
             if self.last:
                 self.close(s, cut=True)
             elif s.orphan and not self.first:
-                self.tails.append((s.tid, self._partial(s)))
+                self.tails.append((s.tid, self._partial(s), TAIL_OPEN))
             else:
                 heads[s.tid] = self._partial(s)
         self.open.clear()
@@ -204,7 +218,7 @@ class SessionParser:
         thread id on, so the peer goes back in front."""
         if self.raw:
             return [ln.encode("utf-8", "replace") for ln in s.lines]
-        return scan_fast.partial(s.ip, s.lines)
+        return scan_fast.partial(s.who, s.lines)
 
     def flush(self) -> None:
         """Close every open session as ended (stitched sessions of a range's edge)."""
@@ -217,7 +231,7 @@ class SessionParser:
         if self.open.get(s.tid) is s:
             del self.open[s.tid]
         if s.orphan and not self.first:
-            self.tails.append((s.tid, self._partial(s)))
+            self.tails.append((s.tid, self._partial(s), TAIL_CUT if cut else TAIL_ENDED))
             return
         midnight = 2 if s.orphan else (1 if cut else 0)
         if not self.raw:
@@ -422,7 +436,9 @@ class LineParser:
     def __init__(self, service: str, day: str, server: str, out: Out) -> None:
         self.service, self.day, self.server, self.out = service, day, server, out
         self.rollup = Rollup()
-        self.tails: list[tuple[Any, list[bytes]]] = []
+        self.tails: list[tuple[Any, list[bytes], int]] = []
+        self.fresh: list[Any] = []
+        self.pending: dict[Any, list[bytes]] = {}
         self.lines = 0
         self.rows = 0
 

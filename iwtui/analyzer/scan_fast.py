@@ -76,6 +76,10 @@ def feed(p: SessionParser, data: bytes, end: int) -> None:
     close = p.close
     kinds = KINDS
     smtp = p.service == "smtp"
+    # a range that does not start the day notes, per thread, what a stitch needs
+    # (SessionParser.tails, fresh, pending): only where a session opens, never per line
+    middle = not p.first
+    seen = p.seen
     p.lines += data.count(b"\n", 0, end) + (0 if not end or data[end - 1] == 10 else 1)
     rfind, find = data.rfind, data.find
     for m in INTEREST.finditer(data, 0, end):
@@ -94,17 +98,26 @@ def feed(p: SessionParser, data: bytes, end: int) -> None:
         if k == _CONNECT:
             if s is not None:
                 close(s, cut=False)
+            elif middle and tid not in seen:
+                seen.add(tid)
+                p.fresh.append(tid)
             who = data[nl:at].strip()
             ip = "" if who == b"SYSTEM" else who.decode("utf-8", "replace")
             s = open_[tid] = new(tid, hms, ip, cs is not None, False)
+            s.who = who
             s.lines.append(m)
             continue
         if s is None:
             who = data[nl:at].strip()
             if who == b"SYSTEM" and k != _DISC:
+                if middle and tid not in seen:
+                    p.pending.setdefault(tid, []).append(data[nl : m.end()])
                 continue
+            if middle:
+                seen.add(tid)
             ip = "" if who in (b"SYSTEM", b"-") else who.decode("utf-8", "replace")
             s = open_[tid] = new(tid, hms, ip, cs is not None, True)
+            s.who = who
         s.lines.append(m)
         s.last = hms
         if k == _DISC:
@@ -173,8 +186,10 @@ def decode(s: Any) -> None:
             s.account = _text(s.account)
 
 
-def partial(ip: str, lines: list[Any]) -> list[bytes]:
+def partial(who: bytes, lines: list[Any]) -> list[bytes]:
     """A cut session's lines to parse again: the fast path keeps matches (or, past their
-    block, the matched bytes) from their thread id on, so the peer goes back in front."""
-    who = (ip or "-").encode("utf-8", "replace") + b" "
+    block, the matched bytes) from their thread id on, so the peer of its first line goes
+    back in front (what the session's first line decides is read again the same way; the
+    later lines meet an open session, whatever their peer)."""
+    who += b" "
     return [who + (m if type(m) is bytes else m.group(0)) for m in lines]

@@ -34,6 +34,8 @@ def feed(p: SessionParser, text: str) -> None:
     new = p.Session
     close = p.close
     smtp = p.service == "smtp"
+    middle = not p.first  # what a stitch needs, as scan_fast.feed notes it
+    seen = p.seen
     n = 0
     for line in text.split("\n"):
         n += 1
@@ -74,6 +76,9 @@ def feed(p: SessionParser, text: str) -> None:
         if c0 == "C" and (msg == "Connected" or msg.startswith("Connecting to ")):
             if s is not None:
                 close(s, cut=False)
+            elif middle and tid not in seen:
+                seen.add(tid)
+                p.fresh.append(tid)
             who = _who(line, b)
             s = open_[tid] = new(tid, hms, "" if who == "SYSTEM" else who, client, False)
             s.lines.append(line)
@@ -81,7 +86,11 @@ def feed(p: SessionParser, text: str) -> None:
         if s is None:
             who = _who(line, b)
             if who == "SYSTEM" and msg != "Disconnected":
+                if middle and tid not in seen:
+                    p.pending.setdefault(tid, []).append(line.encode("utf-8", "replace"))
                 continue
+            if middle:
+                seen.add(tid)
             s = open_[tid] = new(tid, hms, "" if who == "SYSTEM" else who, client, True)
         s.lines.append(line)
         s.last = hms

@@ -50,8 +50,12 @@ class JobResult:
     lines: int = 0
     rows: dict[str, int] = field(default_factory=dict)
     rollup: Rollup = field(default_factory=Rollup)
-    heads: dict[Any, list[bytes]] = field(default_factory=dict)  # by thread id
-    tails: list[tuple[Any, list[bytes]]] = field(default_factory=list)
+    # for the stitch (SessionParser: tails, fresh, pending): sessions open at the range's
+    # end by thread id, and what a range that does not start the day saw of earlier ones
+    heads: dict[Any, list[bytes]] = field(default_factory=dict)
+    tails: list[tuple[Any, list[bytes], int]] = field(default_factory=list)
+    fresh: list[Any] = field(default_factory=list)
+    pending: dict[Any, list[bytes]] = field(default_factory=dict)
 
 
 def open_regular(path: str) -> int:
@@ -201,7 +205,7 @@ def run_job(job: Job, sink: Sink, progress: Any = None) -> JobResult:
                 progress(done)
     res.heads = p.finish()
     drain(1)
-    res.tails = p.tails
+    res.tails, res.fresh, res.pending = p.tails, p.fresh, p.pending
     res.lines = p.lines
     res.rollup = p.rollup.trimmed(4 * 500)
     res.rows = {t: n for t, n in counts.items() if n}
