@@ -285,3 +285,45 @@ def test_json_texts_equal_json_dumps_of_each_row(install: Install, tmp_path: Pat
     assert json.loads(json_rows(json_texts(rows))) == [r.to_json() for r in rows]
     assert json_rows([]) == "[]\n"
     assert json_rows(["{}", "{}"]) == "[\n  {},\n  {}\n]\n"
+
+
+def test_mailboxes_again_from_the_cache_and_changes_walked(
+    install: Install, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from iwtui.icewarp.accounts.stats import local_accounts
+    from iwtui.icewarp.volume import walk
+    from iwtui.icewarp.volume.mailboxes import Mailbox, mailboxes
+
+    state = tmp_path / "state"
+    accounts = local_accounts(install)
+    first = mailboxes(install, state, accounts)  # walked; the cache written
+    assert first["alice@a.test"] == Mailbox(3, 303, first["alice@a.test"].oldest)
+    walked: list[int] = []
+    real = walk.Walker.run
+
+    def run(self: walk.Walker, units: list[walk.Unit]) -> walk.WalkStats:
+        walked.append(len(units))
+        return real(self, units)
+
+    monkeypatch.setattr(walk.Walker, "run", run)
+    # nothing changed: every mailbox from the cache, no walk
+    assert mailboxes(install, state, accounts) == first and not walked
+    # a new message (dated days ago, so its folder is not "hot"): walked and counted
+    new = Path(accounts["bob@a.test"]) / "inbox" / "9.imap"
+    new.write_bytes(b"n" * 50)
+    old = time.time() - 3 * 86400
+    os.utime(new, (old, old))
+    again = mailboxes(install, state, accounts)
+    assert walked and again["bob@a.test"] == Mailbox(1, 50, int(old))
+    assert {a: m for a, m in again.items() if a != "bob@a.test"} == {
+        a: m for a, m in first.items() if a != "bob@a.test"
+    }
+    # unchanged again: from the (rewritten) cache
+    walked.clear()
+    assert mailboxes(install, state, accounts) == again and not walked
+    # a hard-linked message: left to the walker (once per walk)
+    os.link(new, Path(accounts["alice@a.test"]) / "inbox" / "9.imap")
+    linked = mailboxes(install, state, accounts)
+    assert walked and linked["alice@a.test"].files == 4
+    walked.clear()
+    assert mailboxes(install, state, accounts) == linked and walked  # links: walker again
