@@ -177,3 +177,35 @@ def test_warm_run_reads_nothing(sim_root: Path, capsys: pytest.CaptureFixture[st
     monkeypatch.setattr(ingest, "_job", boom)
     _code, second, _ = _run(capsys, *args)
     assert second == first
+
+
+def test_show_of_a_thinned_day_comes_in_hours(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    """40 days of logs: the first day's minutes are thinned; a 5-minute chart of it comes
+    in hours (step_s 3600, a note on stderr) with the hours' true totals; a day still in
+    the minute window keeps its 5 minutes; stats of the thinned day are its totals."""
+    from datetime import date, timedelta
+
+    root = tmp_path / "icewarp"
+    smtp = root / "logs" / "smtp"
+    smtp.mkdir(parents=True)
+    for i in range(40):
+        d = date(2026, 3, 1) + timedelta(days=i)
+        lines = [f"1.2.3.4         [{k:04X}] 10:{k % 3:02d}:05 Connected" for k in range(i + 1)]
+        (smtp / f"s{d:%Y%m%d}.log").write_text("\n".join(lines) + "\n")
+    show = ("charts", "show", "--root", str(root), "--service", "smtp", "--category",
+            "serverconn", "--step", "5m", "--json", "--date")  # fmt: skip
+    code, out, err = _run(capsys, *show, "2026-03-03")
+    assert code == 0 and "kept 35 days" in err
+    got = json.loads(out)[0]
+    assert got["step_s"] == 3600 and len(got["points"]) == 24
+    assert {p["t"]: p["v"] for p in got["points"] if p["v"]} == {"2026-03-03T10:00:00": 3}
+    assert max(p["peak"] for p in got["points"]) == 1
+    code, out, err = _run(capsys, *show, "2026-04-09")
+    got = json.loads(out)[0]
+    assert code == 0 and not err and got["step_s"] == 300 and len(got["points"]) == 288
+    assert [(p["v"], p["peak"]) for p in got["points"] if p["v"]] == [(40, 14)]
+    code, out, _ = _run(capsys, "stats", "--root", str(root), "--service", "smtp", "--date",
+                        "2026-03-03", "--json")  # fmt: skip
+    st = json.loads(out)["smtp"]
+    assert st["serverconn"] == 3 and st["peak"]["serverconn"]["v"] == 1

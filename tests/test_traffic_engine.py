@@ -9,7 +9,10 @@ import gzip
 import os
 import shutil
 import threading
+from collections import Counter
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -399,13 +402,13 @@ def test_warm_check_stats_only_and_still_sees_every_change(sim_install: Install,
     assert not calls and not opened and again.files_seen >= 4 and not again.changed
     # a new day's SMTP log, a new file in the flow folder, an append: all seen
     smtp = next((sim_install.log_dir / "smtp").iterdir())
-    new = smtp.with_name("s20990101.log")
+    new = smtp.with_name("s20260116.log")
     new.write_text(_srv("1.2.3.4", "0001", "10:00:00", "Connected") + "\n")
-    (flow / "q20990101.log").write_text("x\n")
+    (flow / "q20260116.log").write_text("x\n")
     with smtp.open("ab") as fh:
         fh.write((_srv("1.2.3.4", "0002", "23:59:00", "Connected") + "\n").encode())
     r = ingest(sim_install, store)
-    assert sorted(p.name for p in calls) == sorted([new.name, "q20990101.log", smtp.name])
+    assert sorted(p.name for p in calls) == sorted([new.name, "q20260116.log", smtp.name])
     assert r.files_read == 2
     _check(sim_install, store)
     calls.clear()
@@ -421,14 +424,116 @@ def test_ignored_names_are_per_log_folder(sim_install: Install, tmp_path: Path) 
     assert store.ignored(str(sim_install.log_dir)) == set()
 
 
-def test_store_of_schema_1_gains_the_new_table(sim_install: Install, tmp_path: Path) -> None:
+def test_store_of_schema_1_gains_the_new_tables(sim_install: Install, tmp_path: Path) -> None:
     path = tmp_path / "state" / "old.sqlite"
     store = Store(path)
     store.db.execute("DROP TABLE ignored")
+    store.db.execute("DROP TABLE hour_file")
     store.db.execute("UPDATE meta SET value='1' WHERE key='schema'")
     store.db.commit()
     store.close()
     store = Store(path)
     ingest(sim_install, store)
     _check(sim_install, store)
-    assert store.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone() == ("2",)
+    assert store.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone() == ("3",)
+
+
+def _busy_day(rng: Any, day: str) -> list[str]:
+    """A day of server and client sessions at random minutes (some minutes busy)."""
+    lines = []
+    for hour in sorted(rng.sample(range(24), 6)):
+        for minute in sorted(rng.choices(range(60), k=rng.randrange(3, 12))):
+            t = f"{hour:02d}:{minute:02d}:{rng.randrange(60):02d}"
+            tid = f"{rng.randrange(65536):04X}"
+            client = rng.random() < 0.3
+            who = "Client session " if client else ""
+            result = rng.choice(["OK", "OK", "OK", "DNSBL", "CNC"])
+            lines += [_srv("1.2.3.4", tid, t, f"{who}Connected"),
+                      _srv("1.2.3.4", tid, t, f"{who}*** <a@x.com> <b@y.org> 1 "
+                           f"{rng.randrange(100, 9000)} 00:00:01 {result} M{tid}")]  # fmt: skip
+    return lines
+
+
+def _days(first: date, n: int) -> list[str]:
+    return [(first + timedelta(days=i)).strftime("%Y%m%d") for i in range(n)]
+
+
+def test_minutes_older_than_the_window_are_thinned_into_rollups(tmp_path: Path) -> None:
+    """42 days of logs: minute rows are kept for the newest 35 days only; every hour and
+    day (totals and busiest minute) still equals the independent count, a month and a
+    year chart read it from the rollups, a 5-minute chart of a thinned day comes in hours,
+    Statistics of a thinned day are right; a store fed day by day (thinning as it goes)
+    equals a store rebuilt in one go; a thinned file replaced is taken back exactly."""
+    import random
+
+    from iwtui.icewarp.traffic import query
+    from iwtui.icewarp.traffic.store import MINUTE_DAYS
+
+    rng = random.Random(5)
+    install = _mini(tmp_path)
+    smtp = install.log_dir / "smtp"
+    days = _days(date(2026, 3, 1), 42)
+    step = _store(tmp_path, "daily.sqlite")
+    for i, d in enumerate(days):
+        _write(smtp / f"s{d}.log", _busy_day(rng, d))
+        if i % 5 == 4 or i == len(days) - 1:
+            ingest(install, step)  # fed as the days come: thinned as it goes
+    counts, _acc = ref.count(install.log_dir)
+    newest = date(2026, 4, 11)
+    kept_from = (newest - timedelta(days=MINUTE_DAYS - 1)).isoformat()
+    got = ref.store_counts(step.db)
+    assert got == {k: v for k, v in counts.items() if k[2][:10] >= kept_from}
+    assert min(k[2] for k in counts) < kept_from  # some days were thinned
+    assert step.db.execute("SELECT count(*) FROM minute_file WHERE minute < ?",
+                           (date.fromisoformat(kept_from).toordinal() * 1440,)).fetchone() == (0,)  # fmt: skip
+    assert ref.store_hours(step.db) == ref.hours(counts)
+    peaks: dict[tuple[str, str, str], int] = {}
+    for (s, c, m), v in counts.items():
+        peaks[(s, c, m[:13])] = max(peaks.get((s, c, m[:13]), 0), v)
+    stored_peaks = {(s, c, query.minute_time(t)[:13]): p for s, c, t, p in step.db.execute(
+        "SELECT service, counter, t, peak FROM rollup WHERE step_s=3600")}  # fmt: skip
+    assert stored_peaks == peaks
+    # month and year charts, a thinned day at 5 minutes, Statistics of a thinned day
+    per_day: Counter[str] = Counter()
+    for (_s, c, m), v in counts.items():
+        if c == "serverconn":
+            per_day[m[:10]] += v
+    for period in ("month", "year"):
+        start, end = query.period_range(period, newest)
+        chart = query.series(step, "", "smtp", "serverconn", start, end, 86400)
+        want_days = {d: v for d, v in per_day.items() if d >= start.date().isoformat()}
+        assert {p.t[:10]: p.v for p in chart.points if p.v} == want_days
+        assert len(want_days) == (30 if period == "month" else 42)
+    old = date(2026, 3, 2)
+    start = datetime(2026, 3, 2, 0, 0)
+    five = query.series(step, "", "smtp", "serverconn", start, start + timedelta(days=1), 300)
+    assert five.step_s == 3600 and len(five.points) == 24
+    assert {p.t[:13]: p.v for p in five.points if p.v} == {
+        m: v for (s, c, m), v in ref.hours(counts).items()
+        if c == "serverconn" and m.startswith("2026-03-02")}  # fmt: skip
+    st = query.stats(step, "", "smtp", old, datetime(2026, 4, 11, 12))
+    day_counts = {k: v for k, v in counts.items() if k[2].startswith("2026-03-02")}
+    for c in st.counters:
+        values = [v for (_s, name, _m), v in day_counts.items() if name == c.name]
+        assert c.total == sum(values) and c.peak == max(values, default=0), c.name
+    # a store rebuilt in one go equals the one fed day by day
+    fresh = _store(tmp_path, "fresh.sqlite")
+    ingest(install, fresh)
+    for q in ("SELECT * FROM minute ORDER BY 1, 2, 3, 4", "SELECT * FROM rollup ORDER BY 1, 2, 3, 4, 5",
+              "SELECT f.path, h.service, h.counter, h.hour, h.total, h.peak FROM hour_file h"
+              " JOIN files f ON f.id = h.file_id ORDER BY 1, 2, 3, 4"):  # fmt: skip
+        assert fresh.db.execute(q).fetchall() == step.db.execute(q).fetchall(), q
+    # a thinned day's file replaced by another: taken back, read again, no double count
+    other = tmp_path / "other.log"
+    _write(other, _busy_day(random.Random(99), days[1]))
+    os.replace(other, smtp / f"s{days[1]}.log")
+    r = ingest(install, step)
+    assert str(smtp / f"s{days[1]}.log") in r.reread
+    counts, _acc = ref.count(install.log_dir)
+    assert ref.store_hours(step.db) == ref.hours(counts)
+    days_total = {(s, c, query.minute_time(t)[:10]): v for s, c, t, v in step.db.execute(
+        "SELECT service, counter, t, total FROM rollup WHERE step_s=86400")}  # fmt: skip
+    want: Counter[tuple[str, str, str]] = Counter()
+    for (s, c, m), v in counts.items():
+        want[(s, c, m[:10])] += v
+    assert days_total == dict(want)

@@ -146,6 +146,12 @@ def cmd_show(args: argparse.Namespace) -> int:
     server = inst.server_id or ""
     with store:
         series = [query.series(store, server, service, n, start, end, step) for n in names]
+    if series and series[0].step_s != step:
+        from iwtui.icewarp.traffic.store import MINUTE_DAYS
+
+        print(f"iwtui: minute rows are kept {MINUTE_DAYS} days: this range is in steps of "
+              f"{series[0].step_s // 60} min from {series[0].start:%Y-%m-%d %H:%M}",
+              file=sys.stderr)  # fmt: skip
     if args.svg:
         from iwtui.icewarp.traffic.svg import render
 

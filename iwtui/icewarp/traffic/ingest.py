@@ -448,6 +448,9 @@ def ingest(install: Any, store: Store, *, progress: Progress | None = None,
             for job in jobs:
                 if not job.pieces:
                     _write(store, job, server, report)
+            if report.days:  # minutes past the store's minute window: into the rollups
+                with store.transaction() as db:
+                    store.thin(db)
     except InterruptedError:
         report.cancelled = True
     finally:

@@ -105,16 +105,31 @@ def auto_step(start: datetime, end: datetime, most: int = 1500) -> int:
 
 def series(store: Store, server: str, service: str, category: str, start: datetime,
            end: datetime, step_s: int) -> Series:  # fmt: skip
-    width = step_s // 60
+    """The counter over [start, end) in steps of ``step_s``. A range that reaches into
+    minutes already thinned (older than the store's minute window) and asks for steps
+    finer than an hour, or not on hour boundaries, is answered in hours from the hour
+    rollups (its start moved back to the hour): the returned series' ``step_s`` and
+    ``start`` say so."""
     lo, hi = minute_number(start), minute_number(end)
     if (end - start).total_seconds() % 60 or end.second or start.second:
         hi += 1  # a partial last minute counts whole
+    width = step_s // 60
+    rolled = step_s in (3600, 86400) and lo % width == 0 and (hi - lo) % width == 0
+    if not rolled and lo < store.minutes_from():
+        step_s, width = max(step_s, 3600), max(width, 60)
+        lo -= lo % 60
+        hi = lo + -(-(hi - lo) // width) * width
+        start = from_minute(lo)
     out = Series(service, category, step_s, start, end)
     sums: dict[int, list[int]] = {}
-    aligned = lo % width == 0 and (hi - lo) % width == 0 and step_s in (3600, 86400)
-    if aligned:
+    if step_s in (3600, 86400) and lo % width == 0 and (hi - lo) % width == 0:
         for t, total, peak in store.rollups(server, service, category, step_s, lo, hi):
             sums[t] = [int(total), int(peak)]
+    elif lo < store.minutes_from():  # hours summed into the steps (all on hour boundaries)
+        for t, total, peak in store.rollups(server, service, category, 3600, lo, hi):
+            acc = sums.setdefault(lo + (t - lo) // width * width, [0, 0])
+            acc[0] += total
+            acc[1] = max(acc[1], peak)
     else:
         for minute, value in store.minutes(server, service, category, lo, hi):
             k = lo + (minute - lo) // width * width

@@ -11,6 +11,10 @@ in the logs; ``server`` is the install's LocalServerID or ""):
 - ``minute`` (server, service, counter, minute) -> value: the sum over files (charts read it).
 - ``rollup`` (server, service, counter, step_s 3600|86400, t) -> total, peak: hours and
   days with the sum and the busiest minute (mailgraph/RRD style), for long periods.
+- Thinning: minute rows older than the newest :data:`MINUTE_DAYS` days are deleted once
+  their hours are rolled up (``meta`` ``minutes_from`` says from which minute they are
+  kept); what each file gave to those hours stays in ``hour_file`` (file, service,
+  counter, hour) -> total, busiest minute, so a file can still be taken back.
 - ``starts``: service start lines (Statistics counts "since the service started").
 - ``account_file`` / ``account_day``: per-account daily aggregates (issue 12 reads
   ``account_day``; see ``accounts_feed``).
@@ -35,7 +39,11 @@ else:
     except ImportError:  # pragma: no cover - other interpreters
         from hashlib import sha1
 
-SCHEMA_VERSION = "2"  # 2: the ``ignored`` table
+SCHEMA_VERSION = "3"  # 2: the ``ignored`` table; 3: ``hour_file`` (minutes thinned)
+# Minute rows are kept for the newest MINUTE_DAYS days of the store (the newest day and
+# the 34 before it: a month chart at any step has its minutes); older ones are thinned
+# into the hourly and daily rollups, which keep each hour's total and busiest minute.
+MINUTE_DAYS = 35
 BUSY_MS = 5000
 ACCOUNT_FIELDS = ("received_count", "received_bytes", "sent_count", "sent_bytes",
                   "sent_out_count", "sent_out_bytes", "last_sent", "last_received",
@@ -60,6 +68,9 @@ CREATE TABLE IF NOT EXISTS rollup(
     server TEXT, service TEXT, counter TEXT, step_s INTEGER, t INTEGER,
     total INTEGER, peak INTEGER,
     PRIMARY KEY(server, service, counter, step_s, t)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS hour_file(
+    file_id INTEGER, service TEXT, counter TEXT, hour INTEGER, total INTEGER, peak INTEGER,
+    PRIMARY KEY(file_id, service, counter, hour)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS ignored(path TEXT PRIMARY KEY, log_dir TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS starts(
     file_id INTEGER, service TEXT, t TEXT, PRIMARY KEY(file_id, service, t)) WITHOUT ROWID;
@@ -269,13 +280,25 @@ class Store:
         )
         db.execute("DELETE FROM minute WHERE value = 0 AND server=?", (server,))
         db.execute("DELETE FROM minute_file WHERE file_id=?", (file_id,))
+        # hours whose minutes were thinned: their totals lose what the file gave (their
+        # busiest minute cannot be taken back: it stays, at most the hour's new total)
+        hours = db.execute(
+            "SELECT service, counter, hour, total FROM hour_file WHERE file_id=?", (file_id,)
+        ).fetchall()
+        db.executemany(
+            "UPDATE rollup SET total = total - ?, peak = min(peak, total - ?) WHERE server=?"
+            " AND service=? AND counter=? AND step_s=3600 AND t=?",
+            [(v, v, server, s, c, h * 60) for s, c, h, v in hours],
+        )
+        db.execute("DELETE FROM rollup WHERE total <= 0 AND step_s=3600 AND server=?", (server,))
+        db.execute("DELETE FROM hour_file WHERE file_id=?", (file_id,))
         db.execute("DELETE FROM starts WHERE file_id=?", (file_id,))
         days = [r[0] for r in db.execute(
             "SELECT DISTINCT day FROM account_file WHERE file_id=?", (file_id,))]  # fmt: skip
         db.execute("DELETE FROM account_file WHERE file_id=?", (file_id,))
         for day in days:
             self._rebuild_account_day(db, server, day)
-        return {(s, m // 60) for s, _c, m, _v in rows}
+        return {(s, m // 60) for s, _c, m, _v in rows} | {(s, h) for s, _c, h, _v in hours}
 
     def _rebuild_account_day(self, db: sqlite3.Connection, server: str, day: str) -> None:
         db.execute("DELETE FROM account_day WHERE server=? AND day=?", (server, day))
@@ -299,6 +322,10 @@ class Store:
     def add_counts(self, db: sqlite3.Connection, file_id: int, server: str, service: str,
                    counts: dict[str, dict[int, int]]) -> None:  # fmt: skip
         rows = [(c, m, v) for c, by_minute in counts.items() for m, v in by_minute.items() if v]
+        start = self.minutes_from(db)
+        if start and any(m < start for _c, m, _v in rows):
+            self._add_thinned(db, file_id, server, service, [r for r in rows if r[1] < start])
+            rows = [r for r in rows if r[1] >= start]
         db.executemany(
             "INSERT INTO minute_file VALUES(?,?,?,?,?) ON CONFLICT DO UPDATE"
             " SET value = value + excluded.value",
@@ -309,6 +336,59 @@ class Store:
             " SET value = value + excluded.value",
             [(server, service, c, m, v) for c, m, v in rows],
         )
+
+    def _add_thinned(self, db: sqlite3.Connection, file_id: int, server: str, service: str,
+                     rows: list[tuple[str, int, int]]) -> None:  # fmt: skip
+        """Counts of minutes already thinned (a file read after its day left the minute
+        window): added to its hours directly. The hour's busiest minute becomes the larger
+        of the stored one and this file's (the other files' minutes are gone)."""
+        hours: dict[tuple[str, int], list[int]] = {}
+        for c, m, v in rows:
+            acc = hours.setdefault((c, m // 60), [0, 0])
+            acc[0] += v
+            acc[1] = max(acc[1], v)
+        values = [(c, h, total, peak) for (c, h), (total, peak) in hours.items()]
+        db.executemany(
+            "INSERT INTO hour_file VALUES(?,?,?,?,?,?) ON CONFLICT DO UPDATE"
+            " SET total = total + excluded.total, peak = max(peak, excluded.peak)",
+            [(file_id, service, c, h, total, peak) for c, h, total, peak in values],
+        )
+        db.executemany(
+            "INSERT INTO rollup VALUES(?,?,?,3600,?,?,?) ON CONFLICT DO UPDATE"
+            " SET total = total + excluded.total, peak = max(peak, excluded.peak)",
+            [(server, service, c, h * 60, total, peak) for c, h, total, peak in values],
+        )
+
+    def minutes_from(self, db: sqlite3.Connection | None = None) -> int:
+        """The first minute whose minute rows are kept (0: none thinned yet)."""
+        row = (db or self.db).execute(
+            "SELECT value FROM meta WHERE key='minutes_from'").fetchone()  # fmt: skip
+        return int(row[0]) if row else 0
+
+    def thin(self, db: sqlite3.Connection, days: int = MINUTE_DAYS) -> int:
+        """Minute rows older than the newest ``days`` days of the store (the newest
+        minute's day and the ``days - 1`` before it) go: what each file gave to their hours
+        is kept in ``hour_file``, the hours and days in ``rollup`` (already built from
+        them). Returns the first minute kept (0: nothing to thin)."""
+        newest = db.execute("SELECT max(minute) FROM minute").fetchone()[0]
+        if newest is None:
+            return 0
+        start = (int(newest) // 1440 - days + 1) * 1440
+        if start <= self.minutes_from(db):
+            return 0
+        old = db.execute("SELECT min(minute) FROM minute WHERE minute < ?", (start,)).fetchone()
+        if old[0] is not None:
+            db.execute(
+                "INSERT INTO hour_file SELECT file_id, service, counter, minute / 60, sum(value),"
+                " max(value) FROM minute_file WHERE minute < ? GROUP BY file_id, service,"
+                " counter, minute / 60 ON CONFLICT DO UPDATE"
+                " SET total = total + excluded.total, peak = max(peak, excluded.peak)",
+                (start,),
+            )
+            db.execute("DELETE FROM minute_file WHERE minute < ?", (start,))
+            db.execute("DELETE FROM minute WHERE minute < ?", (start,))
+        db.execute("INSERT OR REPLACE INTO meta VALUES('minutes_from', ?)", (str(start),))
+        return start
 
     def add_starts(self, db: sqlite3.Connection, file_id: int, service: str,
                    starts: Iterable[str]) -> None:  # fmt: skip
@@ -335,8 +415,12 @@ class Store:
         """Rebuild the touched (service, hour number = minute // 60) hours from the minute
         table, then their days from the hours (a day's peak is its busiest hour's peak)."""
         days: set[tuple[str, int]] = set()
+        start = self.minutes_from(db)
         for service, hour in sorted(set(touched)):
             lo = hour * 60
+            if lo < start:  # thinned: its hour row is kept up to date by itself
+                days.add((service, hour // 24))
+                continue
             db.execute(
                 "DELETE FROM rollup WHERE server=? AND service=? AND step_s=3600 AND t=?",
                 (server, service, lo),
@@ -395,19 +479,29 @@ class Store:
     def totals(
         self, server: str, service: str, lo: int, hi: int
     ) -> dict[str, tuple[int, int, int]]:
-        """counter -> (total, peak minute value, peak minute) over [lo, hi)."""
+        """counter -> (total, peak minute value, peak minute) over [lo, hi). Where the
+        minutes were thinned, from the hour rollups: [lo, hi) widened to whole hours there,
+        and the peak minute is the start of the busiest minute's hour."""
         out: dict[str, tuple[int, int, int]] = {}
-        for counter, total in self.db.execute(
-            "SELECT counter, sum(value) FROM minute WHERE server=? AND service=?"
-            " AND minute >= ? AND minute < ? GROUP BY counter",
+        start = self.minutes_from()
+        if lo < start:
+            for counter, t, total, peak in self.db.execute(
+                "SELECT counter, t, total, peak FROM rollup WHERE server=? AND service=?"
+                " AND step_s=3600 AND t >= ? AND t < ? ORDER BY t",
+                (server, service, lo - lo % 60, min(hi, start)),
+            ):
+                got = out.get(counter, (0, 0, -1))
+                best = (peak, t) if peak > got[1] else (got[1], got[2])
+                out[counter] = (got[0] + int(total), int(best[0]), int(best[1]))
+            lo = start
+            if lo >= hi:
+                return out
+        for counter, total, peak, minute in self.db.execute(
+            "SELECT counter, sum(value), max(value), minute FROM minute WHERE server=?"
+            " AND service=? AND minute >= ? AND minute < ? GROUP BY counter",
             (server, service, lo, hi),
         ):
-            out[counter] = (int(total), 0, -1)
-        for counter, peak, minute in self.db.execute(
-            "SELECT counter, max(value), minute FROM minute WHERE server=? AND service=?"
-            " AND minute >= ? AND minute < ? GROUP BY counter",
-            (server, service, lo, hi),
-        ):
-            total = out.get(counter, (0, 0, -1))[0]
-            out[counter] = (total, int(peak), int(minute))
+            got = out.get(counter, (0, 0, -1))
+            best = (peak, minute) if peak > got[1] else (got[1], got[2])
+            out[counter] = (got[0] + int(total), int(best[0]), int(best[1]))
         return out

@@ -161,8 +161,14 @@ class ChartsArea(FeedArea, Vertical):
         self.drawn = (view, version)
         if view != self.view:
             return  # the user moved on while this was read: the next tick reads the new view
+        title = view.title()
+        if series and series[0].step_s != view.bounds()[2]:  # minutes thinned: hours
+            from iwtui.icewarp.traffic.store import MINUTE_DAYS
+
+            title = (f"{title.rsplit(' · step', 1)[0]} · step {series[0].step_s // 60} min"
+                     f" (minutes kept {MINUTE_DAYS} days)")  # fmt: skip
         with self.app.batch_update():
-            chart.set_series(series, view.title(), keep_view=keep)
+            chart.set_series(series, title, keep_view=keep)
             stamp = _now().strftime("%H:%M:%S")
             self._status(Text(f"live · updated {stamp}" if self.live else f"updated {stamp}",
                               style="dim"))  # fmt: skip
