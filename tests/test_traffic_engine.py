@@ -537,3 +537,17 @@ def test_minutes_older_than_the_window_are_thinned_into_rollups(tmp_path: Path) 
     for (s, c, m), v in counts.items():
         want[(s, c, m[:10])] += v
     assert days_total == dict(want)
+
+
+def test_a_date_in_the_future_thins_nothing_of_the_present(tmp_path: Path) -> None:
+    install = _mini(tmp_path)
+    smtp = install.log_dir / "smtp"
+    yesterday = date.today() - timedelta(days=1)
+    _write(smtp / f"s{yesterday:%Y%m%d}.log", [_srv("1.2.3.4", "0001", "10:00:00", "Connected")])
+    _write(smtp / "s20991231.log", [_srv("1.2.3.4", "0001", "10:00:00", "Connected")])
+    store = _store(tmp_path)
+    ingest(install, store)
+    got = ref.store_counts(store.db)
+    assert got == {("smtp", "serverconn", f"{yesterday}T10:00"): 1,
+                   ("smtp", "serverconn", "2099-12-31T10:00"): 1}  # fmt: skip
+    assert ref.store_hours(store.db) == ref.hours(ref.count(install.log_dir)[0])

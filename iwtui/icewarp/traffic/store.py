@@ -367,13 +367,17 @@ class Store:
 
     def thin(self, db: sqlite3.Connection, days: int = MINUTE_DAYS) -> int:
         """Minute rows older than the newest ``days`` days of the store (the newest
-        minute's day and the ``days - 1`` before it) go: what each file gave to their hours
+        minute's day, or tomorrow if that is later, and the ``days - 1`` before it) go: what each file gave to their hours
         is kept in ``hour_file``, the hours and days in ``rollup`` (already built from
         them). Returns the first minute kept (0: nothing to thin)."""
         newest = db.execute("SELECT max(minute) FROM minute").fetchone()[0]
         if newest is None:
             return 0
-        start = (int(newest) // 1440 - days + 1) * 1440
+        # a date in the future (a wrong clock, a file named so) thins nothing of the present
+        from datetime import date
+
+        newest_day = min(int(newest) // 1440, date.today().toordinal() + 1)
+        start = (newest_day - days + 1) * 1440
         if start <= self.minutes_from(db):
             return 0
         old = db.execute("SELECT min(minute) FROM minute WHERE minute < ?", (start,)).fetchone()
