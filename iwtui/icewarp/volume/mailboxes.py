@@ -7,6 +7,8 @@ import os
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable
+from itertools import accumulate
+from operator import sub
 from pathlib import Path
 from typing import NamedTuple
 
@@ -111,12 +113,25 @@ def unchanged(pk: Packed, paths: dict[str, str]) -> dict[str, Mailbox] | None:
                 return None
             if [s.st_mode & 0o170000 for s in sts].count(folders) != top - c:
                 return None  # not a real folder any more
-    nfiles, nbytes, olds = pk.nfiles, pk.nbytes, pk.oldest
-    out: dict[str, Mailbox] = {}
-    for name, i, end in spans:
-        if end == i + 1:
-            out[name] = Mailbox(nfiles[i], nbytes[i], olds[i])
+    # per account: files and bytes from running sums (two lookups each), the oldest file
+    # of its (mostly two) folders
+    names = [s[0] for s in spans]
+    starts = [s[1] for s in spans]
+    stops = [s[2] for s in spans]
+    sums_f = [0, *accumulate(pk.nfiles)]
+    sums_b = [0, *accumulate(pk.nbytes)]
+    files = map(sub, map(sums_f.__getitem__, stops), map(sums_f.__getitem__, starts))
+    nbytes = map(sub, map(sums_b.__getitem__, stops), map(sums_b.__getitem__, starts))
+    olds = pk.oldest
+    oldest: list[int] = []
+    add = oldest.append
+    for i, end in zip(starts, stops, strict=True):
+        if end == i + 2:
+            x, y = olds[i], olds[i + 1]
+            add((x if x < y else y) if x and y else x or y)
+        elif end == i + 1:
+            add(olds[i])
         else:
-            oldest = min(filter(None, olds[i:end]), default=0)
-            out[name] = Mailbox(sum(nfiles[i:end]), sum(nbytes[i:end]), oldest)
-    return out
+            add(min(filter(None, olds[i:end]), default=0))
+    return dict(zip(names, map(Mailbox._make, zip(files, nbytes, oldest, strict=True)),
+                    strict=True))  # fmt: skip
