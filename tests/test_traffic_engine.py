@@ -435,7 +435,7 @@ def test_store_of_schema_1_gains_the_new_tables(sim_install: Install, tmp_path: 
     store = Store(path)
     ingest(sim_install, store)
     _check(sim_install, store)
-    assert store.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone() == ("3",)
+    assert store.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone() == ("4",)
 
 
 def _busy_day(rng: Any, day: str) -> list[str]:
@@ -551,3 +551,97 @@ def test_a_date_in_the_future_thins_nothing_of_the_present(tmp_path: Path) -> No
     assert got == {("smtp", "serverconn", f"{yesterday}T10:00"): 1,
                    ("smtp", "serverconn", "2099-12-31T10:00"): 1}  # fmt: skip
     assert ref.store_hours(store.db) == ref.hours(ref.count(install.log_dir)[0])
+
+
+AV_LINES = [
+    _srv("SYSTEM", "0001", "00:00:05", "Anti-virus engine started"),  # the engine's own
+    _srv("1.2.3.4", "0A01", "10:00:01", "ABC123 'a@x.com' 'b@y.org' Eicar-Test-Signature"),
+    _srv("1.2.3.4", "0A01", "10:00:30", "ABC123 'a@x.com' 'c@y.org' Eicar-Test-Signature"),
+    _srv("1.2.3.4", "0a01", "10:00:40", "lower-case thread: the same session"),
+    _srv("1.2.3.4", "0A01", "10:01:02", "DEF456 'a@x.com' 'b@y.org' W32.Worm"),
+    _srv("5.6.7.8", "0B02", "10:00:50", "GHI789 'z@x.com' 'b@y.org' Trojan.X"),
+    _srv("5.6.7.8", "0B03", "10:00:50", "<<< a message that starts with arrows"),
+    "garbage [0C01] 10:00:55 a WHO that is a word [0C02] 10:00:55 a head inside a message",
+    "[0C03] 10:00:55 no WHO",
+    _srv("5.6.7.8", "0C04", "10:00:56", "") + "\r",  # an empty message
+    _srv("5.6.7.8", "0C05", "99:99:99", "a bad clock"),
+]
+
+
+def test_antivirus_log_counts_msgvirus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The anti-virus log (spec 5.1, ``antivirus/``, type ``v``): every line with a head
+    (spec 5.2) whose WHO is not SYSTEM is a virus found, once per thread a minute, as
+    SMTP's ``msgvirus``; the same against the independent count, in small pieces, after
+    an append to the same thread and minute, and with RFC 822 clocks."""
+    install = _mini(tmp_path)
+    av = install.log_dir / "antivirus" / "v20261123.log"
+    _write(av, AV_LINES)
+    _write(install.log_dir / "smtp" / "s20261123.log", [
+        _srv("1.2.3.4", "0A01", "10:00:00", "Connected"),
+        _srv("1.2.3.4", "0A01", "10:00:02", "*** <a@x.com> <b@y.org> 1 9 00:00:01 AV M1"),
+    ])  # fmt: skip
+    store = _store(tmp_path)
+    ingest(install, store)
+    _check(install, store)
+    got = ref.store_counts(store.db)
+    assert got[("smtp", "msgvirus", "2026-11-23T10:00")] == 4  # 0A01, 0B02, 0B03, 0C01
+    assert got[("smtp", "msgvirus", "2026-11-23T10:01")] == 1
+    assert got[("smtp", "msgvirusrejected", "2026-11-23T10:00")] == 1  # the SMTP summary
+    assert sum(v for (_s, c, _m), v in got.items() if c == "msgvirus") == 5
+    # appended: the same thread in the same minute counts no more; a new minute does
+    with av.open("a") as fh:
+        fh.write(_srv("1.2.3.4", "0A01", "10:01:59", "again") + "\n")
+        fh.write(_srv("1.2.3.4", "0A01", "10:02:00", "later") + "\n")
+    ingest(install, store)
+    _check(install, store)
+    assert ref.store_counts(store.db)[("smtp", "msgvirus", "2026-11-23T10:02")] == 1
+    # small pieces in a helper: once per thread a minute across their boundaries
+    monkeypatch.setattr(ingest_mod, "PIECE", 120)
+    monkeypatch.setattr(ingest_mod, "PARALLEL_MIN", 1)
+    pieces = _store(tmp_path, "pieces.sqlite")
+    ingest(install, pieces, helpers=1)
+    assert ref.store_counts(pieces.db) == ref.store_counts(store.db)
+    # RFC 822 clocks
+    rfc = _mini(tmp_path / "rfc")
+    _write(rfc.log_dir / "antivirus" / "v20261123.log", [
+        "1.2.3.4 [0A01] Mon, 23 Nov 2026 10:00:01 +0100 ABC 'a@x.com' 'b@y.org' Eicar",
+        "1.2.3.4 [0A01] Mon, 23 Nov 2026 10:00:09 +0100 ABC 'a@x.com' 'c@y.org' Eicar",
+        "1.2.3.4 [0A02] Tue, 24 Nov 2026 00:00:09 +0100 DEF 'a@x.com' 'c@y.org' Eicar",
+    ])  # fmt: skip
+    s2 = _store(tmp_path, "rfc.sqlite")
+    ingest(rfc, s2)
+    _check(rfc, s2)
+    assert ref.store_counts(s2.db) == {("smtp", "msgvirus", "2026-11-23T10:00"): 1,
+                                       ("smtp", "msgvirus", "2026-11-24T00:00"): 1}  # fmt: skip
+
+
+def test_store_of_schema_3_counts_viruses_from_the_av_log(tmp_path: Path) -> None:
+    """A store written before the anti-virus log was read: its ``msgvirus`` (from the SMTP
+    summaries) becomes ``msgvirusrejected`` and its anti-virus logs are read again."""
+    from iwtui.icewarp.traffic.store import FileRecord
+
+    install = _mini(tmp_path)
+    _write(install.log_dir / "smtp" / "s20261123.log", [
+        _srv("1.2.3.4", "0A01", "10:00:00", "Connected"),
+        _srv("1.2.3.4", "0A01", "10:00:02", "*** <a@x.com> <b@y.org> 1 9 00:00:01 AV M1"),
+    ])  # fmt: skip
+    path = tmp_path / "state" / "old.sqlite"
+    store = Store(path)
+    ingest(install, store)
+    av = install.log_dir / "antivirus" / "v20261123.log"
+    _write(av, AV_LINES)
+    st = av.stat()
+    with store.transaction() as db:  # as a schema-3 store left them
+        for table in ("minute_file", "minute", "rollup"):
+            db.execute(f"UPDATE {table} SET counter='msgvirus' WHERE counter='msgvirusrejected'")
+        store.save_file(db, FileRecord(0, str(av), "antivirus||2026-11-23|", "antivirus",
+                                       "2026-11-23", "", st.st_dev, st.st_ino, st.st_size,
+                                       st.st_mtime_ns, 0, "", st.st_size, None, False))  # fmt: skip
+        db.execute("UPDATE meta SET value='3' WHERE key='schema'")
+    store.close()
+    store = Store(path)
+    ingest(install, store)
+    _check(install, store)
+    got = ref.store_counts(store.db)
+    assert got[("smtp", "msgvirusrejected", "2026-11-23T10:00")] == 1
+    assert got[("smtp", "msgvirus", "2026-11-23T10:00")] == 4

@@ -14,7 +14,7 @@ from iwtui.icewarp.logs.lines import parse_line
 from iwtui.icewarp.logs.names import parse_name
 
 SKIP = {"flow", "performance", "error", "spamreports", "maintenance"}
-FILTERS = {"AV": "msgvirus", "DBF": "msgcontentfilter", "DNSBL": "msgdns",
+FILTERS = {"AV": "msgvirusrejected", "DBF": "msgcontentfilter", "DNSBL": "msgdns",
            "TARP": "msgintrusionprevention", "GRLST": "greylisting", "AS": "refused"}  # fmt: skip
 ACTIONS = {"QUARANTINE": "quarantine", "SPAM": "spammarked", "MARK": "spammarked",
            "REJECT": "refused", "REFUSE": "refused", "REFUSED": "refused",
@@ -50,7 +50,7 @@ def count(log_dir: Path, skip_gz_of_plain: bool = True) -> tuple[Counter[tuple[s
     for name, path in files:
         if name.compressed and (name.service, name.server_id, name.day, name.part) in plain:
             continue
-        service = "smtp" if name.service == "antispam" else name.service
+        service = "smtp" if name.service in ("antispam", "antivirus") else name.service
         day = name.day
         last: datetime | None = None
         wrap = 0
@@ -75,6 +75,10 @@ def count(log_dir: Path, skip_gz_of_plain: bool = True) -> tuple[Counter[tuple[s
                     got.add(name)
                     counts[(service, name, minute)] += 1
 
+            if name.service == "antivirus":  # any line with a head: once per thread a minute
+                if line.who != "SYSTEM" and (msg or line.direction or line.client):
+                    once(f"{line.thread} {minute}", "msgvirus")
+                continue
             if name.service == "antispam":
                 if line.kind == "antispam":
                     key = f"{line.thread}/{line.fields['message_id']}"

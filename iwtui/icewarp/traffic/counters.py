@@ -1,7 +1,7 @@
 """The counters of the traffic engine: names, titles, units, and which services have them.
 
 Names follow IceWarp's ``getservicestatistics`` fields (spec section 4) where they apply;
-``logins``, ``loginsfailed`` and ``msgrejected`` are iwtui's own. The definitions (which
+``logins``, ``loginsfailed``, ``msgrejected`` and ``msgvirusrejected`` are iwtui's own. The definitions (which
 log lines, which results) are in ``docs/traffic.md``; ``DERIVED`` is False for a field the
 logs do not hold (it is always 0, and the docs say why).
 """
@@ -29,6 +29,7 @@ SMTP: tuple[Counter, ...] = (
     Counter("msgsent", "Sent #", "count"),
     Counter("msgfailed", "Failed #", "count"),
     Counter("msgvirus", "Virus #", "count"),
+    Counter("msgvirusrejected", "Virus Rejected #", "count"),
     Counter("msgcontentfilter", "Content Filter #", "count"),
     Counter("msgrules", "Rules #", "count", derived=False),
     Counter("msgexternal", "External Filter #", "count", derived=False),
@@ -56,9 +57,10 @@ OTHER: tuple[Counter, ...] = (
 )
 
 # Logs with no counters of their own (mail flow, performance, errors, spam reports).
-# The anti-spam log is read, but its counters are SMTP's (as in IceWarp's statistics).
+# The anti-spam and anti-virus logs are read, but their counters are SMTP's (as in
+# IceWarp's statistics).
 NOT_READ = frozenset({"flow", "performance", "error", "spamreports", "maintenance"})
-FOLDED = {"antispam": "smtp"}
+FOLDED = {"antispam": "smtp", "antivirus": "smtp"}
 MAIN_SERVICES = ("smtp", "pop3", "imap")
 ALL_NAMES: tuple[str, ...] = tuple(c.name for c in SMTP)
 

@@ -78,6 +78,7 @@ class _Job:
         self.name = name
         self.service = service  # the service the counters belong to (anti-spam -> smtp)
         self.antispam = antispam
+        self.antivirus = name.service == "antivirus"
         self.start = start
         self.end = end
         self.reset = reset
@@ -316,7 +317,7 @@ class _Helper:
 
 def _task(job: _Job, piece: tuple[int, int]) -> dict[str, Any]:
     return {"path": job.rec.path, "start": piece[0], "end": piece[1],
-            "day": job.name.day.toordinal(), "antispam": job.antispam,
+            "day": job.name.day.toordinal(), "antispam": job.antispam, "antivirus": job.antivirus,
             "dev": job.rec.dev, "ino": job.rec.ino}  # fmt: skip
 
 
@@ -337,11 +338,21 @@ def _read_gz(job: _Job, cancel: threading.Event | None) -> scan.Part:
                 break
             data = carry + block
             cut = data.rfind(b"\n") + 1
-            piece = scan.scan(data[:cut], scan.new_part(job.name.day), antispam=job.antispam)
+            piece = scan.scan(
+                data[:cut],
+                scan.new_part(job.name.day),
+                antispam=job.antispam,
+                antivirus=job.antivirus,
+            )
             scan.merge(part, piece)
             carry = data[cut:]
         if carry:
-            piece = scan.scan(carry + b"\n", scan.new_part(job.name.day), antispam=job.antispam)
+            piece = scan.scan(
+                carry + b"\n",
+                scan.new_part(job.name.day),
+                antispam=job.antispam,
+                antivirus=job.antivirus,
+            )
             scan.merge(part, piece)
     return part
 

@@ -43,12 +43,17 @@ _EVENTS = (
 )
 # 6 message id, 7 score, 8 reason, 9 action
 _SPAM = rb"(\S+) '[^'\r\n]*' '[^'\r\n]*' \d+ score (-?\d+(?:\.\d+)?) reason \[([^\]\r\n]*)\] action (\S+)"
-# A line that counts, matched from its start (Python ``re``: groups, lookaheads).
+# The anti-virus log: any line with a head and a message (the spec gives no wording)
+_AV = rb"(?=[^\r\n])"
+# A line that counts, matched from its start (Python ``re``: groups, lookaheads), by log
+# kind ("", "antispam", "antivirus") and clock (RFC 822 or not).
 _LINES = {
-    (False, False): _WHO_TID + _CLOCK_HMS + _EVENTS,
-    (False, True): _WHO_TID + _CLOCK_RFC + _EVENTS,
-    (True, False): _WHO_TID + _CLOCK_HMS + _SPAM,
-    (True, True): _WHO_TID + _CLOCK_RFC + _SPAM,
+    ("", False): _WHO_TID + _CLOCK_HMS + _EVENTS,
+    ("", True): _WHO_TID + _CLOCK_RFC + _EVENTS,
+    ("antispam", False): _WHO_TID + _CLOCK_HMS + _SPAM,
+    ("antispam", True): _WHO_TID + _CLOCK_RFC + _SPAM,
+    ("antivirus", False): _WHO_TID + _CLOCK_HMS + _AV,
+    ("antivirus", True): _WHO_TID + _CLOCK_RFC + _AV,
 }
 # The search: RE2 (linear time, no captures) over the block for a newline followed by a
 # line that may count; it skips to each newline at C speed and reads a line that cannot
@@ -63,23 +68,26 @@ _EVENTS_ANY = (
     rb"|Intrusion prevention: IP blocked|>>> 4\d\d |(?:[A-Za-z0-9]{2,12} )?[Ss]ervice started)"
 )
 _SEARCHES = {
-    (False, False): _HEAD_ANY + _CLOCK_HMS_ANY + _EVENTS_ANY,
-    (False, True): _HEAD_ANY + _CLOCK_RFC_ANY + _EVENTS_ANY,
+    False: _HEAD_ANY + _CLOCK_HMS_ANY + _EVENTS_ANY,
+    True: _HEAD_ANY + _CLOCK_RFC_ANY + _EVENTS_ANY,
 }
 # In an anti-spam log nearly every line counts: Python ``re`` finds the "] " that closes a
 # line's thread id and its clock (a literal search at C speed), and the line is matched
 # from its start.
 _SPAM_SEARCHES = {
-    False: rb"\] " + _CLOCK_HMS_ANY + rb"\S+ '",
-    True: rb"\] " + _CLOCK_RFC_ANY + rb"\S+ '",
+    ("antispam", False): rb"\] " + _CLOCK_HMS_ANY + rb"\S+ '",
+    ("antispam", True): rb"\] " + _CLOCK_RFC_ANY + rb"\S+ '",
+    ("antivirus", False): rb"\] " + _CLOCK_HMS_ANY + rb"[^\r\n]",
+    ("antivirus", True): rb"\] " + _CLOCK_RFC_ANY + rb"[^\r\n]",
 }
-_COMPILED: dict[tuple[bool, bool], tuple[re.Pattern[bytes], Any]] = {}
+_COMPILED: dict[tuple[str, bool], tuple[re.Pattern[bytes], Any]] = {}
 
 
-def pattern(antispam: bool, rfc: bool) -> tuple[re.Pattern[bytes], Any]:
-    """The line pattern and the search of a log kind and clock format (compiled on first
-    use: a warm ``charts show`` never scans, and its start-up stays short)."""
-    got = _COMPILED.get((antispam, rfc))
+def pattern(kind: str, rfc: bool) -> tuple[re.Pattern[bytes], Any]:
+    """The line pattern and the search of a log kind ("", "antispam", "antivirus") and
+    clock format (compiled on first use: a warm ``charts show`` never scans, and its
+    start-up stays short)."""
+    got = _COMPILED.get((kind, rfc))
     if got is None:
         if not HM:
             HM.update(
@@ -87,8 +95,8 @@ def pattern(antispam: bool, rfc: bool) -> tuple[re.Pattern[bytes], Any]:
             )
             HM.update({f"{h}:{m:02d}".encode(): h * 60 + m for h in range(10) for m in range(60)})
         search: Any
-        if antispam:
-            search = re.compile(_SPAM_SEARCHES[rfc])
+        if kind:
+            search = re.compile(_SPAM_SEARCHES[(kind, rfc)])
         else:
             import re2
 
@@ -97,8 +105,8 @@ def pattern(antispam: bool, rfc: bool) -> tuple[re.Pattern[bytes], Any]:
             opts.encoding = re2.Options.Encoding.LATIN1  # type: ignore[attr-defined]
             opts.never_capture = True
             # RE2's own Match() (no Python wrapper per call)
-            search = re2.compile(_SEARCHES[(antispam, rfc)], opts)._regexp  # type: ignore[attr-defined]
-        got = _COMPILED[(antispam, rfc)] = (re.compile(_LINES[(antispam, rfc)]), search)
+            search = re2.compile(_SEARCHES[rfc], opts)._regexp  # type: ignore[attr-defined]
+        got = _COMPILED[(kind, rfc)] = (re.compile(_LINES[(kind, rfc)]), search)
     return got
 
 
@@ -106,7 +114,7 @@ def _hits(data: bytes, start: int, end: int, line: re.Pattern[bytes], search: An
           ) -> Iterator[re.Match[bytes]]:  # fmt: skip
     """The matches of ``line`` at the starts of the lines of ``data[start:end]``, in order."""
     match = line.match
-    if isinstance(search, re.Pattern):  # anti-spam: candidates at a "] " and a clock
+    if isinstance(search, re.Pattern):  # anti-spam/virus: candidates at a "] " and a clock
         rfind = data.rfind
         last = -1
         for c in search.finditer(data, start, end):
@@ -145,7 +153,7 @@ HM: dict[bytes, int] = {}
 
 # Summary results of server sessions -> the filter counter they raise (once per session).
 RESULT_FILTER = {
-    b"AV": "msgvirus",
+    b"AV": "msgvirusrejected",
     b"DBF": "msgcontentfilter",
     b"DNSBL": "msgdns",
     b"TARP": "msgintrusionprevention",
@@ -218,17 +226,20 @@ def _formats(data: bytes, start: int, end: int) -> list[bool]:
     return [first] if first == final else [False, True]
 
 
-def scan(data: bytes, part: Part, *, antispam: bool = False, start: int = 0,
-         end: int | None = None) -> Part:  # fmt: skip
-    """Count the complete lines of ``data[start:end]`` into ``part`` (in place, returned)."""
+def scan(data: bytes, part: Part, *, antispam: bool = False, antivirus: bool = False,
+         start: int = 0, end: int | None = None) -> Part:  # fmt: skip
+    """Count the complete lines of ``data[start:end]`` into ``part`` (in place, returned).
+    ``antispam``/``antivirus``: the block is of that log (its own line forms)."""
     end = len(data) if end is None else end
+    log_kind = "antispam" if antispam else "antivirus" if antivirus else ""
     for rfc in _formats(data, start, end):
-        _scan(data, part, antispam, rfc, start, end)
+        _scan(data, part, log_kind, rfc, start, end)
     return part
 
 
-def _scan(data: bytes, part: Part, antispam: bool, rfc: bool, start: int, end: int) -> None:
-    line, search = pattern(antispam, rfc)
+def _scan(data: bytes, part: Part, log_kind: str, rfc: bool, start: int, end: int) -> None:
+    line, search = pattern(log_kind, rfc)
+    antispam, antivirus = log_kind == "antispam", log_kind == "antivirus"
     counts: dict[str, dict[int, int]] = part["counts"]
     seen: dict[Any, set[str]] = part["seen"]
     reset: set[Any] = part["reset"]
@@ -299,6 +310,10 @@ def _scan(data: bytes, part: Part, antispam: bool, rfc: bool, start: int, end: i
             prev_hm = hm_b
         if antispam:
             _antispam_hit(m, minute, once)
+            continue
+        if antivirus:  # once per thread and minute; SYSTEM lines are the engine's own
+            if m[1] != b"SYSTEM":
+                once(m[2].upper() + b" " + (m[3] or b"") + b" " + hm_b, "msgvirus", minute)
             continue
         kind = m.lastindex
         if kind == 7:  # Connected

@@ -39,7 +39,9 @@ else:
     except ImportError:  # pragma: no cover - other interpreters
         from hashlib import sha1
 
-SCHEMA_VERSION = "3"  # 2: the ``ignored`` table; 3: ``hour_file`` (minutes thinned)
+# 2: the ``ignored`` table; 3: ``hour_file`` (minutes thinned); 4: ``msgvirus`` from the
+# anti-virus log (the SMTP summaries' ``AV`` became ``msgvirusrejected``)
+SCHEMA_VERSION = "4"
 # Minute rows are kept for the newest MINUTE_DAYS days of the store (the newest day and
 # the 34 before it: a month chart at any step has its minutes); older ones are thinned
 # into the hourly and daily rollups, which keep each hour's total and busiest minute.
@@ -147,13 +149,29 @@ class Store:
         self.db.execute(f"PRAGMA busy_timeout={BUSY_MS}")
         if not readonly:
             self.db.execute("PRAGMA synchronous=NORMAL")
-            if self._version() != SCHEMA_VERSION:  # new, or older: the tables it lacks
+            version = self._version()
+            if version != SCHEMA_VERSION:  # new, or older: the tables it lacks
                 # (WAL is a property of the file: set once, not on every open)
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.executescript(_SCHEMA)
+                if version is not None and version.isdigit() and int(version) < 4:
+                    self._virus_from_av_log()
                 self.db.execute("INSERT OR REPLACE INTO meta VALUES('schema', ?)",
                                 (SCHEMA_VERSION,))  # fmt: skip
                 self.db.commit()
+
+    def _virus_from_av_log(self) -> None:
+        """A store of schema 1-3: its ``msgvirus`` rows came from the SMTP summaries (now
+        ``msgvirusrejected``), and its anti-virus logs were read for nothing: they are
+        forgotten, to be read again by the next ingest."""
+        db = self.db
+        for table in ("minute_file", "minute", "rollup", "hour_file"):
+            db.execute(f"UPDATE {table} SET counter='msgvirusrejected' WHERE counter='msgvirus'")
+        for file_id, server in db.execute(
+            "SELECT id, server FROM files WHERE service='antivirus'").fetchall():  # fmt: skip
+            touched = self.forget_file(db, file_id, server)
+            db.execute("DELETE FROM files WHERE id=?", (file_id,))
+            self.rebuild_rollups(db, server, touched)
 
     def _version(self) -> str | None:
         try:

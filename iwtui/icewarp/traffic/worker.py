@@ -1,6 +1,7 @@
 """A helper process of a large ingest: ``python -P -m iwtui.icewarp.traffic.worker``.
 
-Reads one JSON task a line on stdin (``path, start, end, day, antispam, dev, ino``), reads
+Reads one JSON task a line on stdin (``path, start, end, day, antispam, antivirus, dev,
+ino``), reads
 those bytes itself (no links followed, regular files only, the same file as planned) and
 writes one frame per task on stdout: 8-byte little-endian length + ``marshal`` of the
 :data:`~iwtui.icewarp.traffic.scan.Part` (or ``{"error": text}``).
@@ -43,7 +44,8 @@ def read_range(path: str, start: int, end: int, dev: int, ino: int) -> bytes:
 def run_task(task: dict[str, Any]) -> scan.Part:
     data = read_range(task["path"], task["start"], task["end"], task["dev"], task["ino"])
     part = scan.new_part(date.fromordinal(task["day"]))
-    return scan.scan(data, part, antispam=bool(task["antispam"]))
+    return scan.scan(data, part, antispam=bool(task["antispam"]),
+                     antivirus=bool(task.get("antivirus")))  # fmt: skip
 
 
 def write_frame(out: IO[bytes], obj: Any) -> None:
