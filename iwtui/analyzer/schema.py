@@ -145,12 +145,15 @@ RUN_COLUMNS: tuple[tuple[str, str], ...] = (
     ("detail", "TEXT"),
 )
 
+# smtp: lg_TS serves a day's replace (its lg_TS range) and the newest-first walk of Mail
+# Search; an address is found by domain and lower-cased account, newest first from the
+# index itself (reports.mail_search).
 INDEXES: tuple[tuple[str, str, str], ...] = (
-    ("smtp_day", "smtp", "lg_Server, lg_Date"),
+    ("smtp_ts", "smtp", "lg_TS"),
     ("smtp_mid", "smtp", "lg_MessageID"),
     ("smtp_ip", "smtp", "lg_FromIP"),
-    ("smtp_from", "smtp", "lg_FromDomain, lg_FromAccount"),
-    ("smtp_to", "smtp", "lg_ToDomain, lg_ToAccount"),
+    ("smtp_from_ts", "smtp", "lg_FromDomain, lower(lg_FromAccount), lg_TS"),
+    ("smtp_to_ts", "smtp", "lg_ToDomain, lower(lg_ToAccount), lg_TS"),
     ("pop3_day", "pop3", "lg_Server, lg_Date"),
     ("antispam_day", "antispam", "lg_Server, lg_Date"),
     ("antivirus_day", "antivirus", "lg_Server, lg_Date"),
@@ -191,7 +194,12 @@ def ddl(engine: str) -> list[str]:
         out.append(f"CREATE TABLE IF NOT EXISTS {name} ({body})")
     for iname, table, icols in INDEXES:
         out.append(f"CREATE INDEX IF NOT EXISTS {iname} ON {table} ({icols})")
+    out += [f"DROP INDEX IF EXISTS {iname}" for iname in OBSOLETE_INDEXES]
     return out
+
+
+# indexes of earlier versions that the ones above replace (dropped by ensure_schema)
+OBSOLETE_INDEXES = ("smtp_day", "smtp_from", "smtp_to")
 
 
 def columns(table: str) -> list[str]:

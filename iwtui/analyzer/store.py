@@ -106,8 +106,13 @@ def write_day(db: Database, day: str, targets: Iterable[tuple[str, str]], local:
                                     opts.pre_delete_sql)  # fmt: skip
             for service, server in targets:
                 for t in (service, *ROLLUPS_OF[service]):
-                    db.execute(f"DELETE FROM {t} WHERE lg_Server = ? AND lg_Date = ?",
-                               (server, day))  # fmt: skip
+                    if t == "smtp":  # indexed by lg_TS ('YYYY-MM-DD hh:mm:ss'), not by day
+                        db.execute("DELETE FROM smtp WHERE lg_TS >= ? AND lg_TS < ? AND "
+                                   "lg_Server = ? AND lg_Date = ?",
+                                   (day, day + "~", server, day))  # fmt: skip
+                    else:
+                        db.execute(f"DELETE FROM {t} WHERE lg_Server = ? AND lg_Date = ?",
+                                   (server, day))  # fmt: skip
             for t in schema.TABLES:
                 t0 = time.perf_counter()
                 cols = ", ".join(schema.columns(t))
