@@ -6,8 +6,10 @@ filled synthetically (each account active on one day in three of 30 days: ~500,0
 
 1. ``iwtui accounts list --json`` from the CLI, first run (mailboxes not cached yet) and
    again (cached), against the 1 s target.
-2. The list re-sorted on screen: the table's sort (the UI thread's work on ``o``) of every
-   row by each column's key, against the 200 ms target.
+2. The list re-sorted on screen, Pilot-driven (``screen``): the console listing the 50,000
+   accounts, ``o``/``O`` through every column, from the key press until the app is idle
+   with the table repainted, against the 200 ms target (a cursor move in the same app as
+   the baseline round trip).
 
 IWTUI_BENCH_ACCOUNTS_OLD=DIR (a folder holding an older ``iwtui/`` package, e.g. from
 ``git archive``) runs that version's ``accounts list --json`` alternately with this one,
@@ -120,21 +122,82 @@ def main() -> None:
               f"  ratio {statistics.median(r[0] for r in ours) / statistics.median(r[0] for r in theirs):.2f}x;"
               f" output {'identical' if same else 'DIFFERENT'}")  # fmt: skip
 
-    from iwtui.icewarp.accounts.stats import collect
-    from iwtui.icewarp.install import discover
-    from iwtui.tui.screens.accounts.columns import columns
-    from iwtui.tui.widgets.item_table import sort_rows
+    screen(root, cfg)
 
-    report = collect(discover(root, use_tool_sh=False), state, ingest=False)
-    times = {}
-    for col in columns(None):
-        t0 = time.perf_counter()
-        sort_rows(report.rows, col.sort, False)
-        times[col.title] = time.perf_counter() - t0
-    worst = max(times, key=lambda k: times[k])
-    print(f"{f'accounts re-sort on screen ({len(report.rows):,} rows)':<44} "
-          f"{statistics.median(times.values()) * 1000:8.1f} ms  target 200 ms "
-          f"(slowest column {worst}: {times[worst] * 1000:.1f} ms)")  # fmt: skip
+
+def screen(root: Path, cfg: Path) -> None:
+    """The re-sort as the admin sees it, Pilot-driven: the console on the bench's install,
+    Account Statistics opened and listed, then ``o`` (next column) pressed through every
+    column and ``O`` (reverse) on each: the time from the key press to the end of the
+    first screen refresh after it (the key's dispatch, the sort, the table's new rows, the
+    status line, the paint of the screen), taken from the app's own refreshes. Pilot's
+    round trip (until the whole process is idle, other threads included) is printed too.
+    Baseline in the same app: the cursor moved one row (the same dispatch and repaint, no
+    sort)."""
+    import asyncio
+
+    from textual.screen import Screen
+
+    from iwtui import config
+    from iwtui.icewarp.install import discover
+    from iwtui.tui.app import IwtuiApp
+    from iwtui.tui.screens.accounts.area import AccountsArea, AccountsTable
+
+    os.environ["IWTUI_CONFIG"] = str(cfg)
+    cfg.write_text(cfg.read_text() + "watch: false\n")
+    loaded = config.load({"IWTUI_CONFIG": str(cfg)})
+    app = IwtuiApp(discover(root, use_tool_sh=False), loaded)
+    sorts: dict[str, list[float]] = {}
+    moves: list[float] = []
+    trips: list[float] = []
+    paints: list[float] = []
+    refresh = Screen._compositor_refresh
+
+    def painted(self: Screen[object]) -> None:
+        refresh(self)
+        paints.append(time.perf_counter())
+
+    Screen._compositor_refresh = painted  # type: ignore[method-assign]
+
+    async def run() -> None:
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.press("8")
+            area = app.query_one(AccountsArea)
+            deadline = time.monotonic() + 120
+            while area.report is None or area.busy:
+                if time.monotonic() > deadline:
+                    raise SystemExit("the listing did not come")
+                await pilot.pause(0.1)
+            table = app.query_one(AccountsTable)
+            assert len(table.rows) == len(area.all_rows) > 0
+            await pilot.pause(0.5)
+
+            async def timed_key(key: str) -> float:
+                t0 = time.perf_counter()
+                await pilot.press(key)
+                await pilot.pause()  # the messages it caused handled, the screen painted
+                t1 = time.perf_counter()
+                trips.append(t1 - t0)
+                after = [t for t in paints if t > t0]
+                return (after[0] if after else t1) - t0
+
+            for _ in range(2):
+                for _col in table.columns:
+                    title = table.columns[(table.sort_column + 1) % len(table.columns)].title
+                    sorts.setdefault(title, []).append(await timed_key("o"))
+                    sorts.setdefault(title + " (reversed)", []).append(await timed_key("O"))
+                    await timed_key("O")  # back to the column's own order (not timed)
+                    moves.append(await timed_key("down"))
+
+    asyncio.run(run())
+    every = [t for v in sorts.values() for t in v]
+    worst = max(sorts, key=lambda k: max(sorts[k]))
+    print(f"{'accounts re-sort on screen (Pilot, 50,000 rows)':<44} "
+          f"{statistics.median(every) * 1000:8.1f} ms  (runs {min(every) * 1000:.0f}-"
+          f"{max(every) * 1000:.0f} ms over {len(every)} sorts; slowest {worst}: "
+          f"{max(sorts[worst]) * 1000:.0f} ms)  target 200 ms; cursor down, same app "
+          f"{statistics.median(moves) * 1000:.1f} ms ({min(moves) * 1000:.0f}-"
+          f"{max(moves) * 1000:.0f}); Pilot round trip {statistics.median(trips) * 1000:.0f} ms")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -98,3 +98,69 @@ async def test_chart_save_export_and_volume(
         await wait_for(pilot, lambda: volume.result is not None and not volume.running)
         assert volume.result is not None and volume.result.target == "bob@a.test"
         assert json.loads(json.dumps(volume.result.to_json()))["kind"] == "account"
+
+
+async def test_status_totals_through_resorts_and_max_items(
+    install: Install, isolated_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from iwtui.tui.screens.accounts import area as area_mod
+
+    ref = independent(DAY1 + DAY2)
+    everyone = sum(ref[a]["received_count"] for a in LOCAL)
+    summed: list[int] = []
+    real_sum = area_mod._sum
+
+    def counting_sum(rows: list[object], name: str) -> object:
+        summed.append(len(rows))
+        return real_sum(rows, name)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(area_mod, "_sum", counting_sum)
+    app = make_app(install.root, isolated_config)
+    async with app.run_test(size=SIZE) as pilot:
+        area = await _open(pilot, app)
+        table = app.query_one(AccountsTable)
+
+        def status() -> str:
+            return str(app.query_one("#accounts-status", Static).render())
+
+        assert f"received {everyone:,} " in status()
+        for _ in range(len(table.columns) + 1):  # every column, and back
+            await pilot.press("o")
+            await pilot.press("O")
+        # the same accounts in another order: the report's totals line, not summed again
+        assert f"received {everyone:,} " in status() and summed == []
+        # Max 2 keeps the top two of the current order: their totals
+        app.query_one("#accounts-max", Input).value = "2"
+        area.refresh_data()
+        await wait_for(pilot, lambda: not area.busy and len(table.rows) == 2)
+        top = sum(r.received_count for r in table.rows)
+        assert f"received {top:,} " in status() and summed[-1] == 2
+        titles = [c.title for c in table.columns]
+        while titles[table.sort_column] != "Recv #":
+            await pilot.press("o")
+        await wait_for(pilot, lambda: len(table.rows) == 2)
+        best = sorted((ref[a]["received_count"] for a in LOCAL), reverse=True)[:2]
+        assert [r.received_count for r in table.rows] == best
+        assert f"received {sum(best):,} " in status()
+
+
+def test_screen_sort_equals_the_tables_sort() -> None:
+    from iwtui.icewarp.accounts.stats import AccountRow
+    from iwtui.tui.screens.accounts.area import sort_all
+    from iwtui.tui.screens.accounts.columns import columns
+    from iwtui.tui.widgets.item_table import sort_rows
+
+    times = ["2026-01-10T09:00:05", "2026-01-11T08:00:00", None, "2026-01-10T09:00:05",
+             "2025-12-01T10:00:00", None, "2026-01-11T08:00:01"]  # fmt: skip
+    rows = [
+        AccountRow(f"{'UB'[i % 2]}ser{i}@x.test", received_count=i % 3, sent_bytes=(i * 7) % 5,
+                   last_login=t, last_ip=None if i % 3 else f"10.0.0.{i}",
+                   created=times[(i + 2) % len(times)], quota_percent=None if i % 2 else i / 2)
+        for i, t in enumerate(times * 3)
+    ]  # fmt: skip
+    odd = [AccountRow("a@x.test", last_login="2026-01-10T09:00"), *rows]  # another length
+    for data in (rows, odd):
+        for col in columns(lambda r: r.last_ip):
+            for reverse in (False, True):
+                got = sort_all(data, col.sort, reverse)
+                assert [id(r) for r in got] == [id(r) for r in sort_rows(data, col.sort, reverse)]

@@ -25,13 +25,23 @@ def _most(name: str) -> Callable[[AccountRow], Any]:
     return lambda r: -getattr(r, name)
 
 
+_SEPARATORS = str.maketrans("", "", "-T:. ")  # of the ISO times the store keeps
+
+
 def _newest(name: str) -> Callable[[AccountRow], Any]:
-    # the newest first (the table puts rows without a value last)
+    # the newest first (the table puts rows without a value last): the time's digits as
+    # one number, negated; an ISO time's separators dropped in one C call (anything else:
+    # its digits picked one by one)
     def key(r: AccountRow) -> Any:
         v = getattr(r, name)
-        digits = "".join(ch for ch in v if ch.isdigit()) if v else ""
+        if not v:
+            return None
+        digits = v.translate(_SEPARATORS)
+        if not digits.isdecimal() or not digits.isascii():
+            digits = "".join(ch for ch in v if ch.isdigit())
         return -int(digits) if digits else None
 
+    key.iso_field = name  # type: ignore[attr-defined]  # area.sort_all's fast path
     return key
 
 
