@@ -645,3 +645,36 @@ def test_store_of_schema_3_counts_viruses_from_the_av_log(tmp_path: Path) -> Non
     got = ref.store_counts(store.db)
     assert got[("smtp", "msgvirusrejected", "2026-11-23T10:00")] == 1
     assert got[("smtp", "msgvirus", "2026-11-23T10:00")] == 4
+
+
+def test_range_queries_use_the_whole_key(sim_install: Install, tmp_path: Path) -> None:
+    """Every read of a range of the minute or rollup rows (an ingest's rollup rebuild,
+    Statistics, a chart) searches the primary key with its counter, so the cost of the
+    console's ingest each second does not grow with the minutes kept."""
+    from iwtui.icewarp.traffic import query
+
+    store = _store(tmp_path)
+    ingest(sim_install, store)
+    seen: list[str] = []
+    store.db.set_trace_callback(seen.append)
+    smtp = next((sim_install.log_dir / "smtp").iterdir())
+    with smtp.open("ab") as fh:
+        fh.write((_srv("1.2.3.4", "0002", "23:59:00", "Connected") + "\n").encode())
+    ingest(sim_install, store)
+    day = date(2026, 1, 15)
+    query.stats(store, "", "smtp", day)
+    start, end = query.period_range("day", day)
+    query.series(store, "", "smtp", "serverconn", start, end, 300)
+    store.db.set_trace_callback(None)
+    ranges = [q for q in seen if q.lstrip().upper().startswith(("SELECT", "INSERT INTO ROLLUP"))
+              and ("FROM minute " in q or "FROM rollup " in q) and ">=" in q]  # fmt: skip
+    assert len(ranges) >= 4
+    for q in ranges:
+        plan = " ".join(str(r) for r in store.db.execute("EXPLAIN QUERY PLAN " + q).fetchall())
+        assert "counter=?" in plan, (q, plan)
+
+
+def test_a_counter_must_be_known(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    with pytest.raises(ValueError), store.transaction() as db:
+        store.add_counts(db, 1, "", "smtp", {"nosuchcounter": {1: 1}})

@@ -460,8 +460,11 @@ def ingest(install: Any, store: Store, *, progress: Progress | None = None,
                 if not job.pieces:
                     _write(store, job, server, report)
             if report.days:  # minutes past the store's minute window: into the rollups
+                from datetime import date
+
+                newest = max(date.fromisoformat(d).toordinal() for d in report.days)
                 with store.transaction() as db:
-                    store.thin(db)
+                    store.thin(db, newest)
     except InterruptedError:
         report.cancelled = True
     finally:
