@@ -388,3 +388,34 @@ async def test_rows_kept_between_paints_equal_textuals_own(
         app.theme = "textual-light" if app.theme != "textual-light" else "nord"
         await pilot.pause(0.1)
         assert _reused_paint(view) == _textual_paint(view)
+
+
+def test_a_line_drawn_as_one_segment_equals_rich_texts_rendering(sim_root: Path) -> None:
+    """The fast path (no word found: one segment) gives what Rich's Text gives, cell for
+    cell and style for style, for every line of a simulated day, hostile ones included,
+    with and without the cursor."""
+    from rich.console import Console
+    from rich.segment import Segment
+    from rich.style import Style
+    from rich.text import Text
+
+    from iwtui.icewarp.logs.lines import parse_line, safe_text
+    from iwtui.tui.widgets.log_view import CURSOR, CURSOR_FOCUSED, draw_segments, line_style
+
+    console = Console(width=200, color_system="truecolor")
+    base = Style(color="#e0e0e0", bgcolor="#121212")
+    path = _smtp_path(sim_root)
+    lines = path.read_text(errors="replace").splitlines()[:3000]
+    lines += ["", "x\x1b[31mred\x1b[0m [bold]b[/bold] \t tab", "日本語 wide 🙂 chars"]
+    assert len(lines) > 1000
+    for raw in lines:
+        plain, style = safe_text(raw, 2000), line_style(parse_line(raw, None))
+        for cursor in (None, CURSOR, CURSOR_FOCUSED):
+            text = Text(plain, no_wrap=True, end="")
+            text.stylize(style)
+            if cursor is not None:
+                text.stylize(cursor)
+            want = list(Segment.apply_style(text.render(console), style=base))
+            got = draw_segments(plain, style, base, None, cursor, console)
+            drawn = [(s.text, s.style) for s in want if s.text]  # an empty one draws nothing
+            assert [(s.text, s.style) for s in got] == drawn, raw
