@@ -419,3 +419,35 @@ def test_a_line_drawn_as_one_segment_equals_rich_texts_rendering(sim_root: Path)
             got = draw_segments(plain, style, base, None, cursor, console)
             drawn = [(s.text, s.style) for s in want if s.text]  # an empty one draws nothing
             assert [(s.text, s.style) for s in got] == drawn, raw
+
+
+async def test_rows_scrolled_sideways_show_the_right_columns(
+    sim_root: Path, isolated_config: Path
+) -> None:
+    """A line is cut to what can be shown before it is measured: scrolled to the right,
+    every row still shows exactly its own columns."""
+    from iwtui.text import safe_text
+
+    app = make_app(sim_root, isolated_config)
+    path = _smtp_path(sim_root)
+    wide = "9.9.9.9 [ABCD] 23:59:58 <<< " + "".join(f"{i:04d}-" for i in range(80))
+    with path.open("a") as fh:
+        fh.write(wide + "\n")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("4")
+        view = app.query_one("#logs-view", LogView)
+        await wait_for(pilot, lambda: view.source is not None and "0000-" in _screen_text(view))
+        width = view.scrollable_content_region.width
+        for sx in (0, 7, 150, 300):
+            view.scroll_to(x=sx, animate=False, immediate=True)
+            await pilot.pause(0.05)
+            assert view.scroll_offset.x == min(sx, view.max_scroll_x)
+            sx = view.scroll_offset.x
+            assert view.source is not None
+            for y in range(view.scrollable_content_region.height):
+                i = view.scroll_offset.y + y
+                if i >= view.source.total:
+                    break
+                want = safe_text(view.source.line(i), 2000)[sx : sx + width].ljust(width)
+                assert view.render_line(y).text == want, (sx, y)
+        assert sx > 0

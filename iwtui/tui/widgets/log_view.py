@@ -132,6 +132,7 @@ class LogView(ScrollView, can_focus=True):
         # Textual adds around a row stays the same (_painted_context).
         self._painted: LRUCache[tuple[object, ...], Strip] = LRUCache(256)
         self._painted_context_was: tuple[object, ...] | None = None
+        self._keys_now: dict[int, tuple[object, ...]] = {}
 
     def notify_style_update(self) -> None:
         self._base = None
@@ -326,7 +327,7 @@ class LogView(ScrollView, can_focus=True):
         return keys
 
     def render_line(self, y: int) -> Strip:
-        key = self._line_key(y)
+        key = self._keys_now.get(y) or self._line_key(y)
         drawn = self._drawn.get(key)
         if drawn is not None:
             return drawn
@@ -345,8 +346,11 @@ class LogView(ScrollView, can_focus=True):
         cursor = None
         if i == self.cursor:
             cursor = CURSOR_FOCUSED if self.has_focus else CURSOR
-        segments = draw_segments(safe_text(raw, MAX_DRAW), line_style(ln), base,
-                                 self.highlight, cursor, self.app.console)  # fmt: skip
+        plain = safe_text(raw, MAX_DRAW)
+        if not self.highlight and plain.isascii():  # made inert: a cell a character
+            plain = plain[: scroll_x + width]  # what is never shown is never measured
+        segments = draw_segments(plain, line_style(ln), base, self.highlight, cursor,
+                                 self.app.console)  # fmt: skip
         strip = Strip(segments).crop_extend(scroll_x, scroll_x + width, base)
         self._drawn[key] = strip
         return strip
@@ -394,7 +398,11 @@ class LogView(ScrollView, can_focus=True):
             end = n
             while end < len(rows) and out[end] is None:
                 end += 1
-            strips = super().render_lines(Region(0, rows[n], width, end - n))
+            self._keys_now = {rows[j]: keys[j] for j in range(n, end)}  # for render_line
+            try:
+                strips = super().render_lines(Region(0, rows[n], width, end - n))
+            finally:
+                self._keys_now = {}
             for j, strip in enumerate(strips, n):
                 out[j] = self._painted[keys[j]] = strip
             n = end
