@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -493,3 +494,28 @@ def test_rescan_from_the_packed_cache_equals_plain_walk(tree: Path, tmp_path: Pa
     cancel.set()
     s4 = Walker(store.load_cache(state, tree), helpers=False, cancel=cancel).run(_units(tree))
     assert s4.cancelled and s4.files == 0
+
+
+def test_helper_speaking_garbage_is_stopped_and_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A helper that answers with something that is not a frame (another version of it,
+    # say) must not leave the walk waiting for it: stopped, the totals reported short.
+    top = tmp_path / "top"
+    for d in range(70):
+        (top / f"d{d:02d}" / "inbox").mkdir(parents=True)
+    from iwtui.icewarp.volume import helper
+
+    real_popen = subprocess.Popen
+
+    def talking_nonsense(*args: object, **kwargs: object) -> object:
+        script = "import sys, time; sys.stdout.write('not a frame at all\\n'); sys.stdout.flush(); time.sleep(60)"
+        return real_popen([sys.executable, "-c", script], **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(helper.subprocess, "Popen", talking_nonsense)
+    monkeypatch.setattr(walk, "spare_core", lambda: True)
+    monkeypatch.setattr(walk, "HELPER_AFTER", 0.0)
+    t0 = time.monotonic()
+    stats = Walker(helpers=True).run([Unit("top", str(top))])
+    assert time.monotonic() - t0 < 30  # not the helper's 60 s
+    assert ("(helper process)", "ended early: totals may be short") in stats.errors

@@ -1,9 +1,11 @@
 """A second process for a big first walk (the GIL is not shared: both cores count).
 
 ``python -P -m iwtui.icewarp.volume.helper`` reads JSON lines on stdin: first the settings
-(``{"hot_ns": N, "exclude": [...]}``), then jobs (``{"id": n, "path": folder}``); it walks
-each job's subtree and writes ``{"id": n, "recs": [...]}`` batches (every ``PROGRESS_EVERY``
-and at the end) then ``{"id": n, "done": true, ...}``. The parent counts the records itself
+(``{"hot_ns": N, "exclude": [...]}``), then jobs (``{"id": n, "paths": [folder, ...]}``); it
+walks each job's subtrees and writes frames (a kind byte, a 4-byte length, a marshal
+payload: the records cost the two processes far less than JSON did): ``RECS`` batches
+``(id, k, records)`` (every ``PROGRESS_EVERY`` and at the end), then ``DONE`` ``(id,
+vanished, symlinks, errors)``. The parent counts the records itself
 (hard links once across both processes) and caches them. On any failure of the helper the
 parent reports it in the errors; a cancel kills it at once.
 """
@@ -11,6 +13,7 @@ parent reports it in the errors; a cancel kills it at once.
 from __future__ import annotations
 
 import json
+import marshal
 import queue
 import subprocess
 import sys
@@ -22,15 +25,23 @@ from typing import IO, Any
 from iwtui.icewarp.volume.walk import CHUNK, Folder, Progress, Unit, Walker, WalkStats
 
 OUTSTANDING = 2  # jobs given to the helper ahead of time
+RECS, DONE = 1, 2  # the kinds of the helper's frames
+_HEAD = 5  # kind byte + payload length (4 bytes, little-endian)
+MAX_FRAME = 1 << 28  # a batch of records is a few hundred kB
 
 
-def _rec_out(path: str, r: Folder) -> list[Any]:
-    return [path, r.stamp, r.bytes, r.files, r.subdirs, r.links, r.oldest]
+def _rec_out(path: str, r: Folder) -> tuple[Any, ...]:
+    return (path, r.stamp, r.bytes, r.files, r.subdirs, r.links, r.oldest)
 
 
-def _rec_in(v: list[Any]) -> tuple[str, Folder]:
+def _rec_in(v: tuple[Any, ...]) -> tuple[str, Folder]:
     p, st, b, f, subs, links, oldest = v
     return p, Folder(st, b, f, tuple(map(intern, subs)), tuple(links), oldest)
+
+
+def _frame(kind: int, payload: Any) -> bytes:
+    body = marshal.dumps(payload, 4)
+    return bytes((kind,)) + len(body).to_bytes(4, "little") + body
 
 
 class Helper:
@@ -41,7 +52,7 @@ class Helper:
         self.jobs = jobs
         self.outstanding: set[int] = set()
         self.unit_of: dict[int, list[int]] = {}  # job id -> unit index of each of its paths
-        self.inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self.inbox: queue.SimpleQueue[tuple[int, bytes] | None] = queue.SimpleQueue()
         self.failed = False
         self.ended = False
         self._next_id = 0
@@ -73,22 +84,36 @@ class Helper:
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
+        read = self.proc.stdout.read
         try:
-            for raw in self.proc.stdout:
-                # Records are parsed by the walking thread (drain): this thread only
-                # looks at the small "done" lines, to hand out the next jobs at once.
-                self.inbox.put(raw)
-                if raw.startswith(b'{"done"'):
-                    msg = json.loads(raw)
+            while True:
+                head = read(_HEAD)
+                if len(head) < _HEAD:
+                    if head:
+                        self.failed = True
+                    break
+                size = int.from_bytes(head[1:], "little")
+                if head[0] not in (RECS, DONE) or size > MAX_FRAME:
+                    self.failed = True  # not one of our frames: read no further
+                    break
+                body = read(size)
+                if len(body) < size:
+                    self.failed = True
+                    break
+                # Records are unpacked by the walking thread (drain): this thread only
+                # looks at the small "done" frames, to hand out the next jobs at once.
+                self.inbox.put((head[0], body))
+                if head[0] == DONE:
+                    job_id = int(marshal.loads(body)[0])
                     with self._lock:
-                        self.outstanding.discard(int(msg["id"]))
+                        self.outstanding.discard(job_id)
                     if not self.give():
                         with self._lock:
                             idle = not self.outstanding
                         if idle:
                             assert self.proc.stdin is not None
                             self.proc.stdin.close()
-        except (OSError, ValueError):
+        except (OSError, ValueError, EOFError, TypeError, IndexError):
             self.failed = True
         finally:
             self.inbox.put(None)
@@ -97,28 +122,30 @@ class Helper:
         """Merge what the helper sent so far (the walker's thread)."""
         while not self.ended:
             try:
-                raw = self.inbox.get(timeout=timeout) if timeout else self.inbox.get_nowait()
+                got = self.inbox.get(timeout=timeout) if timeout else self.inbox.get_nowait()
             except queue.Empty:
                 return
-            if raw is None:
+            if got is None:
                 self.ended = True
                 return
+            kind, body = got
             try:
-                msg = json.loads(raw)
-            except ValueError:
+                msg = marshal.loads(body)
+            except (ValueError, EOFError, TypeError):
                 self.failed = True
                 continue
             with self._lock:
-                indexes = self.unit_of.get(int(msg["id"]), [])
-            if msg.get("done"):
-                walker.stats.vanished += int(msg.get("vanished", 0))
-                walker.stats.symlinks += int(msg.get("symlinks", 0))
-                walker.stats.errors += [(str(p), str(e)) for p, e in msg.get("errors", [])]
+                indexes = self.unit_of.get(int(msg[0]), [])
+            if kind == DONE:
+                _id, vanished, symlinks, errors = msg
+                walker.stats.vanished += int(vanished)
+                walker.stats.symlinks += int(symlinks)
+                walker.stats.errors += [(str(p), str(e)) for p, e in errors]
                 continue
-            k = int(msg.get("k", 0))
+            _id, k, recs = msg
             if k >= len(indexes):
                 continue
-            walker.merge_many(map(_rec_in, msg["recs"]), walker.units[indexes[k]])
+            walker.merge_many(map(_rec_in, recs), walker.units[indexes[k]])
 
     def finish(self, walker: Walker) -> None:
         """The parent ran out of jobs: wait for the helper's, still reporting and
@@ -128,6 +155,8 @@ class Helper:
                 self.stop()
                 return
             self.drain(walker, timeout=PROGRESS_WAIT)
+        if self.failed:
+            self.stop()  # it said something unreadable: it would wait for jobs forever
         self.proc.wait()
         if self.failed or self.proc.returncode not in (0, None):
             walker.stats.errors.append(("(helper process)", "ended early: totals may be short"))
@@ -171,8 +200,8 @@ def _serve(inp: IO[bytes], out: IO[bytes]) -> None:
     hot_ns = int(settings.get("hot_ns", 0))
     exclude = [str(x) for x in settings.get("exclude", [])]
 
-    def send(msg: dict[str, Any]) -> None:
-        out.write(json.dumps(msg).encode("utf-8", "surrogateescape") + b"\n")
+    def send(kind: int, payload: Any) -> None:
+        out.write(_frame(kind, payload))
         out.flush()
 
     for raw in inp:
@@ -189,7 +218,7 @@ def _serve(inp: IO[bytes], out: IO[bytes]) -> None:
                 job_id: int = job_id,
             ) -> None:
                 if sink:
-                    send({"id": job_id, "k": k, "recs": [_rec_out(p, r) for p, r in sink]})
+                    send(RECS, (job_id, k, [_rec_out(p, r) for p, r in sink]))
                     sink.clear()
 
             walker = Walker({}, exclude=exclude, helpers=False, sink=sink, progress=flush)
@@ -199,8 +228,7 @@ def _serve(inp: IO[bytes], out: IO[bytes]) -> None:
             stats.vanished += got.vanished
             stats.symlinks += got.symlinks
             stats.errors += got.errors
-        send({"done": True, "id": job_id, "vanished": stats.vanished,
-              "symlinks": stats.symlinks, "errors": stats.errors})  # fmt: skip
+        send(DONE, (job_id, stats.vanished, stats.symlinks, stats.errors))
 
 
 if __name__ == "__main__":
