@@ -13,6 +13,7 @@ The raw path (every line kept whole for ``lg_Log``) and the summary fallback are
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,12 @@ INTEREST = re.compile(
     rb"|>>> [45]|<<< [45]|\*\*\* |TLS conn|Intrusion prevention|Authentication failed for "
     rb"|User |Could not|\.\.\. while issuing)([^\n]*)"
 )
+# A record as a line holds it: the peer (everything before the line's first ``[``), then
+# INTEREST at that ``[``; text shaped like a record further in a line (an address in a
+# reply, a subject) is part of that line, never an event of its own. ``LINE`` finds them
+# behind a newline (the regex skips to newlines); ``FIRST`` reads a block's first line.
+LINE = re.compile(rb"\n([^\[\n]*+)" + INTEREST.pattern)
+FIRST = re.compile(rb"([^\[\n]*+)" + INTEREST.pattern)
 # The same language without possessive quantifiers (what the one above must equal).
 REFERENCE = (
     rb"\[([0-9A-Fa-f]{4}|[0-9A-Fa-f]{8})\] (?:[A-Z][a-z]{2}, \d{1,2} [A-Z][a-z]{2} \d{4} )?"
@@ -81,16 +88,13 @@ def feed(p: SessionParser, data: bytes, end: int) -> None:
     middle = not p.first
     seen = p.seen
     p.lines += data.count(b"\n", 0, end) + (0 if not end or data[end - 1] == 10 else 1)
-    rfind, find = data.rfind, data.find
-    for m in INTEREST.finditer(data, 0, end):
-        # a line is ``<ip> [<tid>] <time> ...`` (spec): the match must start at the line's
-        # first ``[``; text shaped like a record inside a line (an address in a reply, a
-        # subject) is part of that line, never an event of its own
-        at = m.start()
-        nl = rfind(b"\n", 0, at) + 1
-        if find(b"[", nl, at) >= 0:
-            continue
-        tid, hms, cs, kind, rest = m.groups()
+    first = FIRST.match(data, 0, end)
+    matches = LINE.finditer(data, 0, end)
+    if first is not None:
+        matches = itertools.chain((first,), matches)
+    for m in matches:
+        # a line is ``<ip> [<tid>] <time> ...`` (spec), matched from its start
+        who, tid, hms, cs, kind, rest = m.groups()
         if len(hms) == 7:
             hms = b"0" + hms
         s = open_.get(tid)
@@ -101,17 +105,17 @@ def feed(p: SessionParser, data: bytes, end: int) -> None:
             elif middle and tid not in seen:
                 seen.add(tid)
                 p.fresh.append(tid)
-            who = data[nl:at].strip()
+            who = who.strip()
             ip = "" if who == b"SYSTEM" else who.decode("utf-8", "replace")
             s = open_[tid] = new(tid, hms, ip, cs is not None, False)
             s.who = who
             s.lines.append(m)
             continue
         if s is None:
-            who = data[nl:at].strip()
+            who = who.strip()
             if who == b"SYSTEM" and k != _DISC:
                 if middle and tid not in seen:
-                    p.pending.setdefault(tid, []).append(data[nl : m.end()])
+                    p.pending.setdefault(tid, []).append(data[m.start(1) : m.end()])
                 continue
             if middle:
                 seen.add(tid)
@@ -161,7 +165,7 @@ def feed(p: SessionParser, data: bytes, end: int) -> None:
     for s in open_.values():
         lines = s.lines
         if lines and type(lines[-1]) is not bytes:
-            s.lines = [x if type(x) is bytes else x.group(0) for x in lines]
+            s.lines = [x if type(x) is bytes else record(x) for x in lines]
 
 
 def _text(b: Any) -> str:
@@ -192,4 +196,9 @@ def partial(who: bytes, lines: list[Any]) -> list[bytes]:
     back in front (what the session's first line decides is read again the same way; the
     later lines meet an open session, whatever their peer)."""
     who += b" "
-    return [who + (m if type(m) is bytes else m.group(0)) for m in lines]
+    return [who + (m if type(m) is bytes else record(m)) for m in lines]
+
+
+def record(m: re.Match[bytes]) -> bytes:
+    """A match's record from its thread id's ``[`` to the line's end (no peer)."""
+    return m.string[m.start(2) - 1 : m.end()]
