@@ -7,8 +7,9 @@ folders; files dated two days back, as most of a mail store's are).
 3. Peak memory of a process measuring IWTUI_BENCH_VOLUME_RSS files (default 1000000, in
    100,000 folders) twice: the first walk, then the rescan.
 
-IWTUI_BENCH_VOLUME_OLD=DIR (a folder holding an older ``iwtui/`` package) runs the rescans
-of that version too, alternately with this one's (its helper process is this one's).
+IWTUI_BENCH_VOLUME_OLD=DIR (a folder holding an older ``iwtui/`` package) runs the first
+walk and the rescans of that version too, alternately with this one's (with its own helper
+process: PYTHONPATH points there).
 """
 
 from __future__ import annotations
@@ -92,7 +93,8 @@ def first_walk(n: int, mail: Path, old: str | None, runs: int = 5) -> None:
     CPU (user + system, the helper process included) beside them."""
     cmds = {"ours": f"{PY} -c '{WALK}' {mail}", "du": f"du -s --apparent-size {mail}"}
     if old:
-        cmds["old"] = f"cd {old} && {PY} -c '{WALK}' {mail}"
+        # PYTHONPATH: its helper process (python -P -m ...) is its own version too
+        cmds["old"] = f"cd {old} && PYTHONPATH={old} {PY} -c '{WALK}' {mail}"
     wall: dict[str, list[float]] = {k: [] for k in cmds}
     cpu: dict[str, list[float]] = {k: [] for k in cmds}
     for _ in range(runs):
@@ -127,8 +129,9 @@ def main() -> None:
         for where, into in ((None, runs), (old, old_runs)):
             if where is None and into is old_runs:
                 continue
+            env = dict(os.environ, PYTHONPATH=where) if where else None  # its own helper
             out = subprocess.run([PY, "-c", RESCAN, str(root)], capture_output=True, text=True,
-                                 check=True, cwd=where).stdout.split()  # fmt: skip
+                                 check=True, cwd=where, env=env).stdout.split()  # fmt: skip
             into.append([float(x) for x in out])
     first = statistics.median(r[0] for r in runs)
     again = statistics.median(r[1] for r in runs)

@@ -7,7 +7,7 @@ import os
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable
-from itertools import accumulate
+from itertools import accumulate, repeat
 from operator import sub
 from pathlib import Path
 from typing import NamedTuple
@@ -133,5 +133,6 @@ def unchanged(pk: Packed, paths: dict[str, str]) -> dict[str, Mailbox] | None:
             add(olds[i])
         else:
             add(min(filter(None, olds[i:end]), default=0))
-    return dict(zip(names, map(Mailbox._make, zip(files, nbytes, oldest, strict=True)),
-                    strict=True))  # fmt: skip
+    # tuple.__new__ makes each Mailbox in C (its own __new__ and _make are Python)
+    made = map(tuple.__new__, repeat(Mailbox), zip(files, nbytes, oldest, strict=True))
+    return dict(zip(names, made, strict=True))

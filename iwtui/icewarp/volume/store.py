@@ -17,6 +17,7 @@ import hashlib
 import itertools
 import json
 import marshal
+import operator
 import os
 import struct
 import zlib
@@ -100,7 +101,8 @@ def _unpack(data: bytes) -> Packed:
     subs = marshal.loads(body[at + size_links :])
     if not isinstance(links, dict) or not isinstance(subs, dict):
         raise TypeError("bad cache")
-    if any(not i < e <= n for i, e in enumerate(cols[4])):
+    ends = cols[4]
+    if n and (max(ends) > n or not all(map(operator.lt, range(n), ends))):  # i < end <= n
         raise ValueError("bad subtree")
     for k, v in links.items():
         if not (isinstance(k, int) and 0 <= k < n and isinstance(v, tuple) and len(v) % 3 == 0):
