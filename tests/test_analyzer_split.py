@@ -142,3 +142,34 @@ def test_helper_processes_give_the_rows_of_one_piece(logs: Path, tmp_path: Path)
                                               inprocess_bytes=0))  # fmt: skip
     assert res.helpers == 2
     assert tables(many) == tables(whole)
+
+
+def test_raw_and_plain_imports_give_the_same_rows_but_the_log(logs: Path, tmp_path: Path) -> None:
+    """``--raw`` only adds each session's lines (lg_Log, lg_LogRows): the rest is the same,
+    whichever time shape a line has (RFC 822 with a one-digit hour included)."""
+    log = logs / "smtp" / "s20260115.log"
+    text = log.read_text()
+    one_digit = f"{IP}[7F04] Thu, 15 Jan 2026 9:01:42 +0100 Connected\n" + \
+        f"{IP}[7F04] Thu, 15 Jan 2026 9:01:43 +0100 *** <c@x.org> <u@icewarpdemo.com> " \
+        "1 55 00:00:00 OK ONE00001\n" + f"{SYS}[7F04] Thu, 15 Jan 2026 9:01:44 +0100 Disconnected\n"  # fmt: skip
+    rfc_log = tmp_path / "logs"
+    (rfc_log / "smtp").mkdir(parents=True)
+    (rfc_log / "smtp" / log.name).write_text(text + one_digit)
+    got = {}
+    for raw in (False, True):
+        db = connect(str(tmp_path / f"raw{raw}.sqlite"))
+        import_day(rfc_log, DAY, db, Options(raw=raw))
+        got[raw] = tables(db)
+        db.close()
+    for t in got[False]:
+        if t not in schema.TABLES:
+            assert got[False][t] == got[True][t], t
+            continue
+        cols = schema.columns(t)
+        keep = [k for k, c in enumerate(cols) if c not in ("lg_Log", "lg_LogRows")]
+        plain = sorted((tuple(r[k] for k in keep) for r in got[False][t]), key=repr)
+        raw_ = sorted((tuple(r[k] for k in keep) for r in got[True][t]), key=repr)
+        assert plain == raw_, t
+        if t == "smtp":
+            one = [r for r in plain if "ONE00001" in r]
+            assert one and "09:01:43" in one[0], one

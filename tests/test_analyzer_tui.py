@@ -71,12 +71,12 @@ async def test_import_now_then_reports_sql_and_mail(sim_root: Path, isolated_con
         field.focus()
         field.value = "SELECT lg_Error, count(*) FROM smtp GROUP BY lg_Error"
         await pilot.press("enter")
-        await wait_for(pilot, lambda: not sql.running and sql.rows)
+        await wait_for(pilot, lambda: not sql.running and sql.rows, 20)
         assert "rows in" in _text(app, "#an-sql-status")
         field.value = "DELETE FROM smtp"
         await pilot.press("enter")
         await wait_for(
-            pilot, lambda: not sql.running and "read-only" in _text(app, "#an-sql-status")
+            pilot, lambda: not sql.running and "read-only" in _text(app, "#an-sql-status"), 20
         )
         hist = app.query_one("#an-history", ItemTable)
         assert [h["sql"] for h in hist.rows][:2] == ["DELETE FROM smtp",

@@ -61,6 +61,8 @@ def feed(p: SessionParser, text: str) -> None:
             if c < 2 or line[p_ + 3 : p_ + 4] != ",":
                 continue
             hms = line[c - 2 : c + 6]
+            if hms[:1] == " ":  # a one-digit hour, as the fast path reads it
+                hms = "0" + hms[1:]
             q = c + 6
             if line[q + 1 : q + 2] in ("+", "-"):
                 q += 6
