@@ -309,3 +309,34 @@ async def test_quitting_during_an_ingest_that_reports_progress_does_not_hang(
         await pilot.pause(0.2)
     assert stopped.wait(5), "the ingest was not told to stop"
     assert time.monotonic() - t0 < 20  # quit at once, not when the ingest ran out
+
+
+async def test_statistics_updated_every_second_keep_their_memory_bounded(
+    sim_root: Path, isolated_config: Path
+) -> None:
+    """Each live update changes the cells; Textual's DataTable keeps the renders of every
+    earlier state until 10,000 cells (~10 MB for this table in the demo). The table keeps
+    a few screens' worth and still shows the newest values."""
+    from iwtui.icewarp.traffic.query import CounterStats, ServiceStats
+    from iwtui.tui.screens.statistics.area import LiveTable
+
+    app = make_app(sim_root, isolated_config)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("6")
+        area = app.query_one(StatisticsArea)
+        await wait_for(pilot, lambda: area.ready, timeout=20)
+        area._timer.pause()  # type: ignore[union-attr]  # only these updates
+        table = app.query_one(LiveTable)
+        first = area.stats
+        assert first is not None
+        for n in range(1, 150):
+            counters = [CounterStats(c.name, c.title, c.unit, c.total + n, c.per_minute, c.peak,
+                                     c.peak_t) for c in first.counters]  # fmt: skip
+            area.apply(first.service, area.day, 1000 + n,
+                       ServiceStats(first.service, first.since, False, counters))  # fmt: skip
+            await pilot.pause()
+        total = next(c.total for c in first.counters if c.name == "serverconn") + 149
+        assert str(table.get_cell("serverconn", "Value")) == f"{total:,}"
+        assert len(table._cell_render_cache) <= LiveTable.CELLS
+        assert len(table._row_render_cache) <= LiveTable.ROWS
+        assert len(table._cell_render_cache) > 500  # the updates were drawn

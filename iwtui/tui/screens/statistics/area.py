@@ -9,7 +9,7 @@ import io
 import json
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -46,6 +46,22 @@ def _now() -> datetime:
     return datetime.now()
 
 
+class LiveTable(DataTable[Text]):
+    """A DataTable whose cells change every second: Textual keys its render caches by
+    an update count, so each update leaves the previous renders behind until the caches
+    hold 10,000 cells and 1,000 rows (about 10 MB for this table of 25 rows). Kept to a
+    few screens' worth here; they are caches, so only the memory changes."""
+
+    CELLS = 2_000
+    ROWS = 200
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._cell_render_cache.maxsize = self.CELLS
+        self._row_render_cache.maxsize = self.ROWS
+        self._line_cache.maxsize = self.ROWS
+
+
 class StatisticsArea(FeedArea, Vertical):
     can_focus = False
     BINDINGS = bindings("statistics")
@@ -76,7 +92,7 @@ class StatisticsArea(FeedArea, Vertical):
             yield Select[str]([(s.upper(), s) for s in SERVICES], value="smtp",
                               allow_blank=False, id="statistics-service")  # fmt: skip
             yield Panel(id="statistics-since")
-        yield DataTable(id="statistics-table", cursor_type="row", zebra_stripes=True)
+        yield LiveTable(id="statistics-table", cursor_type="row", zebra_stripes=True)
         yield Static(Text(NOTE, style="dim"), id="statistics-note")
 
     def on_mount(self) -> None:
