@@ -118,3 +118,36 @@ async def test_new_data_that_leaves_the_view_as_drawn_repaints_nothing(monkeypat
         assert len(repaints) == 2
         await pilot.pause(0.5)  # the highlight ended on its own: drawn once more
         assert len(repaints) == 3
+
+
+def test_a_sort_on_the_ui_thread_and_in_a_worker_give_the_same_order() -> None:
+    """The UI thread sorts in one C-level pass, a worker in merged chunks (so the UI
+    thread runs meanwhile): the same stable order either way, ties and None included."""
+    import itertools
+    import random
+    from concurrent.futures import ThreadPoolExecutor
+
+    from iwtui.tui.widgets.item_table import SORT_CHUNK
+
+    rnd = random.Random(7)
+    rows = [(n, rnd.choice(["b", "A", "a", "c", None, "B"]), rnd.randrange(50) or None)
+            for n in range(3 * SORT_CHUNK + 17)]  # fmt: skip
+
+    def norm(v: Any) -> Any:
+        return v.casefold() if isinstance(v, str) else v
+
+    with ThreadPoolExecutor(1) as pool:
+        for col in (1, 2):
+            for reverse in (False, True):
+
+                def key(r: tuple[Any, ...], c: int = col) -> Any:
+                    return r[c]
+
+                here = sort_rows(rows, key, reverse)
+                there = pool.submit(sort_rows, rows, key, reverse).result()
+                assert here == there
+                vals = [norm(r[col]) for r in here if r[col] is not None]
+                assert vals == sorted(vals, reverse=reverse)
+                for a, b in itertools.pairwise(here):  # equal values keep the rows' order
+                    if a[col] is not None and norm(a[col]) == norm(b[col]):
+                        assert a[0] < b[0]
