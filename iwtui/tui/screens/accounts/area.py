@@ -369,9 +369,7 @@ class AccountsArea(Vertical):
 def sort_all(rows: list[AccountRow], key: Callable[[AccountRow], Any],
              reverse: bool = False) -> list[AccountRow]:  # fmt: skip
     """The table's order (``item_table.sort_rows``: text without case, stable, None last,
-    first when reversed) by one C-level sort: ``resort`` runs on the UI thread, where the
-    table's sort in merged chunks (made to let a worker's sort yield the GIL) only adds a
-    Python step per row (50,000 rows: ~50 ms). Mixed types: the table's own sort.
+    first when reversed; on the UI thread, where ``resort`` runs, one C-level sort).
 
     A time column (``columns._newest``: newest first by the time's digits) whose times all
     have one length (the ISO times of the store) is sorted by the text itself, reversed:
@@ -382,17 +380,7 @@ def sort_all(rows: list[AccountRow], key: Callable[[AccountRow], Any],
         texts = [v for v in vals if v is not None]
         if all(type(v) is str for v in texts) and len(set(map(len, texts))) <= 1:
             return _by_text(rows, vals, not reverse)
-    vals = [key(r) for r in rows]
-    if all(type(v) is str for v in vals if v is not None):
-        vals = [v.casefold() if v is not None else None for v in vals]
-    present = [i for i, v in enumerate(vals) if v is not None]
-    missing = [i for i, v in enumerate(vals) if v is None]
-    try:
-        present.sort(key=vals.__getitem__, reverse=reverse)  # stable, also reversed
-    except TypeError:
-        return sort_rows(rows, key, reverse)
-    order = missing + present if reverse else present + missing
-    return [rows[i] for i in order]
+    return sort_rows(rows, key, reverse)  # on the UI thread: one C-level sort
 
 
 def _by_text(rows: list[AccountRow], vals: list[Any], descending: bool) -> list[AccountRow]:
