@@ -332,20 +332,19 @@ class LogView(ScrollView, can_focus=True):
         if drawn is not None:
             return drawn
         i, width, base = cast(int, key[0]), cast(int, key[1]), cast(Style, key[-1])
-        if i < 0:
+        src = self.source
+        if i < 0 or src is None:
             return Strip.blank(width, base)
-        scroll_x = cast(int, key[2])
+        scroll_x, at_cursor, focused = cast(tuple[int, bool, bool], key[2:5])
         try:
-            raw = self.source.line(i)  # type: ignore[union-attr]
-            day = self.source.day_of(i)  # type: ignore[union-attr]
+            raw = src.line(i)
+            day = src.day_of(i)
         except (IndexError, OSError, ValueError):
             return Strip([Segment("(line not readable)", Style(dim=True))]).crop_extend(
                 0, width, base
             )
         ln = parse_line(raw, day)
-        cursor = None
-        if i == self.cursor:
-            cursor = CURSOR_FOCUSED if self.has_focus else CURSOR
+        cursor = (CURSOR_FOCUSED if focused else CURSOR) if at_cursor else None
         plain = safe_text(raw, MAX_DRAW)
         if not self.highlight and plain.isascii():  # made inert: a cell a character
             plain = plain[: scroll_x + width]  # what is never shown is never measured
