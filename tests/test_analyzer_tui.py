@@ -55,7 +55,7 @@ async def test_import_now_then_reports_sql_and_mail(sim_root: Path, isolated_con
         app.query_one("#an-presets", ItemTable).focus()
         await pilot.pause()
         await pilot.press("enter")
-        await wait_for(pilot, lambda: rep.report is not None and not rep.running)
+        await wait_for(pilot, lambda: rep.report is not None and not rep.running, 20)
         assert rep.report is not None and rep.report.name == "grand-totals"
         table = app.query_one("#an-report-table", ItemTable)
         assert table.rows[0][1][0] == "messages" and table.rows[0][1][1] == imp.result.tables[
@@ -92,9 +92,9 @@ async def test_import_now_then_reports_sql_and_mail(sim_root: Path, isolated_con
         outgoing = sim_root / "mail" / "_outgoing"
         before = {p.name for p in outgoing.iterdir()}
         await pilot.press("f7")
-        await wait_for(pilot, lambda: "waiting" in _text(app, "#an-mail-status"), 10)
+        await wait_for(pilot, lambda: "waiting" in _text(app, "#an-mail-status"), 30)
         await pilot.press("y")
-        await wait_for(pilot, lambda: "done" in mail.sent, 10)
+        await wait_for(pilot, lambda: "done" in mail.sent, 30)
         new = [p for p in outgoing.iterdir() if p.name not in before]
         assert len(new) == 1
         msg = email.message_from_bytes(new[0].read_bytes())
