@@ -13,20 +13,16 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from textual.pilot import Pilot
 
 from iwtui import config
 from iwtui.cli import main
 from iwtui.errors import BadInput, ConfigError
 from iwtui.icewarp.queue import messages
 
-from .tui_helpers import make_app
+from .tui_helpers import make_app, wait_for
 
 Cap = pytest.CaptureFixture[str]
 
@@ -48,13 +44,6 @@ def _bad(capsys: Cap, *argv: str) -> str:
     assert code == 2, (argv, code, out, err)
     assert err.count("\n") == 1 and "Traceback" not in err and "unexpected" not in err, err
     return err
-
-
-async def wait_for(pilot: Pilot[Any], predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await pilot.pause(0.05)
 
 
 def _digest(path: Path) -> str:

@@ -67,7 +67,7 @@ def test_demo_runs_live_in_tmux_and_cleans_up(isolated_config: Path, tmp_path: P
         header = _wait(session, r"Outgoing (\d+)\s+Priority (\d+)\s+Retry (\d+)", timeout=30)
         first_counts = header.groups()
         startup = time.monotonic() - started
-        _wait(session, r"\d+ shown", timeout=15)  # the Message Queue listed its items
+        _wait(session, r"\d+ shown", timeout=30)  # the Message Queue listed its items
         screen = _screen(session)
         demo_root = _demo_root(tmp_path)
         assert demo_root.is_dir()
@@ -83,7 +83,7 @@ def test_demo_runs_live_in_tmux_and_cleans_up(isolated_config: Path, tmp_path: P
         else:
             raise AssertionError(f"counts never moved from {first_counts}")
         _tmux("send-keys", "-t", session, "7")
-        _wait(session, r"History \(last 100 per service", timeout=10)
+        _wait(session, r"History \(last 100 per service", timeout=30)
         _tmux("send-keys", "-t", session, "q")
         deadline = time.monotonic() + 15
         while not done.exists() and time.monotonic() < deadline:

@@ -18,19 +18,23 @@ from iwtui.tui import app as app_mod
 
 from .tui_helpers import make_app, wait_for
 
-GAP = 0.6
+GAP = 1.5  # long beside the busy spell, which is yielded without sleeping
 
 
 async def test_a_busy_spell_is_delivered_once_per_gap(
     sim_root: Path, isolated_config: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     burst = asyncio.Event()
+    first_delivered = asyncio.Event()
 
     async def fake_watch(inst: Install, stop: asyncio.Event) -> AsyncIterator[set[Area]]:
         await burst.wait()
         yield {Area.QUEUES}  # after a quiet spell: delivered at once
-        for _ in range(8):  # a busy spell: held back, then delivered together
-            await asyncio.sleep(0.01)
+        # The busy spell starts right after that delivery, so it falls inside the gap
+        # however slow the machine is (no timed sleeps: nothing here races the gap).
+        await first_delivered.wait()
+        for _ in range(8):  # held back, then delivered together
+            await asyncio.sleep(0)
             yield {Area.QUEUES}
         yield {Area.SPAM}
         await stop.wait()
@@ -45,12 +49,13 @@ async def test_a_busy_spell_is_delivered_once_per_gap(
         def record(areas: set[Area]) -> None:  # what the watcher delivers (not refresh_all)
             if inspect.stack()[1].function == "_deliver_watched":
                 got.append((time.monotonic(), set(areas)))
+                first_delivered.set()
 
         monkeypatch.setattr(app, "request_refresh", record)
         t0 = time.monotonic()
         burst.set()
-        await wait_for(pilot, lambda: len(got) >= 2, timeout=10)
-        await pilot.pause(GAP * 1.5)
+        await wait_for(pilot, lambda: len(got) >= 2, timeout=30)
+        await pilot.pause(GAP * 1.5)  # a third delivery would come within this
     assert got[0][1] == {Area.QUEUES}
     assert got[0][0] - t0 < GAP  # the first change is not held back
     assert got[1][1] == {Area.QUEUES, Area.SPAM}  # nothing of the busy spell is lost

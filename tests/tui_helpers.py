@@ -20,8 +20,10 @@ def make_app(root: Path, cfg_file: Path, extra: str = "") -> IwtuiApp:
 
 
 async def wait_for(
-    pilot: Pilot[object], predicate: Callable[[], bool], timeout: float = 5.0
+    pilot: Pilot[object], predicate: Callable[[], bool], timeout: float = 30.0
 ) -> None:
+    """Wait until PREDICATE holds. The bound only matters when it fails, so it is generous:
+    the shared CI machine is often loaded, and a slow pass is not a wrong one."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
