@@ -123,3 +123,23 @@ async def test_import_cancel_and_bad_input(sim_root: Path, isolated_config: Path
         assert imp.result is None or imp.result.tables["smtp"].rows >= 0
         await pilot.press("right_square_bracket")
         assert app.query_one(AnalyzerArea).tab == "reports"
+
+
+async def test_a_focus_in_a_hidden_tab_does_not_take_the_tabs_back(sim_root: Path,
+                                                                   isolated_config: Path) -> None:  # fmt: skip
+    """Textual moves a focus hidden by a tab switch to a sibling, which can be in the pane
+    just hidden (Import's date field); that focus, or the area's own given just before the
+    switch, must leave the console on the tab asked for with its main control focused (it
+    took the tabs back to Import, and the E-mail tab then had no focus at all)."""
+    app = make_app(sim_root, isolated_config)
+    async with app.run_test(size=SIZE) as pilot:
+        area = await _open(pilot)
+        for tab, main in (("mail", "an-mail-to"), ("sql", "an-sql-text"),
+                          ("reports", "an-presets")):  # fmt: skip
+            area.show_tab(tab)
+            app.screen.set_focus(app.query_one("#an-date"))  # in the hidden Import tab
+            await pilot.pause(0.2)
+            await wait_for(pilot, lambda m=main: getattr(app.focused, "id", None) == m)  # type: ignore[misc]
+            assert area.tab == tab
+            area.show_tab("import")
+            await wait_for(pilot, lambda: getattr(app.focused, "id", None) == "an-import-now")

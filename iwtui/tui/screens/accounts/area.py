@@ -36,6 +36,7 @@ from iwtui.icewarp.logs.lines import safe_text
 from iwtui.icewarp.volume.walk import FolderCache
 from iwtui.tui.bindings import bindings
 from iwtui.tui.screens.accounts.columns import columns, human, narrow
+from iwtui.tui.widgets.area_tabs import AreaTabs
 from iwtui.tui.widgets.item_table import Column, ItemTable, sort_rows
 
 if TYPE_CHECKING:
@@ -120,7 +121,7 @@ class AccountsArea(Vertical):
             yield Static("Max", classes="accounts-label")
             yield Input("0", type="integer", id="accounts-max")
         yield Static(id="accounts-status")
-        with TabbedContent(id="accounts-tabs"):
+        with AreaTabs(id="accounts-tabs", refocus=self.focus):
             with TabPane("List", id="accounts-list"):
                 host = self._host if self.reverse_lookup else None
                 self._wide = columns(host)

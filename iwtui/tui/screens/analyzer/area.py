@@ -20,6 +20,7 @@ from iwtui.tui.bindings import bindings
 from iwtui.tui.screens.analyzer.common import Shared
 from iwtui.tui.screens.analyzer.import_tab import ImportTab
 from iwtui.tui.screens.analyzer.tabs import MailTab, ReportsTab, SqlTab
+from iwtui.tui.widgets.area_tabs import AreaTabs
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -51,7 +52,7 @@ class AnalyzerArea(Vertical):
     def compose(self) -> ComposeResult:
         if self.config_error:
             yield Static(safe_text(self.config_error), classes="an-error")
-        with TabbedContent(id="an-tabs"):
+        with AreaTabs(id="an-tabs", refocus=self.focus):
             with TabPane("Import", id="tab-import"):
                 yield ImportTab(self.shared)
             with TabPane("Reports", id="tab-reports"):
@@ -74,7 +75,7 @@ class AnalyzerArea(Vertical):
 
     def show_tab(self, name: str) -> None:
         self.query_one(TabbedContent).active = f"tab-{name}"
-        self.call_after_refresh(self.focus)
+        self.focus()
 
     def action_tab(self, step: int) -> None:
         ids = [t for t, _ in TABS]

@@ -23,6 +23,7 @@ from iwtui.icewarp.watch import Area
 from iwtui.tui.bindings import bindings
 from iwtui.tui.screens.spam.tabs import TABS, GreyTab, SpamTab, countdown
 from iwtui.tui.screens.spam.tarpit import TarpitTab
+from iwtui.tui.widgets.area_tabs import AreaTabs
 
 if TYPE_CHECKING:
     from iwtui.config import LoadedConfig
@@ -49,7 +50,7 @@ class SpamArea(Vertical):
         self._tabs: list[SpamTab] = []
 
     def compose(self) -> ComposeResult:
-        with TabbedContent(id="spam-tabs"):
+        with AreaTabs(id="spam-tabs", refocus=self.focus):
             for spec in TABS:
                 with TabPane(spec.title, id=f"tab-{spec.id}"):
                     cls = (
