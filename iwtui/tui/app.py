@@ -136,9 +136,8 @@ _MOVES = frozenset({"move", "page", "top", "bottom", "first", "last", "cursor_up
 
 
 def _show_tab(app: IwtuiApp, area_id: str, tabs: TabbedContent, tab_id: str) -> None:
-    # the tab first: the area then focuses that tab's list. The other way round, the
-    # focus of the old tab's list (a TabPane.Focused message, handled later) took the
-    # tabs back to the old tab
+    # the tab first: the area then focuses that tab's list (AreaTabs keeps the tab asked
+    # for whatever focus lands late)
     tabs.active = tab_id
     app.action_area(area_id)
 

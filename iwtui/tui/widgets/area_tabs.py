@@ -35,12 +35,12 @@ class AreaTabs(TabbedContent):
     def _stray(self, focused: Widget | None, was_ours: bool) -> bool:
         """Whether FOCUSED is a focus the area must take back: in a hidden pane of these
         tabs, or nothing after being in them, while the tabs are on screen."""
-        if not all(node.display for node in self.ancestors_with_self if isinstance(node, Widget)):
-            return False
-        pane = self.active_pane
         if focused is None:
-            return was_ours
-        return self in focused.ancestors and (pane is None or pane not in focused.ancestors)
+            ours = was_ours
+        else:  # a focus elsewhere on the screen (most of them): no further look
+            pane = self.active_pane
+            ours = self in focused.ancestors and (pane is None or pane not in focused.ancestors)
+        return ours and all(n.display for n in self.ancestors_with_self if isinstance(n, Widget))
 
     def _focus_moved(self, old: Widget | None, new: Widget | None) -> None:
         was_ours = old is not None and self in old.ancestors
