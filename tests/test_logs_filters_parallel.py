@@ -276,9 +276,9 @@ def test_a_stopped_helper_does_not_hold_the_search(smtp_log: Path, helpers: list
     real_send = search._Helper.send
 
     def send(self: search._Helper, frame: tuple[object, ...]) -> None:
+        if len(frame) == 4:  # its first range: it is stopped before the range reaches it
+            os.kill(self.proc.pid, signal.SIGSTOP)  # (after the send, it could answer first)
         real_send(self, frame)
-        if len(frame) == 4:  # its first range: it stops before answering
-            os.kill(self.proc.pid, signal.SIGSTOP)
 
     monkeypatch.setattr(search._Helper, "send", send)
     t0 = time.monotonic()
