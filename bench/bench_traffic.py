@@ -4,10 +4,11 @@
 1. Cold: every counter of the day log into an empty store (``iwtui charts show`` in a fresh
    process, the log alone in its install) against ``grep -c Connected`` over the same file
    (target 8x); the peak RSS of any one of its processes (target < 150 MB).
-2. Warm: the same ``charts show`` again, nothing new (target 1.5x ``iwtui --version``;
-   also shown against ``iwtui charts categories --json``, the same start-up (parser,
-   config, the traffic CLI module) without the store: the floor of any ``charts`` command),
-   and the warm work itself in this process (store opened, every log stat'ed, one query).
+2. Warm: the same ``charts show`` again, nothing new (target 1.5x ``iwtui --version``):
+   the answer replayed (``iwtui.cli.replay``: nothing it depends on changed). Then the
+   full path (``IWTUI_NO_REPLAY=1``) against ``--version`` and ``iwtui charts categories
+   --json`` (the same start-up: parser, config, the traffic CLI module, without the store),
+   and its own work in this process (store opened, every log stat'ed, one query).
 3. Redraw on a period switch of the Traffic Charts area (a month of minute counters,
    160x48; target 50 ms).
 4. Idle CPU of the console with the chart open while the SMTP log grows by 25 lines/s
@@ -67,15 +68,19 @@ def _config(tmp: Path) -> Path:
     return cfg
 
 
-def _env(cfg: Path) -> dict[str, str]:
+def _env(cfg: Path, no_replay: bool = False) -> dict[str, str]:
     env = {**os.environ, "IWTUI_CONFIG": str(cfg), "PYTHONPYCACHEPREFIX": str(cfg.parent / "pyc")}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.pop("IWTUI_NO_REPLAY", None)
+    if no_replay:  # the whole command: parser, config, store opened, every log stat'ed
+        env["IWTUI_NO_REPLAY"] = "1"
     return env
 
 
-def _run(argv: list[str], cfg: Path, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, env=_env(cfg), check=True, capture_output=True, text=True,
-                          cwd=cwd)  # fmt: skip
+def _run(argv: list[str], cfg: Path, cwd: str | None = None,
+         no_replay: bool = False) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    return subprocess.run(argv, env=_env(cfg, no_replay), check=True, capture_output=True,
+                          text=True, cwd=cwd)  # fmt: skip
 
 
 def compare(name: str, ours: Callable[[], object], base: Callable[[], object], base_name: str,
@@ -151,9 +156,13 @@ def cold_and_warm(mb: float) -> None:
 def _warm(show: list[str], cfg: Path, root: Path, tmp: Path, iso: str) -> None:
     iwtui = [PY, "-m", "iwtui"]
     _run([*iwtui, "--version"], cfg)  # (bytecode of both cached before the figures)
+    full = _run(show, cfg, no_replay=True).stdout
+    assert _run(show, cfg).stdout == full, "the replayed answer differs from the full run's"
     compare("warm: the same charts show, nothing new", lambda: _run(show, cfg),
             lambda: _run([*iwtui, "--version"], cfg), "iwtui --version", runs=15)  # fmt: skip
-    compare("warm: the same charts show, nothing new", lambda: _run(show, cfg),
+    compare("warm, full path (IWTUI_NO_REPLAY=1)", lambda: _run(show, cfg, no_replay=True),
+            lambda: _run([*iwtui, "--version"], cfg), "iwtui --version", runs=15)  # fmt: skip
+    compare("warm, full path (IWTUI_NO_REPLAY=1)", lambda: _run(show, cfg, no_replay=True),
             lambda: _run([*iwtui, "charts", "categories", "--json"], cfg),
             "charts categories --json (floor)", runs=15)  # fmt: skip
     _warm_work(root, tmp / "state", iso)

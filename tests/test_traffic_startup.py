@@ -82,7 +82,7 @@ def test_warm_charts_show_loads_no_yaml_hashlib_or_helpers(sim_root: Path, tmp_p
         f"sys.stdout = open(os.devnull, 'w')\nrc = main({argv!r})\nsys.stdout = sys.__stdout__\n"
         "print(rc, ','.join(sorted(sys.modules)))"
     )
-    env = {**os.environ, "IWTUI_CONFIG": str(cfg)}
+    env = {**os.environ, "IWTUI_CONFIG": str(cfg), "IWTUI_NO_REPLAY": "1"}  # the full path
     run = [sys.executable, "-c", code]
     subprocess.run(run, env=env, capture_output=True, check=True)  # the cold ingest
     out = subprocess.run(run, env=env, capture_output=True, text=True, check=True).stdout

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from iwtui.cli.common import EXIT_OK, Add, add_nested, context, emit_json
+from iwtui.cli.common import EXIT_OK, Add, Context, add_nested, context, emit_json
 from iwtui.errors import BadInput
 
 if TYPE_CHECKING:
@@ -26,8 +26,9 @@ KNOWN_SERVICES = ("smtp", "pop3", "imap", "control", "groupware", "im", "ftp", "
                   "ldap", "activesync", "webdav", "syncml", "wcs")  # fmt: skip
 
 
-def _open(args: argparse.Namespace) -> tuple[Install, Store]:
-    """The install and its store, brought up to date (progress on a terminal's stderr)."""
+def _open(args: argparse.Namespace, *, on_install: Callable[[Context, Install], None] | None = None) -> tuple[Install, Store]:  # fmt: skip
+    """The install and its store, brought up to date (progress on a terminal's stderr);
+    ``on_install`` is called before the logs are read."""
     from iwtui.icewarp.traffic.ingest import ingest
     from iwtui.icewarp.traffic.store import Store, default_path
 
@@ -35,6 +36,8 @@ def _open(args: argparse.Namespace) -> tuple[Install, Store]:
     inst = ctx.install()
     if not inst.log_dir.is_dir():
         raise BadInput(f"log folder not found: {inst.log_dir}")
+    if on_install is not None:
+        on_install(ctx, inst)
     store = Store(default_path(inst, ctx.config.state_path()))
     tty = sys.stderr.isatty()
 
@@ -142,13 +145,22 @@ def cmd_show(args: argparse.Namespace) -> int:
     start, end, step = _range(args)
     if args.json and args.csv:
         raise BadInput("--json and --csv exclude each other")
-    inst, store = _open(args)
+    recorder: list[Any] = []  # the answer kept for a replay (iwtui.cli.replay), when it can be
+
+    def on_install(ctx: Context, inst: Install) -> None:
+        if _replayable(args, ctx, inst):
+            from iwtui.cli import replay
+
+            recorder.append((replay.Recorder(args.command_line, str(inst.root), str(inst.log_dir)), ctx))  # fmt: skip
+
+    inst, store = _open(args, on_install=on_install)
     server = inst.server_id or ""
     with store:
         series = [query.series(store, server, service, n, start, end, step) for n in names]
     if series and series[0].step_s != step:
         from iwtui.icewarp.traffic.store import MINUTE_DAYS
 
+        recorder.clear()  # (the note goes to stderr: an answer is stdout only)
         print(f"iwtui: minute rows are kept {MINUTE_DAYS} days: this range is in steps of "
               f"{series[0].step_s // 60} min from {series[0].start:%Y-%m-%d %H:%M}",
               file=sys.stderr)  # fmt: skip
@@ -157,6 +169,44 @@ def cmd_show(args: argparse.Namespace) -> int:
 
         title = f"{service} {', '.join(names)}: {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}"
         _write_text(Path(args.svg), render(series, title))
+    if recorder and sum(len(s.points) for s in series) <= REPLAY_POINTS:
+        import contextlib
+        import io
+
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            _print_series(args, series)
+        answer = buf.getvalue()
+        sys.stdout.write(answer)
+        sys.stdout.flush()
+        rec, ctx = recorder[0]
+        path = ctx.loaded.path
+        rec.keep(answer, config_path=None if path is None else str(path),
+                 state=str(ctx.config.state_path()))  # fmt: skip
+    else:
+        _print_series(args, series)
+    return EXIT_OK
+
+
+# An answer of at most this many points is kept for the next run (~70 bytes each as JSON)
+REPLAY_POINTS = 25_000
+
+
+def _replayable(args: argparse.Namespace, ctx: Context, inst: Install) -> bool:
+    """Whether the answer is a function of what ``iwtui.cli.replay`` compares: stdout
+    only, the root named (not discovered), no folder asked of tool.sh."""
+    import os
+
+    if args.svg or not getattr(args, "command_line", None):
+        return False
+    if inst.root_origin not in ("--root", "config root"):
+        return False
+    cfg = ctx.config
+    asks_tool = cfg.tool_sh and not cfg.log_path and os.access(inst.root / "tool.sh", os.X_OK)
+    return not asks_tool
+
+
+def _print_series(args: argparse.Namespace, series: list[Any]) -> None:
     if args.json:
         emit_json([s.as_json() for s in series])
     elif args.csv:
@@ -169,7 +219,6 @@ def cmd_show(args: argparse.Namespace) -> int:
                 w.writerow([s.service, s.category, s.step_s, p.t, p.v, f"{p.avg:.3f}", p.peak])
     elif not args.svg:
         _print_table(series)
-    return EXIT_OK
 
 
 def _write_text(path: Path, text: str) -> None:
