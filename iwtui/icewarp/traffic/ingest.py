@@ -8,7 +8,7 @@ gave is subtracted) and read again from its start; a file that vanished keeps wh
 (the store outlives log retention). A ``.gz`` archive of a file already read is skipped.
 Calling ``ingest`` with nothing new costs one ``stat`` per file and one query.
 
-Large work (48 MiB or more) is cut into newline-aligned pieces (32 MiB, smaller towards
+Large work (48 MiB or more) is cut into newline-aligned pieces (16 MiB, smaller towards
 the end of a file) shared between this
 process and helper processes (``worker.py``), results merged in order per file. Progress
 is reported per piece; ``cancel`` stops between pieces (files already finished are kept).
@@ -39,7 +39,10 @@ if TYPE_CHECKING:  # (imported when there is something to read: a warm check nee
     from iwtui.icewarp.traffic import scan
 
 HEAD = 4096
-PIECE = 32 << 20
+# 16 MiB: a piece's bytes stay below glibc's largest mmap threshold (32 MiB), so the
+# buffer is reused from the heap; a 32 MiB piece was a fresh mapping each time, and its
+# page faults took 0.4-0.5 s of CPU per GB (a 1 GB cold ingest: 3.26 s -> 2.99 s)
+PIECE = 16 << 20
 PARALLEL_MIN = 48 << 20
 GZ_BLOCK = 8 << 20
 
