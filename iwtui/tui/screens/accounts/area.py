@@ -34,6 +34,7 @@ from iwtui.icewarp.accounts.stats import AccountRow, Report, _sum, collect, pars
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.logs.lines import safe_text
 from iwtui.icewarp.volume.walk import FolderCache
+from iwtui.tui import heap
 from iwtui.tui.bindings import bindings
 from iwtui.tui.screens.accounts.columns import columns, human, narrow
 from iwtui.tui.widgets.area_tabs import AreaTabs
@@ -255,6 +256,8 @@ class AccountsArea(Vertical):
         self.report = report
         self.all_rows = report.rows
         self.resort()
+        if len(report.rows) >= heap.BIG:  # after this paint: no long pause at a later key
+            self.call_after_refresh(heap.settle)
         if self._again:
             self._again = False
             self.refresh_data()
