@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench screenshots clean
+.PHONY: demo test lint bench bench-memory screenshots clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/run.py
+
+# the console's RSS over an hour of the demo (IWTUI_BENCH_MEMORY_MIN minutes)
+bench-memory: $(STAMP)
+	$(PY) bench/bench_memory.py
 
 screenshots: $(STAMP)
 	$(PY) scripts/screenshots.py

@@ -9,7 +9,10 @@ the issue's figure is 1000).
    against a 1 KB log, in fresh processes.
 3. RSS of a process holding the fully indexed big log and reading random screens.
 4. Tail latency: a writer appends 2,000 lines/s; how long until the follower has each line
-   (p50/p95), against the writer's own flush.
+   (p50/p95), against the writer's own flush. Then the console's Logs area (Pilot, 160x48):
+   at each paint of the screen (its own refresh), how long the oldest line that just came
+   to the bottom of the view waited since it was written (issue 15: p95 120 ms); and keys
+   pressed while it appends, beside Pilot's round trip for an unbound key.
 """
 
 from __future__ import annotations
@@ -323,6 +326,7 @@ from iwtui import config
 from iwtui.icewarp.install import discover
 from iwtui.tui.app import IwtuiApp
 from iwtui.tui.widgets.log_view import LogView
+from textual.screen import Screen
 
 root, cfg = Path(sys.argv[1]), Path(sys.argv[2])
 smtp = sorted((root / "logs" / "smtp").glob("s*.log"))[-1]
@@ -353,17 +357,25 @@ async def main():
         else:
             t = threading.Thread(target=lambda: None); t.start(); sent[0] = 0
         seen, lat, keys = -1, [], []
-        t_end = time.perf_counter() + 6
-        while time.perf_counter() < t_end:
-            await pilot.pause(0.01)
+        # at each paint of the screen (the app's own refresh, not a Pilot round trip, which
+        # alone takes 70-100 ms here): the newest line painted at the bottom of the view
+        refresh = Screen._compositor_refresh
+
+        def painted(screen):
+            nonlocal seen
+            refresh(screen)
             h = view.scrollable_content_region.height
-            last = view.render_line(h - 1).text
+            last = view.render_line(h - 1).text if h else ""
             if "n=" in last:
                 k = int(last.rsplit("n=", 1)[1].split()[0])
-                if k != seen:
+                if k != seen and k in sent:
                     # the oldest line that just appeared is the one that waited longest
                     first_new = seen + 1 if seen >= 0 else k
                     lat.append(time.perf_counter() - sent[first_new]); seen = k
+
+        Screen._compositor_refresh = painted
+        await asyncio.sleep(6)
+        Screen._compositor_refresh = refresh
         # keys while it keeps appending: up, then back to the end
         noop = []
         for _ in range(30):
@@ -400,7 +412,7 @@ def tui_latency() -> None:
         float(out[5]),
     )
     print(
-        f"{'TUI: appended line to screen (p50 / p95)':<44} {p50:6.1f} ms / {p95:6.1f} ms  (2,000 lines/s; {n} screen samples; target p95 < 250 ms)"
+        f"{'TUI: appended line painted (p50 / p95)':<44} {p50:6.1f} ms / {p95:6.1f} ms  (2,000 lines/s; {n} paints, at the app's own refresh; the oldest new line each; target p95 120 ms)"
     )
     print(
         f"{'TUI: key handled while appending (p50/p95)':<44} {k50:6.1f} ms / {k95:6.1f} ms  Pilot's round trip for an unbound key: {z50:6.1f} ms (p50); ours beyond it: {k50 - z50:5.1f} ms"
