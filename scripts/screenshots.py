@@ -18,7 +18,11 @@ from iwtui.icewarp.install import discover
 from iwtui.simulator.tree import SimOptions, build
 from iwtui.tui import app as app_module
 from iwtui.tui.app import IwtuiApp
+from iwtui.tui.screens.analyzer import import_tab
+from iwtui.tui.screens.charts import area as charts_screen
 from iwtui.tui.screens.queue import area as queue_screen
+from iwtui.tui.screens.statistics import area as statistics_screen
+from iwtui.tui.screens.volume import area as volume_screen
 from iwtui.tui.screens.spam import tabs as spam_screen
 from iwtui.tui.widgets.status_strip import StatusStrip
 
@@ -66,11 +70,18 @@ def main() -> int:
     queue_screen.SLOW_SCAN_S = float("inf")  # a scan's duration depends on the machine
     spam_screen._now = lambda: now
     app_module._now = lambda: now
+    charts_screen._now = lambda: now  # the status strips' clocks and "today"
+    statistics_screen._now = lambda: now
+    import_tab._today = lambda: now.date()
+    volume_screen._now = lambda: now
     with tempfile.TemporaryDirectory(prefix="iwtui-shots-") as tmp:
         os.chdir(tmp)
         build(Path("icewarp"), SimOptions(seed=7, start=START, log_mb=0.3))
         cfg = Path(tmp) / "config.yaml"
-        cfg.write_text(f"watch: false\ntool_sh: false\nstate_dir: {tmp}/state\n")
+        # the analyzer's database named relative to the tree's folder: the Import tab shows
+        # the same path wherever the pictures are made
+        cfg.write_text(f"watch: false\ntool_sh: false\nstate_dir: {tmp}/state\n"
+                       "analyzer:\n  db: state/analyzer.sqlite\n")  # fmt: skip
         for name, keys in SHOTS:
             asyncio.run(shoot(name, keys, cfg))
     return 0
