@@ -21,9 +21,9 @@ from iwtui.tui.app import IwtuiApp
 from iwtui.tui.screens.analyzer import import_tab
 from iwtui.tui.screens.charts import area as charts_screen
 from iwtui.tui.screens.queue import area as queue_screen
+from iwtui.tui.screens.spam import tabs as spam_screen
 from iwtui.tui.screens.statistics import area as statistics_screen
 from iwtui.tui.screens.volume import area as volume_screen
-from iwtui.tui.screens.spam import tabs as spam_screen
 from iwtui.tui.widgets.status_strip import StatusStrip
 
 OUT = Path(__file__).resolve().parent.parent / "screenshots"
