@@ -519,3 +519,45 @@ def test_helper_speaking_garbage_is_stopped_and_reported(
     stats = Walker(helpers=True).run([Unit("top", str(top))])
     assert time.monotonic() - t0 < 30  # not the helper's 60 s
     assert ("(helper process)", "ended early: totals may be short") in stats.errors
+
+
+@pytest.mark.parametrize("where", ["first half", "second half", "a folder gone"])
+def test_rescan_on_two_threads_equals_one_and_sees_each_half(where: str, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """A large unit's folders are checked on two threads (restat.Pair): the same totals,
+    all reused; a change in the half either thread checks, or a folder removed, makes
+    that unit walked again, right."""
+    from iwtui.icewarp.volume import restat, store
+
+    top = tmp_path / "top"
+    boxes = [top / "mail" / f"u{k:03d}" / "inbox" for k in range(60)]
+    for box in boxes:
+        box.mkdir(parents=True)
+        (box / "m.imap").write_bytes(b"m" * 10)
+    _age(top, 3)
+    monkeypatch.setattr(restat, "PAIR_MIN", 16)
+    monkeypatch.setattr(restat, "RUN", 40)  # several runs, each split between the threads
+    monkeypatch.setattr(walk, "spare_core", lambda: True)
+    made: list[int] = []
+    real = restat.Pair.__init__
+    monkeypatch.setattr(restat.Pair, "__init__", lambda self: (made.append(1), real(self))[1])
+    state = tmp_path / "state"
+    first = Walker(helpers=False)
+    s1 = first.run(_units(top))
+    store.save_cache(state, top, first.fresh)
+    again = Walker(store.load_cache(state, top), helpers=False)
+    s2 = again.run(_units(top))
+    assert made and (s2.bytes, s2.files) == (s1.bytes, s1.files) == plain_walk(top)
+    assert s2.reused == s2.folders == s1.folders
+    # the packed order is the folders' pre-order: a late mailbox lies in the second half of
+    # a run, an early one in the first
+    box = boxes[5] if where == "first half" else boxes[-3]
+    if where == "a folder gone":
+        (box / "m.imap").unlink()
+        box.rmdir()
+    else:
+        (box / "new.imap").write_bytes(b"n" * 33)
+    third = Walker(store.load_cache(state, top), helpers=False)
+    s3 = third.run(_units(top))
+    assert (s3.bytes, s3.files) == plain_walk(top)
+    assert s3.reused < s3.folders or where == "a folder gone"

@@ -30,6 +30,9 @@ from itertools import islice
 from sys import intern
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
+from iwtui.icewarp.volume import restat
+from iwtui.icewarp.volume.restat import HOT, stamp
+
 if TYPE_CHECKING:
     from iwtui.icewarp.volume.helper import Helper
 
@@ -55,14 +58,8 @@ class Folder(NamedTuple):
     oldest: int = 0  # the oldest direct regular file's mtime, seconds (0: none)
 
 
-HOT = -1  # the stamp of a folder holding a file written within HOT_SECONDS: never reused
-
-
-def stamp(st: os.stat_result) -> int:
-    """One integer for (inode, mtime, ctime): equal stamps, unchanged folder (a 64-bit hash of
-    integers, the same in every process; never HOT)."""
-    h = hash((st.st_ino, st.st_mtime_ns, st.st_ctime_ns))
-    return h if h != HOT else -2
+# HOT: the stamp of a folder holding a file written within HOT_SECONDS: never reused.
+# stamp(st): one integer for (inode, mtime, ctime) (both in restat, the rescan's check)
 
 
 class Packed:
@@ -444,6 +441,7 @@ class Walker:
         kept = self.kept
         tb = tf = tn = 0
         done = 0
+        pair: restat.Pair | None = None  # a second thread for a large unit's folders
         try:
             while index < n:
                 unit = units[index]
@@ -470,17 +468,15 @@ class Walker:
                         oj = olds[j]
                         if oj and (not o or oj < o):
                             o = oj
-                else:  # checked by runs of 256 (progress, cancel), summed in C
-                    for c in range(i, end, 256):
-                        top = min(c + 256, end)
-                        for path, old in zip(paths[c:top], stamps[c:top], strict=True):
-                            try:
-                                st = lstat(path)
-                            except OSError:
-                                return index
-                            sv = h((st.st_ino, st.st_mtime_ns, st.st_ctime_ns))
-                            if old != (sv if sv != HOT else -2) or not isdir(st.st_mode):
-                                return index
+                else:  # checked by runs (progress, cancel), summed in C
+                    if pair is None and end - i >= restat.PAIR_MIN and spare_core():
+                        pair = restat.Pair()
+                    run = restat.RUN if pair is not None else 256
+                    check = pair.unchanged if pair is not None else restat.unchanged
+                    for c in range(i, end, run):
+                        top = min(c + run, end)
+                        if not check(paths, stamps, c, top):
+                            return index
                         if top < end:
                             self._current = paths[top]
                             self._count(tb, tf, tn)
@@ -521,6 +517,8 @@ class Walker:
                         break
             return index
         finally:
+            if pair is not None:
+                pair.close()
             self._count(tb, tf, tn)
 
     def _quick_dict(self, unit: Unit) -> bool:
