@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import json
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -389,3 +390,25 @@ def test_deferral_scan_in_a_helper_process_gives_the_same(
     t0 = time.monotonic()
     assert deferrals.scan_apart(sim_install.log_dir, cancel=stop) == {}
     assert time.monotonic() - t0 < 5 and real_scan
+
+
+def test_which_names_a_queue_folder_lists(tmp_path: Path) -> None:
+    """A dot name is never an item (our temp files, editors' swap files); incoming lists
+    ``.dat`` files, MDA ``.tm$.tm$`` ones (they share a folder); the others any regular
+    file; folders, links and FIFOs are not items."""
+    from iwtui.icewarp.queue.folders import QueueSpot, iter_items
+
+    folder = tmp_path / "q"
+    folder.mkdir()
+    for name in ("a.tmp", "b.dat", "c.tm$.tm$", ".hidden.dat", ".x.tm$.tm$", "d"):
+        (folder / name).write_bytes(b"x")
+    (folder / "sub.dat").mkdir()
+    (folder / "link.dat").symlink_to(folder / "b.dat")
+    os.mkfifo(folder / "fifo.dat")
+
+    def names(queue: str) -> list[str]:
+        return sorted(e.name for e in iter_items(QueueSpot(queue, folder)))
+
+    assert names("outgoing") == ["a.tmp", "b.dat", "c.tm$.tm$", "d"]
+    assert names("incoming") == ["b.dat"]
+    assert names("mda") == ["c.tm$.tm$"]

