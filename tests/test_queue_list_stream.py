@@ -95,6 +95,12 @@ def test_json_texts_equal_json_dumps(sim_install: Install) -> None:
         one.last_error = 'it said "no", problem: "x"'
         want = one.json_line() if form == "line" else one.json_block()
         assert messages.with_last_error(bare, form, one.last_error) == want
+        # a last error from the log with C1 controls, a line separator, DEL: inert
+        one.last_error = "bad\x85 sep\u2028 del\x7f"
+        want = one.json_line() if form == "line" else one.json_block()
+        got = messages.with_last_error(bare, form, one.last_error)
+        assert got == json_inert(want) and not {"\x85", "\u2028", "\x7f"} & set(got)
+        assert json.loads(got)["last_error"] == one.last_error
         del text
 
 

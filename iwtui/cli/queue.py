@@ -144,7 +144,7 @@ def _texts(rows: list[Row], form: str, errors: _LastErrors | None) -> list[str]:
         return texts
     for k, why in zip(retry, errors.of([rows[k] for k in retry]), strict=True):
         if why is not None:
-            texts[k] = json_inert(messages.with_last_error(texts[k], form, why))
+            texts[k] = messages.with_last_error(texts[k], form, why)  # (made inert there)
     return texts
 
 
@@ -211,13 +211,9 @@ class _LastErrors:
         """The last errors of retry rows, as ``deferrals.attach`` finds an item's."""
         if self._thread is None:
             return [None] * len(rows)
-        probes = []
-        for _at, _text, sender, recipients in rows:
-            probe = QueueItem("", "retry", 0, "", 0, 0.0, head=b"")
-            probe._adopt((sender or "", recipients or [], "", "", "", None, None), None)
-            probes.append(probe)
-        deferrals.attach(probes, self._wait())
-        return [p.last_error for p in probes]
+        found = self._wait()
+        last = deferrals.last_error
+        return [last(sender or "", recipients or [], found) for _t, _x, sender, recipients in rows]
 
 
 def cmd_show(args: argparse.Namespace) -> int:

@@ -161,12 +161,19 @@ def _stamp(d: Deferral) -> float:
 def attach(items: Iterable[QueueItem], deferrals: dict[tuple[str, str], Deferral]) -> None:
     """Set ``last_error`` of each item from its newest failed attempt, if any."""
     for item in items:
-        best: Deferral | None = None
-        for r in item.recipients:
-            d = deferrals.get((item.sender.lower(), r.lower()))
-            if d is not None and (best is None or _stamp(d) > _stamp(best)):
-                best = d
-        item.last_error = best.reason if best else None
+        item.last_error = last_error(item.sender, item.recipients, deferrals)
+
+
+def last_error(sender: str, recipients: Iterable[str],
+               deferrals: dict[tuple[str, str], Deferral]) -> str | None:  # fmt: skip
+    """The reason of the newest failed attempt from ``sender`` to any of ``recipients``."""
+    best: Deferral | None = None
+    who = sender.lower()
+    for r in recipients:
+        d = deferrals.get((who, r.lower()))
+        if d is not None and (best is None or _stamp(d) > _stamp(best)):
+            best = d
+    return best.reason if best else None
 
 
 def scan_apart(

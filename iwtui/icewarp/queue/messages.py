@@ -275,15 +275,18 @@ def rows_of(work: list[Any]) -> list[Row | None]:
 
 
 def with_last_error(json: str, form: str, last_error: str) -> str:
-    """A row's JSON text (``last_error`` null) with its last error set. The null is found
-    from the end: the problem after it is a JSON string, which cannot hold this text
-    unescaped."""
+    """A row's JSON text (``last_error`` null) with its last error set, the error made
+    inert (``json_inert``; the row's text is already). The null is found from the end:
+    the problem after it is a JSON string, which cannot hold this text unescaped."""
     sep = ", " if form == "line" else ",\n    "
     null = f'{sep}"last_error": null{sep}"problem": '
     at = json.rfind(null)
     if at < 0:
         return json
-    return f'{json[:at]}{sep}"last_error": {_json_str(last_error)}{sep}"problem": {json[at + len(null) :]}'
+    why = _json_str(last_error)
+    if not why.isascii() or "\x7f" in why:
+        why = json_inert(why)
+    return f'{json[:at]}{sep}"last_error": {why}{sep}"problem": {json[at + len(null) :]}'
 
 
 # as_json's keys, in its order, for json_line and json_block
