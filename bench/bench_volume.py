@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import common  # noqa: F401  (every iwtui process with its bytecode cached, as installed)
+
 PY = sys.executable
 
 WALK = """

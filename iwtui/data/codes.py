@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-import yaml
-
 TARPIT_REASONS: dict[str, str] = {
     "C": "Tarpitting invoked via Content Filters",
     "I": "IP blocked for exceeding connections in one minute",
@@ -36,6 +34,8 @@ class Interpretation:
 
 @cache
 def reply_table() -> tuple[Interpretation, ...]:
+    import yaml  # (~10 ms: a command that never explains a reply does not pay it)
+
     text = resources.files("iwtui.data").joinpath("smtp_replies.yaml").read_text(encoding="utf-8")
     return tuple(
         Interpretation(**{k: str(v) for k, v in row.items()}) for row in yaml.safe_load(text)
