@@ -19,12 +19,13 @@ from iwtui.cli.validate import count
 from iwtui.errors import BadInput
 from iwtui.icewarp import files
 from iwtui.icewarp.logs import catalog as catalog_mod
-from iwtui.icewarp.logs import search, sessions
+from iwtui.icewarp.logs import search
 from iwtui.icewarp.logs.catalog import Catalog, LogDay
 from iwtui.icewarp.logs.index import plain_path
 from iwtui.icewarp.logs.lines import parse_line, safe_text
 from iwtui.icewarp.logs.names import parse_name
-from iwtui.icewarp.logs.tail import Follower
+
+# (sessions and the follower are imported by their commands: `logs show` starts faster)
 
 
 def _catalog(args: argparse.Namespace) -> Catalog:
@@ -176,6 +177,8 @@ def cmd_logs_parse(args: argparse.Namespace) -> int:
 def cmd_logs_tail(args: argparse.Namespace) -> int:
 
     inst = context(args).install()
+    from iwtui.icewarp.logs.tail import Follower
+
     f = Follower(inst.log_dir, args.service, from_start=False)
     if f.current is None:
         print(safe_text(f"iwtui: waiting for a {args.service} log in {inst.log_dir}"),
@@ -202,6 +205,8 @@ def cmd_logs_tail(args: argparse.Namespace) -> int:
 
 
 def cmd_sessions_list(args: argparse.Namespace) -> int:
+    from iwtui.icewarp.logs import sessions
+
     cat = _catalog(args)
     services = (
         [args.service]
@@ -230,6 +235,8 @@ def cmd_sessions_list(args: argparse.Namespace) -> int:
 
 
 def cmd_sessions_show(args: argparse.Namespace) -> int:
+    from iwtui.icewarp.logs import sessions
+
     cat = _catalog(args)
     day = _day(args.date) or date.today()
     at = search.parse_clock(args.at) if args.at else None
