@@ -1,5 +1,6 @@
 """Demo start: launch `iwtui demo` in tmux until the header shows counts, against
-launching a bare Textual app that draws one line (the floor for any Textual program)."""
+launching a bare Textual app that draws one line (the floor for any Textual program);
+then the console alone on a simulated install (issue 15: first paint within 1 s)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from common import bare_textual_app, compare
 BARE = bare_textual_app("Outgoing 1  Priority 2  Retry 3")
 
 
-def _until_counts(cmd: str) -> None:
+def _until_counts(cmd: str, pattern: str = r"Outgoing \d+\s+Priority \d+\s+Retry \d+") -> None:
     session = f"iwtui-bench-{uuid.uuid4().hex[:6]}"
     subprocess.run(
         ["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "48", cmd], check=True
@@ -27,7 +28,7 @@ def _until_counts(cmd: str) -> None:
         while time.monotonic() < deadline:
             out = subprocess.run(["tmux", "capture-pane", "-p", "-t", session],
                                  capture_output=True, text=True).stdout  # fmt: skip
-            if re.search(r"Outgoing \d+\s+Priority \d+\s+Retry \d+", out):
+            if re.search(pattern, out):
                 return
             time.sleep(0.02)
         raise RuntimeError("no counts on screen after 30 s")
@@ -47,6 +48,24 @@ def main() -> None:
         compare(
             "iwtui demo: launch to live counts on screen",
             lambda: _until_counts(f"IWTUI_CONFIG={cfg} {sys.executable} -m iwtui demo"),
+            lambda: _until_counts(f"{sys.executable} {bare}"),
+            "bare Textual app: launch to first line",
+        )
+        # the console alone on an install (the demo also writes its tree first): issue 15's
+        # "console first paint within 1 s"
+        tree = Path(tmp) / "icewarp"
+        subprocess.run([sys.executable, "-m", "iwtui", "simulate", str(tree), "--once"],
+                       check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+        compare(
+            "iwtui --root TREE: launch to first paint",
+            lambda: _until_counts(f"IWTUI_CONFIG={cfg} {sys.executable} -m iwtui --root {tree}",
+                                  r"Message Queue"),  # the navigation drawn
+            lambda: _until_counts(f"{sys.executable} {bare}"),
+            "bare Textual app: launch to first line",
+        )
+        compare(
+            "iwtui --root TREE: launch to counts on screen",
+            lambda: _until_counts(f"IWTUI_CONFIG={cfg} {sys.executable} -m iwtui --root {tree}"),
             lambda: _until_counts(f"{sys.executable} {bare}"),
             "bare Textual app: launch to first line",
         )
