@@ -58,8 +58,9 @@ def main() -> None:
                        check=True, stdout=subprocess.DEVNULL)  # fmt: skip
         compare(
             "iwtui --root TREE: launch to first paint",
-            lambda: _until_counts(f"IWTUI_CONFIG={cfg} {sys.executable} -m iwtui --root {tree}",
-                                  r"Message Queue"),  # the navigation drawn
+            lambda: _until_counts(
+                f"IWTUI_CONFIG={cfg} {sys.executable} -m iwtui --root {tree}", r"Message Queue"
+            ),  # the navigation drawn
             lambda: _until_counts(f"{sys.executable} {bare}"),
             "bare Textual app: launch to first line",
         )
