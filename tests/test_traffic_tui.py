@@ -179,6 +179,7 @@ async def test_live_update_within_two_seconds(sim_root: Path, isolated_config: P
 async def test_hidden_areas_do_no_work(sim_root: Path, isolated_config: Path) -> None:
     app = make_app(sim_root, isolated_config)
     async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.areas_built)  # built just after the first paint
         charts = app.query_one(ChartsArea)
         stats = app.query_one(StatisticsArea)
         await pilot.pause(1.5)

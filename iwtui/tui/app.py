@@ -29,6 +29,7 @@ from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, OptionList, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
@@ -41,7 +42,7 @@ from iwtui.icewarp.install import Install
 from iwtui.icewarp.watch import Area, watch
 from iwtui.resources import resource_dir
 from iwtui.text import safe_lines, safe_text
-from iwtui.tui.areas import AREAS, BY_ID
+from iwtui.tui.areas import AREAS, BY_ID, AreaInfo
 from iwtui.tui.bindings import bindings, effective_keys, key_display
 from iwtui.tui.gate import run_undo
 from iwtui.tui.screens.help import HelpScreen
@@ -142,6 +143,15 @@ def _show_tab(app: IwtuiApp, area_id: str, tabs: TabbedContent, tab_id: str) -> 
     app.action_area(area_id)
 
 
+class AreaSlot(Widget):
+    """The place of an area not built yet (the console builds them just after its first
+    paint; ``IwtuiApp.build_area``). Never shown: an area is built before it is."""
+
+    def __init__(self, area: AreaInfo) -> None:
+        super().__init__(id=f"slot-{area.id}")
+        self.area = area
+
+
 _T = TypeVar("_T")
 
 
@@ -172,6 +182,9 @@ class IwtuiApp(App[int]):
         self._stop_watch = asyncio.Event()
         self._started = time.perf_counter()
         self.first_paint_s: float | None = None
+        # areas whose widget is (being) built: set once it is in place (AreaSlot)
+        self._built: dict[str, asyncio.Event] = {AREAS[0].id: asyncio.Event()}
+        self._built[AREAS[0].id].set()
 
     def notify(
         self,
@@ -239,8 +252,11 @@ class IwtuiApp(App[int]):
                 *(Option(f"{self._area_key(a.id)} {a.title}", id=a.id) for a in AREAS), id="nav"
             )
             with ContentSwitcher(initial=AREAS[0].id, id="areas"):
-                for area in AREAS:
-                    yield area.build(self.install, self.loaded)
+                # the first area now, the others just after the first paint (composing all
+                # nine first took 0.4-0.6 s of the start: their CSS applied to ~1,000 widgets)
+                yield AREAS[0].build(self.install, self.loaded)
+                for area in AREAS[1:]:
+                    yield AreaSlot(area)
         yield Footer()
 
     def export_screenshot(self, *, title: str | None = None, simplify: bool = False) -> str:
@@ -284,6 +300,7 @@ class IwtuiApp(App[int]):
             strip.live_state = "poll"
             self.set_interval(self.cfg.refresh_seconds, self.refresh_all, name="poll")
         self.request_refresh(status.ALL_AREAS)
+        self.call_after_refresh(self._build_areas)
         if self.demo:
             self.notify(
                 f"Simulated server writing live into {self.install.root}; removed on exit.",
@@ -402,25 +419,78 @@ class IwtuiApp(App[int]):
     # --- actions -----------------------------------------------------------------------
 
     def action_area(self, area_id: str) -> None:
+        self.show_area(area_id)
+
+    def show_area(self, area_id: str, then: Callable[[Widget], object] | None = None, *,
+                  focus: bool = True) -> None:  # fmt: skip
+        """Show an area (built first if it is still a slot: a key in the first moments),
+        its widget given the keys (``focus``), then ``then(area)``."""
         if area_id not in BY_ID:
             return
-        self.query_one("#areas", ContentSwitcher).current = area_id
-        nav = self.query_one("#nav", OptionList)
-        index = [a.id for a in AREAS].index(area_id)
-        if nav.highlighted != index:
-            nav.highlighted = index
-        pane = self.query_one("#areas", ContentSwitcher).visible_content
-        if pane is not None:
-            # the shown area takes the keys at once; never leave them with a hidden one
-            # (a key meant for this area must not act on the list of another)
-            pane.focus()
+        if area_id in self._built:
+            self._switch(area_id, then, focus)
+            return
+
+        async def built_then_shown() -> None:
+            await self.build_area(area_id)
+            if not self.closing:
+                self._switch(area_id, then, focus)
+
+        self.call_later(built_then_shown)
+
+    def _switch(self, area_id: str, then: Callable[[Widget], object] | None, focus: bool) -> None:
+        # the message can arrive while the console closes and the panes are gone
+        for switcher in self.query("#areas").results(ContentSwitcher):
+            switcher.current = area_id
+            nav = self.query_one("#nav", OptionList)
+            index = [a.id for a in AREAS].index(area_id)
+            if nav.highlighted != index:
+                nav.highlighted = index
+            pane = switcher.visible_content
+            if pane is not None and focus:
+                # the shown area takes the keys at once; never leave them with a hidden
+                # one (a key meant for this area must not act on the list of another)
+                pane.focus()
+            if pane is not None and then is not None:
+                then(pane)
+
+    async def build_area(self, area_id: str) -> None:
+        """The area's widget in place of its slot (once; a second caller waits for it)."""
+        ready = self._built.get(area_id)
+        if ready is not None:
+            await ready.wait()
+            return
+        ready = self._built[area_id] = asyncio.Event()
+        try:
+            switcher = self.query_one("#areas", ContentSwitcher)
+            slot = switcher.get_child_by_id(f"slot-{area_id}")
+            widget = BY_ID[area_id].build(self.install, self.loaded)
+            widget.display = False  # (the switcher hides only the children it started with)
+            await switcher.mount(widget, after=slot)
+            await slot.remove()
+        except NoMatches:
+            if not self.closing:
+                raise
+        finally:
+            ready.set()
+
+    async def _build_areas(self) -> None:
+        """After the first paint: every area still a slot, in order (keys are handled
+        between two areas; one asked for meanwhile is built at once)."""
+        for area in AREAS:
+            if self.closing:
+                return
+            await self.build_area(area.id)
+
+    @property
+    def areas_built(self) -> bool:
+        """Every area's widget is in place (the palette lists every area's tabs)."""
+        return len(self._built) == len(AREAS) and all(e.is_set() for e in self._built.values())
 
     @on(OptionList.OptionHighlighted, "#nav")
     def nav_moved(self, event: OptionList.OptionHighlighted) -> None:
-        # the message can arrive while the console closes and the panes are gone
-        for switcher in self.query("#areas").results(ContentSwitcher):
-            if event.option.id:
-                switcher.current = event.option.id
+        if event.option.id:
+            self.show_area(event.option.id, focus=False)
 
     @on(OptionList.OptionSelected, "#nav")
     def nav_chosen(self, event: OptionList.OptionSelected) -> None:

@@ -203,10 +203,8 @@ class AccountsArea(Vertical):
         row = self.query_one(AccountsTable).current()
         if row is None:
             return
-        from iwtui.tui.screens.volume.area import VolumeArea
-
-        self.app.action_area("volume")  # type: ignore[attr-defined]
-        self.app.query_one(VolumeArea).show_target(row.domain if of_domain else row.account)
+        target = row.domain if of_domain else row.account
+        self.app.show_area("volume", lambda area: area.show_target(target))  # type: ignore[attr-defined]
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:

@@ -92,7 +92,8 @@ class SpamArea(Vertical):
         if not tab.loaded or tab.stale:
             tab.stale = False
             tab.reload()
-        tab.table.focus()
+        if self.display:  # (its first tab is activated while the area is built, hidden)
+            tab.table.focus()
 
     def files_changed(self, areas: frozenset[Area]) -> None:
         if Area.LOGS in areas:  # several times a second on a busy server: no DOM query
