@@ -14,6 +14,7 @@ from .tui_helpers import make_app, wait_for
 async def test_timers_of_hidden_areas_are_paused(sim_root: Path, isolated_config: Path) -> None:
     app = make_app(sim_root, isolated_config)
     async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.areas_built)  # built just after the first paint
         logs = app.query_one(LogsArea)
         assert logs._tail_timer is not None
         await pilot.pause(0.2)

@@ -300,7 +300,8 @@ class IwtuiApp(App[int]):
             strip.live_state = "poll"
             self.set_interval(self.cfg.refresh_seconds, self.refresh_all, name="poll")
         self.request_refresh(status.ALL_AREAS)
-        self.call_after_refresh(self._build_areas)
+        # (a worker: the keys are handled while the other areas are built)
+        self.call_after_refresh(lambda: self.run_worker(self._build_areas(), group="areas"))
         if self.demo:
             self.notify(
                 f"Simulated server writing live into {self.install.root}; removed on exit.",
