@@ -225,6 +225,14 @@ class IwtuiApp(App[int]):
 
         return cast(_T, super().call_from_thread(guarded))
 
+    def _handle_exception(self, error: Exception) -> None:
+        """A widget that finds a child gone while the console closes (an area still being
+        built when the user quits at once: its widgets are removed as they mount) is not
+        an error, as in ``call_from_thread``; while the console runs, it is one."""
+        if isinstance(error, NoMatches) and self.closing:
+            return
+        super()._handle_exception(error)
+
     def post_from_thread(self, callback: Callable[..., object], *args: Any) -> None:
         """Run ``callback(*args)`` on the UI thread soon, without waiting for it: for a
         worker's progress reports. A worker that waits for the UI thread (as
