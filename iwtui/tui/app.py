@@ -30,7 +30,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import ContentSwitcher, Footer, OptionList, TabbedContent, TabPane
+from textual.widgets import ContentSwitcher, OptionList, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
@@ -49,6 +49,7 @@ from iwtui.tui.screens.help import HelpScreen
 from iwtui.tui.screens.journal import JournalScreen
 from iwtui.tui.screens.pending import PendingArea
 from iwtui.tui.svg import unglue
+from iwtui.tui.widgets.footer import IwtuiFooter
 from iwtui.tui.widgets.nav import NavList
 from iwtui.tui.widgets.status_strip import StatusStrip
 
@@ -265,7 +266,7 @@ class IwtuiApp(App[int]):
                 yield AREAS[0].build(self.install, self.loaded)
                 for area in AREAS[1:]:
                     yield AreaSlot(area)
-        yield Footer()
+        yield IwtuiFooter()
 
     def export_screenshot(self, *, title: str | None = None, simplify: bool = False) -> str:
         """The SVG of the screen, with no text run that begins with spaces: renderers draw
