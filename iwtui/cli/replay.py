@@ -22,6 +22,8 @@ from __future__ import annotations
 import os
 import sys
 
+from iwtui.icewarp.traffic.entries import walk  # the ingest's own view of a log folder
+
 TYPE_CHECKING = False  # not `typing`: start-up
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -47,30 +49,6 @@ def _ident(path: str, follow: bool = False) -> str:
     except OSError:
         return "-"
     return f"{st.st_mode:o} {st.st_dev} {st.st_ino} {st.st_size} {st.st_mtime_ns}"
-
-
-def walk(top: str) -> list[tuple[str, os.stat_result]]:
-    """Every entry but folders below ``top`` (links not followed) with its ``lstat``, in
-    the order of the folders' listings: the traffic ingest's view of a log folder."""
-    out: list[tuple[str, os.stat_result]] = []
-    _walk(top, out)
-    return out
-
-
-def _walk(top: str, out: list[tuple[str, os.stat_result]]) -> None:
-    try:
-        with os.scandir(top) as it:
-            entries = list(it)
-    except OSError:
-        return
-    for e in entries:
-        try:
-            if e.is_dir(follow_symlinks=False):
-                _walk(e.path, out)
-                continue
-            out.append((e.path, e.stat(follow_symlinks=False)))
-        except OSError:
-            continue
 
 
 def logs_state(log_dir: str) -> str:

@@ -24,11 +24,12 @@ import os
 import stat
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from iwtui.icewarp.traffic.counters import FOLDED, NOT_READ
+from iwtui.icewarp.traffic.entries import walk
 from iwtui.icewarp.traffic.store import FileRecord, Store, sha1_hex
 
 if TYPE_CHECKING:  # (imported when there is something to read: a warm check needs none)
@@ -121,22 +122,6 @@ class _Job:
         return self.merged == len(self.pieces)
 
 
-def _walk(top: str) -> Iterator[tuple[str, os.stat_result]]:
-    """Every entry but folders below ``top`` (links not followed), with its ``lstat``."""
-    try:
-        entries = list(os.scandir(top))
-    except OSError:
-        return
-    for e in entries:
-        try:
-            if e.is_dir(follow_symlinks=False):
-                yield from _walk(e.path)
-                continue
-            yield e.path, e.stat(follow_symlinks=False)
-        except OSError:
-            continue
-
-
 def _logical(n: LogName) -> str:
     return f"{n.service}|{n.server_id}|{n.day.isoformat()}|{'' if n.part is None else n.part}"
 
@@ -196,7 +181,7 @@ def _plan(install: Any, store: Store, report: IngestReport) -> list[_Job]:
     idents = store.identities()
     ignored = store.ignored(log_dir)
     changed: list[tuple[str, os.stat_result]] = []
-    for path, lst in _walk(log_dir):
+    for path, lst in walk(log_dir):
         ident = idents.get(path)
         if ident is not None and ident == (lst.st_dev, lst.st_ino, lst.st_size, lst.st_mtime_ns):
             report.files_seen += 1  # nothing new: the warm path
