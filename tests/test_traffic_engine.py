@@ -157,6 +157,59 @@ def test_start_line_after_midnight_in_a_later_piece(tmp_path: Path,
     assert store.starts("smtp", "2026-11-23") == []
 
 
+# A thread id is reused: its first session is greylisted (twice, in two reads: counted
+# once), its second connects in one read and is greylisted in the next.
+_REUSED = [
+    [_srv("1.2.3.4", "00AA", "10:00:00", "Connected"),
+     _srv("1.2.3.4", "00AA", "10:00:01", ">>> 451 4.7.1 Greylisted, try again later")],
+    [_srv("1.2.3.4", "00AA", "10:00:30", ">>> 451 4.7.1 Greylisted, try again later")],
+    [_srv("5.6.7.8", "00AA", "10:01:00", "Connected"),
+     _srv("5.6.7.8", "00AA", "10:01:01", "<<< EHLO mail.example.test")],
+    [_srv("5.6.7.8", "00AA", "10:02:01", ">>> 451 4.7.1 Greylisted, try again later"),
+     _srv("5.6.7.8", "00AA", "10:02:02", ">>> 451 4.7.1 Greylisted, try again later")],
+]  # fmt: skip
+
+
+def test_reused_thread_id_starts_a_new_session_in_every_merge() -> None:
+    """Once per session per filter, with the second session's events in a later piece:
+    merged in order, and composed first (an archive's blocks), as one scan counts."""
+    from iwtui.icewarp.traffic import scan
+
+    day = date(2026, 11, 23)
+    blocks = ["".join(line + "\n" for line in b).encode() for b in _REUSED]
+    whole = scan.scan(b"".join(blocks), scan.new_part(day))
+    assert sum(whole["counts"]["greylisting"].values()) == 2
+    into = scan.new_part(day)
+    for b in blocks:
+        scan.merge(into, scan.scan(b, scan.new_part(day)))
+    assert into["counts"]["greylisting"] == whole["counts"]["greylisting"]
+    for split in (1, 2, 3):  # blocks [0:split] and [split:] composed apart, then merged
+        left, right = scan.new_part(day), scan.new_part(day)
+        for b in blocks[:split]:
+            scan.merge(left, scan.scan(b, scan.new_part(day)), compose=True)
+        for b in blocks[split:]:
+            scan.merge(right, scan.scan(b, scan.new_part(day)), compose=True)
+        scan.merge(left, right)
+        assert left["counts"]["greylisting"] == whole["counts"]["greylisting"], split
+
+
+def test_reused_thread_id_across_live_reads(tmp_path: Path) -> None:
+    """The same, with each block appended to the log and ingested (the live path: the
+    file's saved state carries the sessions' filters from one read to the next)."""
+    install = _mini(tmp_path)
+    log = install.log_dir / "smtp" / "s20261123.log"
+    store = _store(tmp_path)
+    log.write_text("")
+    for block in _REUSED:
+        with log.open("a") as fh:
+            fh.write("".join(line + "\n" for line in block))
+        ingest(install, store)
+    _check(install, store)
+    got = ref.store_counts(store.db)
+    assert got[("smtp", "greylisting", "2026-11-23T10:00")] == 1
+    assert got[("smtp", "greylisting", "2026-11-23T10:02")] == 1
+
+
 def test_clock_past_midnight_inside_one_file(tmp_path: Path) -> None:
     install = _mini(tmp_path)
     _write(install.log_dir / "smtp" / "s20261123.log", [

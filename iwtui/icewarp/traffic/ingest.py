@@ -332,7 +332,7 @@ def _read_gz(job: _Job, cancel: threading.Event | None) -> scan.Part:
                 antispam=job.antispam,
                 antivirus=job.antivirus,
             )
-            scan.merge(part, piece)
+            scan.merge(part, piece, compose=True)
             carry = data[cut:]
         if carry:
             piece = scan.scan(
@@ -341,7 +341,7 @@ def _read_gz(job: _Job, cancel: threading.Event | None) -> scan.Part:
                 antispam=job.antispam,
                 antivirus=job.antivirus,
             )
-            scan.merge(part, piece)
+            scan.merge(part, piece, compose=True)
     return part
 
 

@@ -447,13 +447,17 @@ def _antispam_hit(m: re.Match[bytes], minute: int, once: Any) -> None:
         once(key, name, minute)
 
 
-def merge(into: Part, part: Part) -> None:
+def merge(into: Part, part: Part, *, compose: bool = False) -> None:
     """Add ``part`` (the bytes that follow ``into``'s, counted from a fresh state) to ``into``.
 
     Clock wrap: ``part`` started with no previous time; if ``into`` ended later in the day
     than ``part`` began (or had wrapped), ``part``'s hh:mm:ss minutes move on by those days.
     Once per session: a filter event ``part`` counted for a session that began in ``into``
-    (an orphan) is taken back when ``into`` had already counted it."""
+    (an orphan) is taken back when ``into`` had already counted it; a thread that began a
+    new session in ``part`` forgets what its old session counted. ``compose``: ``into``
+    keeps ``part``'s new sessions and its orphans, so that it can itself be merged into an
+    earlier part later (an archive's blocks; a file's merged part never is: it would
+    hold every thread id of the day)."""
     shift = into["wrap"]
     if into["last_hm"] >= 0 and part["first_hm"] >= 0 and part["first_hm"] + 720 < into["last_hm"]:
         shift += 1
@@ -463,21 +467,32 @@ def merge(into: Part, part: Part) -> None:
     acc = part["acc"]
     if shift:
         acc = {(d + shift, a): row for (d, a), row in acc.items()}
+    reset = part["reset"]
+    if not isinstance(reset, set):
+        reset = set(reset)  # from a helper: a list (marshal sorts a set's items, 10x slower)
     for key, name, minute in part["orphans"]:
         if name in into["seen"].get(key, ()):
             c = counts[name]
             c[minute + shift * 1440] -= 1
+        elif compose and key not in into["reset"]:
+            into["orphans"].append((key, name, minute + shift * 1440))
     for name, c in counts.items():
         dst = into["counts"].setdefault(name, {})
         for minute, v in c.items():
             dst[minute] = dst.get(minute, 0) + v
     for k, row in acc.items():
         merge_row(into["acc"], k, row)
-    for key, names in part["seen"].items():
-        if key in part["reset"]:
-            into["seen"][key] = set(names)
+    into_seen, part_seen = into["seen"], part["seen"]
+    for key in into_seen.keys() & reset:
+        if key not in part_seen:  # a new session of that thread, no filter event yet
+            del into_seen[key]
+    for key, names in part_seen.items():
+        if key in reset:
+            into_seen[key] = set(names)
         else:
-            into["seen"].setdefault(key, set()).update(names)
+            into_seen.setdefault(key, set()).update(names)
+    if compose:
+        into["reset"] |= reset
     into["starts"] += [(m + shift * 1440, ss) for m, ss in part["starts"]]
     if part["last_hm"] >= 0:
         into["last_hm"] = part["last_hm"]
