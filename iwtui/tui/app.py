@@ -42,6 +42,7 @@ from iwtui.icewarp.install import Install
 from iwtui.icewarp.watch import Area, watch
 from iwtui.resources import resource_dir
 from iwtui.text import safe_lines, safe_text
+from iwtui.tui import styles_cache_fix
 from iwtui.tui.areas import AREAS, BY_ID, AreaInfo
 from iwtui.tui.bindings import bindings, effective_keys, key_display
 from iwtui.tui.gate import run_undo
@@ -52,6 +53,8 @@ from iwtui.tui.svg import unglue
 from iwtui.tui.widgets.footer import IwtuiFooter
 from iwtui.tui.widgets.nav import NavList
 from iwtui.tui.widgets.status_strip import StatusStrip
+
+styles_cache_fix.apply()
 
 SAFETY_POLL_S = 15.0
 # Watcher events are delivered at most this often (the header and the shown area follow
