@@ -346,9 +346,11 @@ def _scan(data: bytes, part: Part, log_kind: str, rfc: bool, start: int, end: in
                     if not rcpts:
                         continue  # no sender: not a summary
                     sender = rcpts.pop(0)
+                    # (the pattern's digits; the count only where no recipient is named)
+                    size = int(m[10])
+                    count = 0 if rcpts else int(m[9])
                 elif not head or head.isspace():
                     continue
-                count, size = int(m[9]), int(m[10])
             else:
                 got = _summary(m[12])
                 if got is None:
