@@ -42,7 +42,7 @@ from iwtui.icewarp.install import Install
 from iwtui.icewarp.watch import Area, watch
 from iwtui.resources import resource_dir
 from iwtui.text import safe_lines, safe_text
-from iwtui.tui import styles_cache_fix
+from iwtui.tui import heap, styles_cache_fix
 from iwtui.tui.areas import AREAS, BY_ID, AreaInfo
 from iwtui.tui.bindings import bindings, effective_keys, key_display
 from iwtui.tui.gate import run_undo
@@ -60,6 +60,7 @@ SAFETY_POLL_S = 15.0
 # Watcher events are delivered at most this often (the header and the shown area follow
 # a busy server once a second; a change after a quiet spell is delivered at once).
 WATCH_GAP_S = 1.0
+TRIM_S = 60.0
 NARROW_COLUMNS = 120  # under this width the navigation column hides
 
 
@@ -312,6 +313,8 @@ class IwtuiApp(App[int]):
             strip.live_state = "poll"
             self.set_interval(self.cfg.refresh_seconds, self.refresh_all, name="poll")
         self.request_refresh(status.ALL_AREAS)
+        # freed heap pages back to the system once a minute (a console runs for hours)
+        self.set_interval(TRIM_S, heap.trim, name="heap-trim")
         # (a worker: the keys are handled while the other areas are built)
         self.call_after_refresh(lambda: self.run_worker(self._build_areas(), group="areas"))
         if self.demo:

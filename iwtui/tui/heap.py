@@ -8,11 +8,19 @@ listing is on screen: one full collection then, and what is alive is frozen
 (``gc.freeze``), so later collections skip it. The next ``settle`` unfreezes first, so a
 frozen object that became garbage since (a replaced listing's rows in a cycle, a closed
 screen) is collected then; rows are freed by their reference counts meanwhile.
+
+``trim`` hands the C heap's free pages back to the system (glibc's ``malloc_trim``). A
+console that runs for hours frees what it allocated for a while (a hidden area catching
+up on what was appended, a large listing replaced), but glibc keeps the freed pages of its
+heap mapped: after five minutes of area switches, 2.6 of the 5.1 MB the console had grown
+were such pages, given back by one ``malloc_trim(0)`` of 0.6 ms. The console trims once a
+minute. Elsewhere (no glibc) it does nothing.
 """
 
 from __future__ import annotations
 
 import gc
+from typing import Any
 
 BIG = 10_000  # rows: a smaller listing's pause is not felt
 
@@ -21,3 +29,24 @@ def settle() -> None:
     gc.unfreeze()
     gc.collect()
     gc.freeze()
+
+
+_libc: Any = None
+
+
+def trim() -> bool:
+    """Give the C heap's free pages back to the system; False where that is not glibc."""
+    global _libc
+    if _libc is None:
+        import ctypes  # (here: the console's start-up does not pay for it)
+        import ctypes.util
+
+        try:
+            lib = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            _libc = lib if hasattr(lib, "malloc_trim") else False
+        except OSError:
+            _libc = False
+    if _libc is False:
+        return False
+    _libc.malloc_trim(0)
+    return True
