@@ -39,10 +39,9 @@ def trim() -> bool:
     global _libc
     if _libc is None:
         import ctypes  # (here: the console's start-up does not pay for it)
-        import ctypes.util
 
-        try:
-            lib = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        try:  # the process's own symbols (no library search: find_library runs ldconfig)
+            lib = ctypes.CDLL(None)
             _libc = lib if hasattr(lib, "malloc_trim") else False
         except OSError:
             _libc = False

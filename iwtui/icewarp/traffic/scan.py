@@ -274,8 +274,8 @@ def _scan(data: bytes, part: Part, log_kind: str, rfc: bool, start: int, end: in
     spam = isinstance(search, re.Pattern)
     spam_hits = _spam_hits(data, start, end, line, search) if spam else None
     match = line.match
-    first = None if spam_hits is not None else match(data, start, end)  # no newline before it
-    if spam_hits is None:
+    first = None if spam else match(data, start, end)  # (no newline before it)
+    if not spam:
         import re2
 
         find = search.Match
