@@ -457,7 +457,10 @@ class IwtuiApp(App[int]):
     def _switch(self, area_id: str, then: Callable[[Widget], object] | None, focus: bool) -> None:
         # the message can arrive while the console closes and the panes are gone
         for switcher in self.query("#areas").results(ContentSwitcher):
+            hidden = switcher.visible_content
             switcher.current = area_id
+            if hidden is not None and hidden is not switcher.visible_content:
+                heap.release_drawn(hidden)  # drawn again when shown
             nav = self.query_one("#nav", OptionList)
             index = [a.id for a in AREAS].index(area_id)
             if nav.highlighted != index:

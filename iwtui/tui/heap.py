@@ -15,6 +15,12 @@ up on what was appended, a large listing replaced), but glibc keeps the freed pa
 heap mapped: after five minutes of area switches, 2.6 of the 5.1 MB the console had grown
 were such pages, given back by one ``malloc_trim(0)`` of 0.6 ms. The console trims once a
 minute. Elsewhere (no glibc) it does nothing.
+
+``release_drawn`` empties the drawn lines a hidden area keeps: Textual keeps every
+widget's rendered lines (its styles cache) while the widget is hidden, so eight hidden
+areas held about 5 of the 6.6 MB of such lines in the demo, each line's ``Strip`` with its
+seven small caches (about 1 KB before its segments). They are drawn again when the area
+is shown, as on its first showing (a few milliseconds).
 """
 
 from __future__ import annotations
@@ -32,6 +38,17 @@ def settle() -> None:
 
 
 _libc: Any = None
+
+
+def release_drawn(root: Any) -> int:
+    """Empty the rendered lines of ``root`` (a hidden widget) and of every widget under it;
+    the number of lines released."""
+    released = 0
+    for widget in root.walk_children(with_self=True):
+        cache = widget._styles_cache  # Textual 8.2's StylesCache (Textual is pinned)
+        released += len(cache._cache)
+        cache.clear()
+    return released
 
 
 def trim() -> bool:

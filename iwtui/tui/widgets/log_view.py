@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 MAX_DRAW = 2000  # characters of one line drawn in the list (the detail panel shows more)
 WIDTH = 400  # horizontal room; long lines scroll with left/right
+DRAWN_PER_ROW = 4  # lines kept drawn, per row of the view
+PAINTED_PER_ROW = 2  # rows kept as Textual painted them, per row of the view
 
 
 class Source(Protocol):
@@ -122,7 +124,9 @@ class LogView(ScrollView, can_focus=True):
         self.highlight: str = ""
         # Drawn lines by what makes them look the way they do: following a log scrolls
         # every line up one row per append, and each is drawn once, not once per repaint.
-        self._drawn: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
+        # Sized by the view's height (_fit_caches): a line that scrolled off is seldom
+        # drawn again, and 1,024 of them held 3 MB in an hour's demo.
+        self._drawn: LRUCache[tuple[object, ...], Strip] = LRUCache(DRAWN_PER_ROW * 48)
         # The widget's own style (its colours under its ancestors'): Textual works it out
         # walking every ancestor, on each call; a repaint asks once per line. Kept until
         # the styles change or the next refresh, as Textual keeps its own style cache.
@@ -130,7 +134,7 @@ class LogView(ScrollView, can_focus=True):
         self._bar_drawn: tuple[int, ...] = ()  # the scrollbar's thumb as last drawn
         # Rows as Textual painted them (render_lines), by what they show, while what
         # Textual adds around a row stays the same (_painted_context).
-        self._painted: LRUCache[tuple[object, ...], Strip] = LRUCache(256)
+        self._painted: LRUCache[tuple[object, ...], Strip] = LRUCache(PAINTED_PER_ROW * 48)
         self._painted_context_was: tuple[object, ...] | None = None
         self._keys_now: dict[int, tuple[object, ...]] = {}
 
@@ -175,7 +179,21 @@ class LogView(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self._bar_drawn = ()
+        self._fit_caches()
         self._show_cursor()
+
+    def _fit_caches(self) -> None:
+        """Bound the line caches by the rows on screen (a few screens of scroll back)."""
+        rows = max(1, self.size.height)
+        for cache, per_row in ((self._drawn, DRAWN_PER_ROW), (self._painted, PAINTED_PER_ROW)):
+            if cache.maxsize != per_row * rows:
+                cache.clear()  # (an LRUCache evicts one a set: shrink it at once)
+                cache.maxsize = per_row * rows
+
+    def on_hide(self) -> None:
+        """Hidden (another area or tab on screen): what is drawn is drawn again when shown."""
+        self._drawn.clear()
+        self._painted.clear()
 
     def sync(self, appended: int = 0) -> None:
         """The source grew (lines appended and/or prepended by the background index)."""
