@@ -48,3 +48,30 @@ async def test_the_subject_keeps_a_useful_width(sim_root: Path, isolated_config:
             widths = table._widths(table.scrollable_content_region.width)
             subject = [c.title for c in table.columns].index("Subject")
             assert widths[subject] >= 18, (size, widths)
+
+
+async def test_a_number_is_never_cut_at_80x24(sim_root: Path, isolated_config: Path) -> None:
+    """``1,234`` squeezed into four cells read as ``1,2…``: a right-aligned cell that does
+    not fit takes its short form (a size as 1.2K, an age as 21h), else ``#`` marks."""
+    from iwtui.units import compact_bytes
+
+    app = make_app(sim_root, isolated_config)
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.pause(0.3)
+        table = app.query_one("#queue-table", ItemTable)
+        await pilot.wait_for_scheduled_animations()
+        assert table.rows, "the simulator's queue is empty"
+        widths = table._widths(table.scrollable_content_region.width)
+        size = [c.title for c in table.columns].index("Size")
+        assert widths[size] < len(f"{max(r.size for r in table.rows):,}"), widths  # squeezed
+        starts = [2 + sum(w + 1 for w in widths[:i]) for i in range(len(widths))]
+        lines = [table.render_line(y).text for y in range(1, min(10, len(table.rows)) + 1)]
+        for y, line in enumerate(lines):
+            row = table.rows[table.scroll_offset.y + y]
+            for i, c in enumerate(table.columns):
+                if c.justify != "right":
+                    continue
+                cell = line[starts[i] : starts[i] + widths[i]].strip()
+                assert "…" not in cell, (c.title, cell, line)
+                if c.title == "Size":
+                    assert cell == compact_bytes(row.size), (cell, row.size)

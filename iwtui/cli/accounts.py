@@ -69,8 +69,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
         sys.stdout.write(json_rows(json_texts(report.rows)))
         return EXIT_OK
-    from iwtui.cli.volume import human
     from iwtui.icewarp.logs.lines import safe_text
+    from iwtui.units import human_bytes as human
 
     print(f"{report.start} .. {report.end}: {len(report.rows):,} of {report.matched:,} accounts"
           f" ({report.accounts:,} local)")  # fmt: skip

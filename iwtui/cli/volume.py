@@ -17,16 +17,7 @@ from iwtui.icewarp.volume import ncdu
 from iwtui.icewarp.volume.measure import VolumeResult, measure
 from iwtui.icewarp.volume.targets import resolve
 from iwtui.icewarp.volume.walk import Progress
-
-
-def human(n: int) -> str:
-    """Bytes as the console shows them (1024-based, one decimal)."""
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
+from iwtui.units import human_bytes as human
 
 
 def signed(n: int, fmt: Callable[[int], str] = str) -> str:

@@ -43,6 +43,8 @@ class Column(Generic[R]):
     justify: str = "left"
     style: Callable[[R], str] | None = None
     least: int | None = None  # narrowest it may get on a small terminal (default 4)
+    # a shorter form for when the text does not fit (a size as 1.2K): a number is never cut
+    narrow: Callable[[R], str] | None = None
 
 
 class ItemTable(ScrollView, Generic[R], can_focus=True):
@@ -353,7 +355,10 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
         text.append("● " if marked else "  ", style="bold yellow")
         for c, w in zip(self.columns, widths, strict=True):
             cell = safe_text(c.text(row))
-            cell = (cell[: w - 1] + "…") if len(cell) > w else cell
+            if len(cell) > w and c.narrow is not None:
+                cell = safe_text(c.narrow(row))
+            if len(cell) > w:
+                cell = cell[: w - 1] + "…" if c.justify != "right" else "#" * w
             cell = cell.rjust(w) if c.justify == "right" else cell.ljust(w)
             text.append(cell + " ", style=c.style(row) if c.style else "")
         if k in self._gone:

@@ -36,9 +36,10 @@ from iwtui.icewarp.logs.lines import safe_text
 from iwtui.icewarp.volume.walk import FolderCache
 from iwtui.tui import heap
 from iwtui.tui.bindings import bindings
-from iwtui.tui.screens.accounts.columns import columns, human, narrow
+from iwtui.tui.screens.accounts.columns import columns, narrow
 from iwtui.tui.widgets.area_tabs import AreaTabs
 from iwtui.tui.widgets.item_table import Column, ItemTable, sort_rows
+from iwtui.units import human_bytes as human
 
 if TYPE_CHECKING:
     from iwtui.config import LoadedConfig

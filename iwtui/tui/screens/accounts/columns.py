@@ -7,17 +7,9 @@ from typing import Any
 
 from iwtui.icewarp.accounts.stats import AccountRow
 from iwtui.tui.widgets.item_table import Column
+from iwtui.units import compact_bytes, compact_count
 
 NONE = "—"
-
-
-def human(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
 
 
 def _most(name: str) -> Callable[[AccountRow], Any]:
@@ -45,30 +37,7 @@ def _newest(name: str) -> Callable[[AccountRow], Any]:
     return key
 
 
-def size(n: int) -> str:
-    """Bytes in at most 5 cells, 3 significant digits, binary units: 512B, 1.0K, 57K, 969K,
-    1.2M, 3.4G (the header names the column; the unit is on each value)."""
-    if n < 1000:
-        return f"{n}B"
-    value = float(n)
-    for unit in "KMGTP":
-        value /= 1024
-        if value < 9.95:
-            return f"{value:.1f}{unit}"
-        if value < 999.5 or unit == "P":
-            return f"{value:.0f}{unit}"
-    return f"{n}B"  # not reached
-
-
-def count(n: int) -> str:
-    """A count in at most 6 cells: 99,999 in full, then 123k, 12.3M, 1.2G."""
-    if n < 100_000:
-        return f"{n:,}"
-    if n < 999_500:
-        return f"{n / 1000:.0f}k"
-    if n < 999_950_000:
-        return f"{n / 1e6:.1f}M"
-    return f"{n / 1e9:.1f}G"
+size, count = compact_bytes, compact_count  # the cells of the amounts and counts
 
 
 def columns(host: Callable[[AccountRow], str | None] | None) -> list[Column[AccountRow]]:

@@ -38,6 +38,7 @@ from iwtui.tui.gate import run_plan
 from iwtui.tui.screens.queue.dialogs import OwnerScreen, ReasonsScreen, TextScreen, age
 from iwtui.tui.widgets.item_table import Column, ItemTable, sort_rows, stable_sort
 from iwtui.tui.widgets.panel import Panel
+from iwtui.units import compact_bytes
 
 if TYPE_CHECKING:
     from iwtui.config import LoadedConfig
@@ -81,8 +82,22 @@ COLUMNS: list[Column[QueueItem]] = [
         lambda i: i.subject,
         style=lambda i: "yellow" if i.problem else "",
     ),
-    Column("Size", 9, lambda i: f"{i.size:,}", lambda i: i.size, justify="right"),
-    Column("Queued", 7, lambda i: _age(i.queued_at), lambda i: -i.queued_at, justify="right"),
+    Column(
+        "Size",
+        9,
+        lambda i: f"{i.size:,}",
+        lambda i: i.size,
+        justify="right",
+        narrow=lambda i: compact_bytes(i.size),
+    ),
+    Column(
+        "Queued",
+        7,
+        lambda i: _age(i.queued_at),
+        lambda i: -i.queued_at,
+        justify="right",
+        narrow=lambda i: _age(i.queued_at).split(" ")[0],  # 21h 56m: 21h
+    ),
     Column(
         "Last error",
         0,

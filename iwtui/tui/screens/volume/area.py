@@ -31,6 +31,8 @@ from iwtui.icewarp.volume.measure import Child, VolumeResult, measure, previous_
 from iwtui.icewarp.volume.walk import FolderCache, Progress
 from iwtui.tui.bindings import bindings
 from iwtui.tui.widgets.item_table import Column, ItemTable
+from iwtui.units import compact_bytes, compact_count
+from iwtui.units import human_bytes as human
 
 if TYPE_CHECKING:
     from iwtui.config import LoadedConfig
@@ -40,15 +42,6 @@ if TYPE_CHECKING:
 def _now() -> datetime:
     """Now (tests and screenshots pin it)."""
     return datetime.now()
-
-
-def human(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
 
 
 def _signed(n: int, fmt: type[str] | None = None) -> str:
@@ -119,9 +112,23 @@ class VolumeArea(Vertical):
         yield Static(id="volume-summary")
         columns: list[Column[Child]] = [
             Column("Folder", 0, lambda c: c.name, lambda c: c.name),
-            Column("Size", 11, lambda c: human(c.bytes), lambda c: -c.bytes, "right"),
+            Column(
+                "Size",
+                11,
+                lambda c: human(c.bytes),
+                lambda c: -c.bytes,
+                "right",
+                narrow=lambda c: compact_bytes(c.bytes),
+            ),
             Column("Bytes", 16, lambda c: f"{c.bytes:,}", lambda c: -c.bytes, "right"),
-            Column("Files", 11, lambda c: f"{c.files:,}", lambda c: -c.files, "right"),
+            Column(
+                "Files",
+                11,
+                lambda c: f"{c.files:,}",
+                lambda c: -c.files,
+                "right",
+                narrow=lambda c: compact_count(c.files),
+            ),
             Column("Share", 7, self._share_text, lambda c: -c.bytes, "right"),
         ]
         table: ItemTable[Child] = ItemTable(columns, key=lambda c: c.name, id="volume-rows")
