@@ -451,3 +451,15 @@ async def test_rows_scrolled_sideways_show_the_right_columns(
                 want = safe_text(view.source.line(i), 2000)[sx : sx + width].ljust(width)
                 assert view.render_line(y).text == want, (sx, y)
         assert sx > 0
+
+
+def test_the_detail_of_a_command_shows_the_command() -> None:
+    """A line the parser knows but has no fields for (``<<< STARTTLS``) showed only its
+    thread and time: the command, cut at the view's edge on a narrow terminal, was not
+    there. A reply's fields say it already, so it is not repeated."""
+    from iwtui.tui.screens.logs import detail_text
+
+    cmd = "127.0.0.1 [1F0E] 14:24:48 <<< STARTTLS"
+    assert "STARTTLS" in detail_text(cmd, None).plain
+    reply = "127.0.0.1 [1F0E] 14:24:48 >>> 554 5.3.4 Message size exceeds fixed maximum"
+    assert detail_text(reply, None).plain.count("exceeds fixed maximum") == 1  # its text: field

@@ -55,6 +55,9 @@ def detail_text(raw: str, day: date | None) -> Text:
         out.append(f"  {ln.time.isoformat()}")
     if ln.direction:
         out.append(f"  {ln.direction} {'client session' if ln.client else 'server session'}")
+    if ln.parsed and ln.message and not ln.fields:  # a command (QUIT): the fields say the rest
+        out.append("\n  ")
+        out.append(safe_text(ln.message, 4000))
     interp: Interpretation | None = None
     for key, value in ln.fields.items():
         if isinstance(value, Interpretation):
