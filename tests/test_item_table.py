@@ -151,3 +151,51 @@ def test_a_sort_on_the_ui_thread_and_in_a_worker_give_the_same_order() -> None:
                 for a, b in itertools.pairwise(here):  # equal values keep the rows' order
                     if a[col] is not None and norm(a[col]) == norm(b[col]):
                         assert a[0] < b[0]
+
+
+class _SizesApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield ItemTable(
+            [Column("Name", 0, lambda r: r[0], lambda r: r[0]),
+             Column("Size", 6, lambda r: str(r[1]), lambda r: -r[1], "right", descending=True)],
+            key=lambda r: r[0],
+        )  # fmt: skip
+
+
+async def test_the_arrow_shows_the_order_of_the_values_not_of_the_key() -> None:
+    """Volume sorted its sizes largest first by a negated key, and the header said ▲."""
+    app = _SizesApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        table = app.query_one(ItemTable)
+        table.sort_column = 1
+        table.set_rows([("a", 1), ("b", 30), ("c", 7)], initial=True)
+        await pilot.pause()
+        assert [r[0] for r in table.rows] == ["b", "c", "a"]
+        assert "Size▼" in table.render_line(0).text
+        table.action_sort_reverse()
+        assert [r[0] for r in table.rows] == ["a", "c", "b"]
+        assert "Size▲" in table.render_line(0).text
+        table.action_sort_next()  # the name, still reversed: its key falls with it
+        assert [r[0] for r in table.rows] == ["c", "b", "a"]
+        assert "Name▼" in table.render_line(0).text
+
+
+async def test_rows_in_their_own_order_mark_no_column_until_o() -> None:
+    """A report's rows come in its ORDER BY: the header said the first column was sorted
+    (▲) over rows that were not."""
+
+    class OwnApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield ItemTable([Column("Name", 0, str, str)], key=str, own_order=True)
+
+    app = OwnApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        table = app.query_one(ItemTable)
+        table.set_rows(["b", "c", "a"], initial=True)
+        await pilot.pause()
+        assert table.rows == ["b", "c", "a"] and "▲" not in table.render_line(0).text
+        table.action_sort_reverse()  # the order it came in, upside down
+        assert table.rows == ["a", "c", "b"] and "▼" not in table.render_line(0).text
+        table.sort_reverse = False
+        table.action_sort_next()  # now sorted by the first column
+        assert table.rows == ["a", "b", "c"] and "Name▲" in table.render_line(0).text

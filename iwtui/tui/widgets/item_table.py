@@ -45,6 +45,8 @@ class Column(Generic[R]):
     least: int | None = None  # narrowest it may get on a small terminal (default 4)
     # a shorter form for when the text does not fit (a size as 1.2K): a number is never cut
     narrow: Callable[[R], str] | None = None
+    # its key puts the largest value first (a negated size): the header's arrow says so
+    descending: bool = False
 
 
 class ItemTable(ScrollView, Generic[R], can_focus=True):
@@ -64,7 +66,12 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
             self.table = table
 
     def __init__(
-        self, columns: Sequence[Column[R]], key: Callable[[R], object], *, id: str | None = None
+        self,
+        columns: Sequence[Column[R]],
+        key: Callable[[R], object],
+        *,
+        id: str | None = None,
+        own_order: bool = False,
     ) -> None:
         super().__init__(id=id)
         self.columns = list(columns)
@@ -73,6 +80,9 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
         self.marked: set[object] = set()
         self.sort_column = 0
         self.sort_reverse = False
+        # the rows keep the order they came in (a report's ORDER BY): no column is marked
+        # as sorted until `o` picks one
+        self.own_order = own_order
         self._known: set[object] = set()  # keys of the rows in the data
         self._new: dict[object, float] = {}  # keys that appeared lately -> when
         self._gone: dict[object, float] = {}  # key of a vanished row on screen -> when
@@ -118,7 +128,7 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
         self._known = keys
         self.marked &= keys
         ghosts = [] if initial else self._ghosts(keys, vanished, now)
-        if presorted:
+        if presorted or self.own_order:
             self.rows = list(rows)
         else:
             key, reverse = self.sorter()
@@ -166,7 +176,8 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
              now - self._new.get(self.key(r), 0.0) < NEW_S, self.key(r) in self._gone)
             for r in self.rows[top : top + h]
         )  # fmt: skip
-        return (self.size.width, top, self.cursor, self.sort_column, self.sort_reverse, cells)
+        sort = (self.sort_column, self.sort_reverse, self.own_order)
+        return (self.size.width, top, self.cursor, sort, cells)
 
     def render_lines(self, crop: Region) -> list[Strip]:
         self._drawn_view = self._view(time.monotonic())
@@ -311,11 +322,16 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
         self.post_message(self.CursorMoved(self))
 
     def action_sort_next(self) -> None:
-        self.sort_column = (self.sort_column + 1) % len(self.columns)
+        if self.own_order:  # the first press sorts by the first column
+            self.own_order = False
+        else:
+            self.sort_column = (self.sort_column + 1) % len(self.columns)
         self.set_rows(self.rows)
 
     def action_sort_reverse(self) -> None:
         self.sort_reverse = not self.sort_reverse
+        if self.own_order:
+            self.rows.reverse()
         self.set_rows(self.rows)
 
     def action_choose(self) -> None:
@@ -339,10 +355,12 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
         if y == 0:
             text = Text("  ")
             for i, (c, w) in enumerate(zip(self.columns, widths, strict=True)):
-                mark = ("▼" if self.sort_reverse else "▲") if i == self.sort_column else ""
+                falls = c.descending != self.sort_reverse  # the order of the values shown
+                sorted_by = i == self.sort_column and not self.own_order
+                mark = ("▼" if falls else "▲") if sorted_by else ""
                 text.append(
                     (c.title + mark)[:w].ljust(w) + " ",
-                    style="bold underline" if i == self.sort_column else "bold",
+                    style="bold underline" if sorted_by else "bold",
                 )
             return self._strip(text, width, base)
         i = self.scroll_offset.y + y - 1

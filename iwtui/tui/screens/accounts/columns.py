@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from iwtui.icewarp.accounts.stats import AccountRow
@@ -71,7 +72,11 @@ def columns(host: Callable[[AccountRow], str | None] | None) -> list[Column[Acco
         Column("Out", 5, lambda r: size(r.sent_out_bytes), _most("sent_out_bytes"), "right"),
         Column("Created", 10, lambda r: (r.created or NONE)[:10], _newest("created")),
     ]
-    return cols
+    # every key but the names' puts the most or the newest first: the arrow shows that
+    return [c if c.title in _RISING else replace(c, descending=True) for c in cols]
+
+
+_RISING = ("ID", "Last IP", "Last Host")
 
 
 def _short(v: str | None) -> str:

@@ -39,8 +39,8 @@ def result_table(columns: list[str], rows: list[tuple[Any, ...]], id: str) -> It
         numeric = bool(rows) and all(isinstance(r[i], (int, float)) or r[i] is None
                                      for r in rows[:200])  # fmt: skip
         width = 0 if i == 0 and len(columns) < 6 else max(6, min(28, len(title) + 2))
-        if rows and not numeric:
-            width = max(width, min(28, max(len(cell(r[i])) for r in rows[:200]) + 1))
+        if rows:  # the widest value of the first rows (a number's too: never cut)
+            width = max(width, min(28, max(len(cell(r[i])) for r in rows[:200]) + (not numeric)))
         return Column(
             title,
             width if i else 0,
@@ -52,7 +52,7 @@ def result_table(columns: list[str], rows: list[tuple[Any, ...]], id: str) -> It
     cols = [col(i, t) for i, t in enumerate(columns)] or [
         Column("(no columns)", 0, lambda r: "", lambda r: 0)
     ]
-    table: ItemTable[Row] = ItemTable(cols, key=lambda r: r[0], id=id)
+    table: ItemTable[Row] = ItemTable(cols, key=lambda r: r[0], id=id, own_order=True)
     return table
 
 

@@ -51,7 +51,9 @@ class ReportsTab(Vertical):
                 Column("Report", 0, lambda p: p.title, lambda p: p.title),
                 Column("From", 9, lambda p: p.source, lambda p: p.source),
             ]
-            presets: ItemTable[Preset] = ItemTable(cols, key=lambda p: p.name, id="an-presets")
+            presets: ItemTable[Preset] = ItemTable(
+                cols, key=lambda p: p.name, id="an-presets", own_order=True
+            )
             yield presets
             with Vertical(id="an-report-side"):
                 yield Static("Enter runs the report under the cursor", id="an-report-status")
@@ -172,7 +174,7 @@ class SqlTab(Vertical):
             Column("When", 20, lambda h: safe_text(h["time"]), lambda h: h["time"]),
             Column("SQL", 0, lambda h: safe_text(h["sql"], limit=300), lambda h: h["sql"]),
         ]
-        yield ItemTable(cols, key=lambda h: (h["time"], h["sql"]), id="an-history")
+        yield ItemTable(cols, key=lambda h: (h["time"], h["sql"]), id="an-history", own_order=True)
 
     def on_mount(self) -> None:
         self._history()

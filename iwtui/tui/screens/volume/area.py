@@ -110,27 +110,17 @@ class VolumeArea(Vertical):
                 id="volume-target",
             )
         yield Static(id="volume-summary")
+        # the largest first (negated keys; the header's arrow points down)
         columns: list[Column[Child]] = [
             Column("Folder", 0, lambda c: c.name, lambda c: c.name),
-            Column(
-                "Size",
-                11,
-                lambda c: human(c.bytes),
-                lambda c: -c.bytes,
-                "right",
-                narrow=lambda c: compact_bytes(c.bytes),
-            ),
-            Column("Bytes", 16, lambda c: f"{c.bytes:,}", lambda c: -c.bytes, "right"),
-            Column(
-                "Files",
-                11,
-                lambda c: f"{c.files:,}",
-                lambda c: -c.files,
-                "right",
-                narrow=lambda c: compact_count(c.files),
-            ),
-            Column("Share", 7, self._share_text, lambda c: -c.bytes, "right"),
-        ]
+            Column("Size", 11, lambda c: human(c.bytes), lambda c: -c.bytes, "right",
+                   narrow=lambda c: compact_bytes(c.bytes), descending=True),
+            Column("Bytes", 16, lambda c: f"{c.bytes:,}", lambda c: -c.bytes, "right",
+                   descending=True),
+            Column("Files", 11, lambda c: f"{c.files:,}", lambda c: -c.files, "right",
+                   narrow=lambda c: compact_count(c.files), descending=True),
+            Column("Share", 7, self._share_text, lambda c: -c.bytes, "right", descending=True),
+        ]  # fmt: skip
         table: ItemTable[Child] = ItemTable(columns, key=lambda c: c.name, id="volume-rows")
         table.sort_column = 1
         yield table
