@@ -342,3 +342,28 @@ async def test_the_strip_repaints_only_when_what_it_shows_changes(
         assert len(repaints) == 2  # the highlight of the changed count goes: drawn again
         strip.snapshot = status.Snapshot(**{**snap.__dict__, "queues": more})
         assert len(repaints) == 2
+
+
+async def test_help_puts_the_keys_of_the_area_first(sim_root: Path, isolated_config: Path) -> None:
+    """In the Message Queue, `?` opened on the shell's area keys; the queue's own (Delete,
+    Send now) came 70 rows down among every other area's."""
+    app = make_app(sim_root, isolated_config)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("1")
+        await pilot.pause(0.3)
+        await pilot.press("?")
+        assert isinstance(app.screen, HelpScreen)
+        table = app.screen.query_one(DataTable)
+        rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+        assert rows[0][1] == "Here: Message Queue"
+        first = next(i for i, r in enumerate(rows[1:], 1) if not r[2])  # the next heading
+        here = {r[2] for r in rows[1:first]}
+        assert {"queue.delete", "queue.send_now", "table.mark", "app.quit"} <= here, here
+        assert not any(i.startswith(("logs.", "spam.")) for i in here), here
+        ids = [r[2] for r in rows if r[2]]
+        assert len(ids) == len(set(ids))  # each binding once
+        from iwtui.tui.screens.help import SCOPES
+
+        headings = [r[1] for r in rows[first:] if not r[2]]
+        assert headings and set(headings) <= set(SCOPES.values()), headings
+        assert "Spam Queues" in headings  # the other areas' keys follow under their names

@@ -518,8 +518,15 @@ class IwtuiApp(App[int]):
             pane.focus()
 
     def action_help(self) -> None:
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.cfg.keymap))
+        """The keys, those that work here first (the focused widget's and its ancestors')."""
+        if isinstance(self.screen, HelpScreen):
+            return
+        focused = self.screen.focused
+        chain = focused.ancestors_with_self if focused is not None else [self.screen, self]
+        here = {bound.id for node in chain for _key, bound in node._bindings if bound.id}
+        pane = self.query_one("#areas", ContentSwitcher).visible_content
+        where = BY_ID[pane.id].title if pane is not None and pane.id in BY_ID else ""
+        self.push_screen(HelpScreen(self.cfg.keymap, here, where))
 
     def action_undo(self, journal_id: str | None = None) -> None:
         """Undo the newest undoable action (or ``journal_id``) after a confirmation that
