@@ -75,3 +75,12 @@ async def test_a_number_is_never_cut_at_80x24(sim_root: Path, isolated_config: P
                 assert "…" not in cell, (c.title, cell, line)
                 if c.title == "Size":
                     assert cell == compact_bytes(row.size), (cell, row.size)
+
+
+def test_the_tarpit_countdown_keeps_its_meaning_in_seven_cells() -> None:
+    from iwtui.tui.screens.spam.tarpit import _short_countdown
+
+    cases = {"expired 1h 35m ago": "-1h 35m", "expired 59m 09s ago": "-59m", "9m 22s": "9m 22s",
+             "expired 123d 23h ago": "-123d", "unknown": "unknown"}  # fmt: skip
+    for text, short in cases.items():
+        assert _short_countdown(text) == short and len(short) <= 7

@@ -49,11 +49,12 @@ def _tarpit_columns(period_min: float) -> list[Column[tarpit.TarpitEntry]]:
         return e.expires - timedelta(minutes=period_min) if e.expires else None
 
     return [
-        Column("IP", 40, lambda e: e.ip, lambda e: _ip_order(e.ip), least=15),
+        Column("IP", 39, lambda e: e.ip, lambda e: _ip_order(e.ip), least=15),
         Column("Expires", 16, lambda e: _when(e.expires), lambda e: e.expires, least=16),
         Column("Expires in", 21, lambda e: countdown(e.expires, _now()), lambda e: e.expires,
-               style=lambda e: "dim" if e.expired(_now()) else "bold"),
-        Column("Blocked", 16, lambda e: _when(blocked(e)), blocked),
+               style=lambda e: "dim" if e.expired(_now()) else "bold", least=7,
+               narrow=lambda e: _short_countdown(countdown(e.expires, _now()))),
+        Column("Blocked", 16, lambda e: _when(blocked(e)), blocked, least=16),
         Column("Code", 4, lambda e: e.reason or "?", lambda e: e.reason),
         Column("Reason", 0, lambda e: e.reason_text, lambda e: e.reason_text),
     ]  # fmt: skip
@@ -270,3 +271,11 @@ class TarpitTab(SpamTab):
             ),
             chosen,
         )  # fmt: skip
+
+
+def _short_countdown(text: str) -> str:
+    """At most 7 cells: ``expired 1h 35m ago`` -> ``-1h 35m``, ``expired 59m 09s ago`` ->
+    ``-59m``; ``9m 22s`` as it is."""
+    if text.startswith("expired ") and text.endswith(" ago"):
+        text = "-" + text[len("expired ") : -len(" ago")]
+    return text if len(text) <= 7 else text.split(" ")[0]
