@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from iwtui.tui.areas import AREAS
 from iwtui.tui.screens.logs import LogsArea
 from iwtui.tui.screens.queue.area import QueueArea
 from iwtui.tui.screens.sessions.area import SessionTable
@@ -93,14 +92,6 @@ def test_help_screen(snap_compare: Any, fixed_root: Path, isolated_config: Path)
     assert snap_compare(
         make_app(fixed_root, isolated_config), press=["?"], terminal_size=SIZE, run_before=_loaded
     )
-
-
-def test_read_only_pending_area(snap_compare: Any, fixed_root: Path, isolated_config: Path) -> None:
-    app = make_app(fixed_root, isolated_config, "read_only: true\n")
-    pending = next((a for a in AREAS if not a.built), None)
-    if pending is None:
-        pytest.skip("every area is built")
-    assert snap_compare(app, press=[pending.key], terminal_size=SIZE, run_before=_loaded)
 
 
 async def _logs_ready(pilot: Pilot[Any]) -> None:

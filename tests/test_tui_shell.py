@@ -44,16 +44,27 @@ async def test_keys_1_to_9_and_vim_motions_navigate(sim_root: Path, isolated_con
         assert switcher.current == "accounts"
 
 
-async def test_pending_screens_say_so_plainly(sim_root: Path, isolated_config: Path) -> None:
-    app = make_app(sim_root, isolated_config)
-    async with app.run_test(size=SIZE) as pilot:
-        pending = next((a for a in AREAS if not a.built), None)
-        if pending is None:
-            pytest.skip("every area is built")
-        await pilot.press(pending.key)
-        pane = app.query_one(f"#{pending.id}")
-        texts = " ".join(str(s.render()) for s in pane.query("Static"))
-        assert "not built yet" in texts and pending.title in texts
+async def test_a_pending_area_says_so_plainly(sim_root: Path) -> None:
+    """Every area is built now, so a registry entry without a widget is made up here (it
+    skipped before, a test that could not fail)."""
+    from textual.app import App, ComposeResult
+
+    from iwtui.icewarp.install import discover
+    from iwtui.tui.areas import AreaInfo
+    from iwtui.tui.screens.pending import PendingArea
+
+    info = AreaInfo("future", "Future Area", "0", 99, "what the future holds")
+    assert not info.built
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield PendingArea(info, discover(sim_root, use_tool_sh=False))
+
+    app = One()
+    async with app.run_test(size=SIZE):
+        texts = " ".join(str(s.render()) for s in app.query("Static"))
+        assert "not built yet" in texts and "Future Area" in texts and "#99" in texts
+        assert "what the future holds" in texts
 
 
 async def test_help_lists_every_binding_with_its_id(sim_root: Path, isolated_config: Path) -> None:
