@@ -259,3 +259,16 @@ def test_an_earlier_database_loses_the_indexes_the_new_ones_replace(tmp_path: Pa
     _c, rows = again.query("SELECT name FROM sqlite_master WHERE type = 'index'")
     names = {str(r[0]) for r in rows}
     assert "smtp_from_ts" in names and not names & {"smtp_from", "smtp_day"}
+
+
+def test_a_period_never_imported_says_so(lite: Database, tmp_path: Path) -> None:
+    """Zeros for a day nobody imported read as a quiet day: the report says why."""
+    day = DAY.isoformat()
+    for p in (Params(), Params(start=day, end=day), Params(server="two")):
+        assert "nothing imported" not in reports.run(lite, "grand-totals", p).note, p
+    for p in (Params(start="2025-01-01", end="2025-01-31"), Params(server="three")):
+        note = reports.run(lite, "grand-totals", p).note
+        assert "nothing imported" in note and "iwtui analyzer import" in note, (p, note)
+    assert "for server three" in reports.run(lite, "ip", Params(server="three")).note
+    fresh = connect(str(tmp_path / "fresh.sqlite"))
+    assert "nothing imported yet" in reports.run(fresh, "grand-totals", Params()).note

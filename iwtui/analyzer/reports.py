@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
+from iwtui.analyzer import schema
 from iwtui.analyzer.db import Database
 from iwtui.analyzer.schema import DURATION_BUCKETS, OTHERS
 from iwtui.errors import BadInput
@@ -455,6 +456,25 @@ def run(db: Database, name: str, params: Params) -> Report:
     preset = PRESETS.get(name)
     if preset is None:
         raise BadInput(f"no report {name!r} (see `iwtui analyzer reports`)")
+    missing = not_imported(db, params)
     rep = preset.run(db, params)
     rep.title = preset.title
+    if missing:
+        rep.note = f"{rep.note}; {missing}" if rep.note else missing
     return rep
+
+
+def not_imported(db: Database, p: Params) -> str:
+    """A sentence when no import has run for the period (and server): a report of zeros
+    reads as a quiet day otherwise. Empty when one has."""
+    where, args = _where(replace(p, server=None), "status = 'ok'")
+    rows = _q(db, f"SELECT lg_Server FROM {schema.RUNS}{where}", args)
+    if p.server is not None:  # a run lists the server ids it found, comma-separated
+        rows = [r for r in rows if p.server in str(r[0] or "").split(",")]
+    if rows:
+        return ""
+    span = ("from " + (p.start or "the first day") + " to " + (p.end or "today")
+            if p.start or p.end else "yet")  # fmt: skip
+    who = f" for server {p.server}" if p.server is not None else ""
+    return (f"nothing imported {span}{who}: every count is 0 until a day is imported "
+            "(Import Now, or `iwtui analyzer import --date YYYY-MM-DD`)")
