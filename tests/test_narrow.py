@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import Button, ContentSwitcher, Input
+from textual.widgets import Button, ContentSwitcher, Input, TabbedContent, TabPane
 
 from iwtui.tui.areas import AREAS
 from iwtui.tui.widgets.item_table import ItemTable
@@ -27,16 +27,21 @@ async def test_every_control_is_on_screen_at_80x24(
         pane = app.query_one("#areas", ContentSwitcher).visible_content
         assert pane is not None and pane.id == area
         width = app.size.width
-        controls = [w for w in pane.query("Button, Input") if w.display and w.visible]
-        for w in controls:
-            if not w.region.width:  # in a hidden tab or a collapsed section
-                continue
-            assert w.region.right <= width, f"{area}: {w} runs off screen at {w.region}"
-            if isinstance(w, Button):
-                label = str(w.label)
-                assert w.region.width >= len(label), f"{area}: {label!r} cut to {w.region}"
-            if isinstance(w, Input):
-                assert w.region.width >= 8, f"{area}: {w.id} is {w.region.width} cells"
+        tabs = [(t, p.id) for t in pane.query(TabbedContent) for p in t.query(TabPane) if p.id]
+        for where in [None, *tabs]:  # as it opens, then every tab of it shown in turn
+            if where is not None:
+                where[0].active = where[1]
+                await pilot.pause(0.2)
+            controls = [w for w in pane.query("Button, Input") if w.display and w.visible]
+            for w in controls:
+                if not w.region.width:  # in a hidden tab or a collapsed section
+                    continue
+                assert w.region.right <= width, f"{area}: {w} runs off screen at {w.region}"
+                if isinstance(w, Button):
+                    label = str(w.label)
+                    assert w.region.width >= len(label), f"{area}: {label!r} cut to {w.region}"
+                if isinstance(w, Input):
+                    assert w.region.width >= 8, f"{area} {where}: {w.id} is {w.region.width}"
 
 
 async def test_the_subject_keeps_a_useful_width(sim_root: Path, isolated_config: Path) -> None:
