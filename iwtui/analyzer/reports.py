@@ -476,5 +476,7 @@ def not_imported(db: Database, p: Params) -> str:
     span = ("from " + (p.start or "the first day") + " to " + (p.end or "today")
             if p.start or p.end else "yet")  # fmt: skip
     who = f" for server {p.server}" if p.server is not None else ""
-    return (f"nothing imported {span}{who}: every count is 0 until a day is imported "
-            "(Import Now, or `iwtui analyzer import --date YYYY-MM-DD`)")
+    return (
+        f"nothing imported {span}{who}: every count is 0 until a day is imported "
+        "(Import Now, or `iwtui analyzer import --date YYYY-MM-DD`)"
+    )

@@ -7,12 +7,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Static
 
-from iwtui.analyzer import mail, reports
+from iwtui.analyzer import mail, reports, schema
 from iwtui.analyzer.render import report_csv
 from iwtui.analyzer.reports import PRESETS, Params, Preset, Report
 from iwtui.analyzer.sql import History, Query, open_read_only
@@ -167,7 +168,7 @@ class SqlTab(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="SELECT ... (read-only; Enter runs, Esc cancels)", id="an-sql-text")
-        yield Static("", id="an-sql-status")
+        yield Static(_tables_hint(), id="an-sql-status")
         yield Vertical(id="an-sql-box")
         yield Static("History (and saved queries)", classes="an-heading")
         cols: list[Column[dict[str, str]]] = [
@@ -343,3 +344,12 @@ class MailTab(Vertical):
     def _done(self, text: str, error: bool) -> None:
         self.sent = text
         _status(self.query_one("#an-mail-status", Static), text, error)
+
+
+def _tables_hint() -> Text:
+    """What a first query can read (before any ran): the tables and the rollups."""
+    out = Text("Tables: ", style="dim")
+    out.append(", ".join(schema.TABLES), style="bold")
+    out.append(f"   rollups: {', '.join(schema.ROLLUPS)}", style="dim")
+    out.append("\ne.g. SELECT lg_Error, count(*) FROM smtp GROUP BY 1 ORDER BY 2 DESC", style="dim")
+    return out
