@@ -1,4 +1,5 @@
-"""Byte counts as the console and the CLI's text output show them (1024-based)."""
+"""Numbers for people: byte counts as the console and the CLI's text show them
+(1024-based), counts in few cells, round tops for chart axes."""
 
 from __future__ import annotations
 
@@ -39,3 +40,12 @@ def compact_count(n: int) -> str:
     if n < 999_950_000:
         return f"{n / 1e6:.1f}M"
     return f"{n / 1e9:.1f}G"
+
+
+def nice_top(top: float, least: float = 4.0) -> float:
+    """A round top for a chart's value axis, at least ``least``: 1, 2, 2.5, 4, 5 or 8 times
+    a power of ten (its quarters are round too)."""
+    if top <= least:
+        return float(least)
+    mag = 10 ** (len(str(int(top))) - 1)
+    return float(next(m * mag for m in (1, 2, 2.5, 4, 5, 8, 10) if top <= m * mag))

@@ -8,18 +8,9 @@ from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
 from iwtui.icewarp.traffic.query import Series
+from iwtui.units import nice_top
 
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf")
-
-
-def _nice(top: float) -> float:
-    if top <= 0:
-        return 1.0
-    mag = 10 ** (len(str(int(top))) - 1)
-    for m in (1, 2, 2.5, 5, 10):
-        if top <= m * mag:
-            return float(m * mag)
-    return float(10 * mag)
 
 
 def _human(v: float) -> str:
@@ -33,7 +24,7 @@ def render(series: Sequence[Series], title: str, width: int = 960, height: int =
     left, right, top, bottom = 70, 20, 40, 60 + 18 * len(series)
     pw, ph = width - left - right, height - top - bottom
     n = max((len(s.points) for s in series), default=0)
-    ymax = _nice(max((p.v for s in series for p in s.points), default=0))
+    ymax = nice_top(max((p.v for s in series for p in s.points), default=0), least=1.0)
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '

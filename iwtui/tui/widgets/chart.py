@@ -33,6 +33,7 @@ from textual_plotext import PlotextPlot
 from iwtui.icewarp.traffic.query import Point, Series
 from iwtui.tui.bindings import bindings
 from iwtui.tui.widgets.panel import Panel
+from iwtui.units import nice_top
 
 COLOURS = ("cyan", "red", "green", "orange", "magenta", "blue", "yellow")
 RICH = {"orange": "dark_orange"}
@@ -41,14 +42,6 @@ MIN_WINDOW = 4
 # readout and legend show the new numbers at once, the plot within LIVE_PLOT_S.
 LIVE_PLOT_S = 2.0
 LEFT_MARGIN = 9  # columns plotext gives the y-axis labels (approximate; mouse mapping)
-
-
-def _nice(top: float) -> float:
-    """A round top for the y axis (1, 2, 2.5 or 5 times a power of ten)."""
-    if top <= 4:
-        return 4.0
-    mag = 10 ** (len(str(int(top))) - 1)
-    return float(next(m * mag for m in (1, 2, 2.5, 4, 5, 8, 10) if top <= m * mag))
 
 
 def human(v: float, unit: str = "count") -> str:
@@ -347,7 +340,7 @@ class Chart(Vertical, can_focus=True):
                 values = [max(p.v for p in s.points[i : min(i + step, hi)]) for i in xs]
                 plt.plot(xs, values, marker="braille", color=COLOURS[k % len(COLOURS)])
             top = max((p.v for s in self.series for p in s.points[lo:hi]), default=0)
-            nice = _nice(top)
+            nice = nice_top(top)
             plt.ylim(0, nice)
             unit = self.units.get(self.series[0].category, "count")
             yt = [nice * i / 4 for i in range(5)]

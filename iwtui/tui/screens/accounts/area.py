@@ -40,6 +40,7 @@ from iwtui.tui.screens.accounts.columns import columns, narrow
 from iwtui.tui.widgets.area_tabs import AreaTabs
 from iwtui.tui.widgets.item_table import Column, ItemTable, sort_rows
 from iwtui.units import human_bytes as human
+from iwtui.units import nice_top
 
 if TYPE_CHECKING:
     from iwtui.config import LoadedConfig
@@ -363,6 +364,10 @@ class AccountsArea(Vertical):
             labels = [safe_text(a) for a, _ in reversed(bars)]
             values = [v / 1024 if unit == "bytes" else v for _, v in reversed(bars)]
             plt.bar(labels, values, orientation="horizontal", width=0.3)
+            top = nice_top(max(values))  # round ticks: counts as 0 5 10 15 20, not 4.8 9.5
+            ticks = [top * i / 4 for i in range(5)]
+            plt.xlim(0, top)
+            plt.xticks(ticks, [f"{t:,.6g}" for t in ticks])
             plt.xlabel("KiB" if unit == "bytes" else "messages")
         else:
             plt.title("no account has any in this period")
