@@ -234,7 +234,7 @@ async def test_day_list_shows_the_followed_days_size_now(
     """Issue 14.4: the day list showed the size the day had when the area opened."""
     from textual.widgets import Select
 
-    from iwtui.tui.screens.log_explore import human
+    from iwtui.units import compact_bytes
 
     app = make_app(sim_root, isolated_config)
     path = _smtp_path(sim_root)
@@ -244,7 +244,7 @@ async def test_day_list_shows_the_followed_days_size_now(
         await wait_for(pilot, lambda: area.day_source is not None)
         with path.open("a") as fh:
             fh.write("9.9.9.9 [ABCD] 23:59:59 <<< " + "x" * 300_000 + "\n")
-        want = human(path.stat().st_size)
+        want = compact_bytes(path.stat().st_size)
         day = app.query_one("#logs-day", Select)
         await wait_for(pilot, lambda: want in str(day.query_one("#label").render()), 2.0)
 
@@ -323,7 +323,7 @@ async def test_save_asks_where_and_never_overwrites(
         await wait_for(pilot, lambda: default.exists() and bool(app._notifications))
         assert default.read_bytes() == path.read_bytes()
         note = next(n.message for n in app._notifications if "saved to" in n.message)
-        assert str(default) in note and " KB" in note
+        assert str(default) in note and " KiB" in note
         # a taken name, a link to elsewhere: refused in the dialog, nothing replaced
         victim = tmp_path / "victim.txt"
         victim.write_text("keep")

@@ -17,14 +17,7 @@ from textual.widgets import DataTable, Footer, Static
 from iwtui.icewarp.logs.catalog import Catalog
 from iwtui.text import safe_text
 from iwtui.tui.bindings import bindings
-
-
-def human(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1024
-    return str(n)
+from iwtui.units import human_bytes as human
 
 
 class ExploreScreen(ModalScreen[tuple[str, date] | None]):

@@ -28,11 +28,13 @@ from iwtui.icewarp.logs.view import DaySource, FilterSource
 from iwtui.icewarp.moves import write_new
 from iwtui.tui.bindings import bindings
 from iwtui.tui.gate import run_plan
-from iwtui.tui.screens.log_explore import ExploreScreen, human
+from iwtui.tui.screens.log_explore import ExploreScreen
 from iwtui.tui.screens.log_save import SaveLinesScreen, free_name
 from iwtui.tui.screens.sessions.session_log import SessionLogScreen
 from iwtui.tui.widgets.log_view import LogView
 from iwtui.tui.widgets.panel import Panel
+from iwtui.units import compact_bytes
+from iwtui.units import human_bytes as human
 
 if TYPE_CHECKING:
     from iwtui.config import LoadedConfig
@@ -198,7 +200,8 @@ class LogsArea(Vertical):
         out = []
         for d in days:
             size = src.size if src is not None and live == (d.service, d.day) else d.size
-            out.append((f"{d.day.isoformat()}  {human(size)}", d.day.isoformat()))
+            # four cells for the size: the selector is 24 wide (351.4 KB lost its unit)
+            out.append((f"{d.day.isoformat()}  {compact_bytes(size)}", d.day.isoformat()))
         return out
 
     def refresh_day_list(self) -> None:
