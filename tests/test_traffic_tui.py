@@ -229,7 +229,7 @@ async def test_statistics_counts_service_switch_and_export(
 async def test_live_plot_coalesced_unchanged_builds_nothing(sim_root: Path,
                                                            isolated_config: Path) -> None:  # fmt: skip
     """A live update with the same drawn values builds no picture; new values are drawn
-    within LIVE_PLOT_S (updates in between coalesced); the line-by-line paint is what
+    within live_plot_s of the step (updates in between coalesced); the line-by-line paint is what
     Textual draws from the whole picture."""
     from rich.text import Text
     from textual.visual import Visual, visualize
@@ -265,12 +265,14 @@ async def test_live_plot_coalesced_unchanged_builds_nothing(sim_root: Path,
             pts = [*s.points[:last], Point(s.points[last].t, s.points[last].v + n, 0.0, n)]
             return [Series(s.service, s.category, s.step_s, s.start, s.end, pts)]
 
+        every = chart_mod.live_plot_s(series[0].step_s)
+        assert every == min(10.0, max(2.0, series[0].step_s / 30))
         t0 = time.perf_counter()
         chart.set_series(bumped(40), chart.title, keep_view=True)
         chart.set_series(bumped(80), chart.title, keep_view=True)
-        await wait_for(pilot, lambda: plot.builds > builds, timeout=chart_mod.LIVE_PLOT_S + 1)
+        await wait_for(pilot, lambda: plot.builds > builds, timeout=every + 1)
         assert plot.builds == builds + 1  # two updates, one build
-        assert time.perf_counter() - t0 <= chart_mod.LIVE_PLOT_S + 0.5
+        assert time.perf_counter() - t0 <= every + 0.5
         assert strips_match(plot)  # a partial rebuild paints what a whole one would
 
 
