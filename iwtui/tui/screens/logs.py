@@ -43,6 +43,12 @@ if TYPE_CHECKING:
 POLL_S = 0.1
 DETAIL_FOLLOW_S = 0.5  # while following, the detail of the newest line at most twice a second
 LABELS_S = 1.0  # the day list's sizes and new days (midnight, rotation) at most once a second
+# A calm tail (fewer than CALM_LINES new lines) is followed on screen at most every
+# CALM_PAINT_S: each repaint of a following view draws every line again (they all move
+# up), and a few lines a second need not cost ten repaints. A busy tail (the 2,000
+# lines/s of the latency bench) is painted at every poll, as before.
+CALM_LINES = 20
+CALM_PAINT_S = 0.25
 
 
 def detail_text(raw: str, day: date | None) -> Text:
@@ -107,6 +113,8 @@ class LogsArea(Vertical):
         self._detail_key: tuple[object, ...] | None = None  # what the detail panel shows
         self._detail_at = 0.0
         self._labels_at = 0.0
+        self._unpainted = 0  # lines read while following, not yet on screen (a calm tail)
+        self._synced_at = 0.0
         self._shown_labels: list[tuple[str, str]] | None = None
 
     def compose(self) -> ComposeResult:
@@ -279,6 +287,7 @@ class LogsArea(Vertical):
         view = self.query_one(LogView)
         view.highlight = self._find
         self._detail_key = None  # a new source: the detail is drawn again
+        self._unpainted = 0
         if flt.empty and start is None and stop is None:
             self.filter_source = None
             view.set_source(self.day_source, follow=True)
@@ -345,15 +354,21 @@ class LogsArea(Vertical):
         if self.filter_source is not None:
             added = self.filter_source.poll()
         view = self.query_one(LogView)
-        if added:
-            view.sync(added)
+        now = time_mod.monotonic()
+        self._unpainted += added
+        if (view.following and 0 < self._unpainted < CALM_LINES and not res.notices
+                and now - self._synced_at < CALM_PAINT_S):  # fmt: skip
+            return  # a calm tail: these lines go on screen with the next repaint
+        synced = self._unpainted
+        if synced:
+            view.sync(synced)
+            self._unpainted, self._synced_at = 0, now
         # the state line counts the day's lines even when none of them match the filter
-        if res.added or added or res.notices:
+        if synced or res.added or res.notices:
             self.show_state()
         # the detail of the line followed, in the same repaint as the lines (not one
         # message later), and only when that line changed
         self.show_detail()
-        now = time_mod.monotonic()
         if now - self._labels_at >= LABELS_S:
             self._labels_at = now
             self.refresh_day_list()
