@@ -311,6 +311,34 @@ def test_day_source_spans_rotated_parts_and_moves_on(tmp_path: Path) -> None:
     fs.close()
 
 
+def test_find_crosses_the_day_s_files_both_ways(tmp_path: Path) -> None:
+    """Find (`/`, `n`, `N` in the Logs area): the next or previous line holding a term,
+    any case, across a day's rotated parts, in the whole day or in what a filter kept."""
+    import threading
+
+    logs = tmp_path / "logs" / "smtp"
+    logs.mkdir(parents=True)
+    _write(logs / "s20190913.log", [f"1.1.1.1 [0001] 10:00:0{i} a{i}".encode() for i in range(5)])
+    _write(logs / "s20190913-01.log",
+           [f"1.1.1.1 [0001] 11:00:0{i} {'NEEDLE' if i == 3 else 'b'}{i}".encode()
+            for i in range(5)])  # fmt: skip
+    d = scan(tmp_path / "logs").get("smtp", DAY)
+    assert d is not None
+    src = DaySource(tmp_path / "logs", [f.name for f in d.files], tmp_path / "cache")
+    src.scan(threading.Event())
+    want = next(i for i in range(src.total) if "NEEDLE" in src.line(i))
+    assert want == 8
+    assert src.find("needle", 0, 1) == want  # forward from the first file into the second
+    assert src.find("needle", src.total - 1, -1) == want  # and back
+    assert src.find("needle", want, 1) is None and src.find("needle", want, -1) is None
+    assert src.find("a2", 4, -1) == 2
+    fs = FilterSource(src, search.parse_filter("1.1.1.1"))
+    assert fs.run(threading.Event())
+    assert fs.find("NEEDLE", 0, 1) == want and fs.find("needle", want, 1) is None
+    src.close()
+    fs.close()
+
+
 def test_gz_archives_are_readable(tmp_path: Path) -> None:
     import gzip
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from iwtui.icewarp.logs.index import LineIndex, open_log, plain_path
 from iwtui.icewarp.logs.names import LogName
-from iwtui.icewarp.logs.search import Filter, Search
+from iwtui.icewarp.logs.search import Filter, Search, find_offset
 from iwtui.icewarp.logs.tail import next_file
 
 
@@ -114,6 +114,31 @@ class DaySource:
 
     def day_of(self, i: int) -> date:
         return self.names[self.locate(i)[0]].day
+
+    def find(self, term: str, start: int, direction: int) -> int | None:
+        """The next line after (``direction`` 1) or before (-1) line ``start`` holding
+        ``term``, any case: found through the bytes of the day's files (any size), then
+        mapped back to a line."""
+        needle = term.encode("utf-8")
+        k, j = self.locate(start)
+        for kk in range(k, len(self.indexes)) if direction > 0 else range(k, -1, -1):
+            ix = self.indexes[kk]
+            if kk == k:
+                at = ix.offset(j)
+                line_end = at + len(ix.line(j).encode("utf-8", errors="replace")) + 1
+                from_off = line_end if direction > 0 else at
+            else:
+                from_off = 0 if direction > 0 else ix.end
+            off = find_offset(ix.path, needle, from_off, ix.end, forward=direction > 0,
+                              ignore_case=True)  # fmt: skip
+            if off is not None:
+                line = ix.line_at(off)
+                if line is None:  # in the part not indexed yet: index it now
+                    ix.scan()
+                    line = ix.line_at(off)
+                if line is not None:
+                    return sum(x.total for x in self.indexes[:kk]) + line
+        return None
 
     def poll(self) -> PollResult:
         if not self.live:
@@ -250,6 +275,17 @@ class FilterSource:
                     return k, a[i]
                 i -= len(a)
         raise IndexError(i)
+
+    def find(self, term: str, start: int, direction: int) -> int | None:
+        """The next matching line after (1) or before (-1) ``start`` holding ``term``, any
+        case (the lines a filter kept, read one by one)."""
+        folded = term.casefold()
+        i = start + direction
+        while 0 <= i < self.total:
+            if folded in self.line(i).casefold():
+                return i
+            i += direction
+        return None
 
     def line(self, i: int) -> str:
         k, off = self.locate(i)

@@ -523,20 +523,9 @@ class LogsArea(Vertical):
     def find_worker(self, term: str, direction: int) -> None:
         view = self.query_one(LogView)
         src = view.source
-        if src is None or not src.total:
+        if not isinstance(src, (DaySource, FilterSource)) or not src.total:
             return
-        start = view.cursor
-        found: int | None = None
-        if isinstance(src, DaySource):
-            found = _find_in_day(src, term, start, direction)
-        else:
-            folded = term.casefold()
-            i = start + direction
-            while 0 <= i < src.total:
-                if folded in src.line(i).casefold():
-                    found = i
-                    break
-                i += direction
+        found = src.find(term, view.cursor, direction)
         if found is None:
             self.app.call_from_thread(
                 self.notify,
@@ -656,34 +645,3 @@ class LogsArea(Vertical):
         self._filter_cancel.set()
         if self.day_source is not None:
             self.day_source.close()
-
-
-def _find_in_day(src: DaySource, term: str, start: int, direction: int) -> int | None:
-    """Find through the bytes of the day's files (any size), then map back to a line."""
-    needle = term.encode("utf-8")
-    k, j = src.locate(start)
-    base = sum(ix.total for ix in src.indexes[:k])
-    ix = src.indexes[k]
-    ks = range(k, len(src.indexes)) if direction > 0 else range(k, -1, -1)
-    for kk in ks:
-        ix = src.indexes[kk]
-        if kk == k:
-            at = ix.offset(j)
-            from_off = (
-                at + len(ix.line(j).encode("utf-8", errors="replace")) + 1 if direction > 0 else at
-            )
-        else:
-            from_off = 0 if direction > 0 else ix.end
-        off = search.find_offset(
-            ix.path, needle, from_off, ix.end, forward=direction > 0, ignore_case=True
-        )
-        if off is not None:
-            line = ix.line_at(off)
-            if line is None:  # in the part not indexed yet: index it now
-                ix.scan()
-                line = ix.line_at(off)
-            if line is not None:
-                return sum(x.total for x in src.indexes[:kk]) + line
-        if direction > 0:
-            base += ix.total
-    return None

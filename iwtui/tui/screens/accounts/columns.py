@@ -8,7 +8,8 @@ from typing import Any
 
 from iwtui.icewarp.accounts.stats import AccountRow
 from iwtui.tui.widgets.item_table import Column
-from iwtui.units import compact_bytes, compact_count
+from iwtui.units import compact_bytes as size  # the cells of the amounts
+from iwtui.units import compact_count as count  # and of the counts
 
 NONE = "—"
 
@@ -36,9 +37,6 @@ def _newest(name: str) -> Callable[[AccountRow], Any]:
 
     key.iso_field = name  # type: ignore[attr-defined]  # area.sort_all's fast path
     return key
-
-
-size, count = compact_bytes, compact_count  # the cells of the amounts and counts
 
 
 def columns(host: Callable[[AccountRow], str | None] | None) -> list[Column[AccountRow]]:
