@@ -45,7 +45,7 @@ def progress(p):
 inst = discover(Path(sys.argv[1]), use_tool_sh=False)
 state = Path(tempfile.mkdtemp())
 try:
-    from iwtui.icewarp.volume.walk import FolderCache
+    from iwtui.icewarp.volume.folders import FolderCache
     held = FolderCache()
 except ImportError:  # IWTUI_BENCH_VOLUME_OLD: a version that held a dict
     held = {}

@@ -336,7 +336,7 @@ def test_cache_persisted_in_state_dir(sim_install: Install, tmp_path: Path) -> N
     assert again.reused == first.folders and (again.bytes, again.files) == (first.bytes,
                                                                             first.files)  # fmt: skip
     assert list((state / "volume").glob("cache-*.bin"))
-    from iwtui.icewarp.volume.walk import FolderCache
+    from iwtui.icewarp.volume.folders import FolderCache
 
     held = FolderCache()  # the screen's: read from the state dir once, then kept packed
     measure(sim_install, "acme-corp.test", state, cache=held)

@@ -29,8 +29,8 @@ from typing import Any
 from iwtui.errors import BadInput
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.volume import targets
+from iwtui.icewarp.volume.folders import FolderCache
 from iwtui.icewarp.volume.mailboxes import mailboxes
-from iwtui.icewarp.volume.walk import FolderCache
 
 # The CLI's objects, in this order (extra fields may follow).
 FIELDS = ("account", "received_count", "received_bytes", "sent_count", "sent_bytes",

@@ -22,7 +22,8 @@ from collections import deque
 from sys import intern
 from typing import IO, Any
 
-from iwtui.icewarp.volume.walk import CHUNK, Folder, Progress, Unit, Walker, WalkStats
+from iwtui.icewarp.volume.folders import Folder
+from iwtui.icewarp.volume.walk import CHUNK, Progress, Unit, Walker, WalkStats
 
 OUTSTANDING = 2  # jobs given to the helper ahead of time
 RECS, DONE = 1, 2  # the kinds of the helper's frames

@@ -14,7 +14,8 @@ from typing import NamedTuple
 
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.volume import store
-from iwtui.icewarp.volume.walk import Cancel, FolderCache, Packed, Progress, Unit, Walker
+from iwtui.icewarp.volume.folders import FolderCache, Packed
+from iwtui.icewarp.volume.walk import Cancel, Progress, Unit, Walker
 
 CHUNK = 4096
 

@@ -12,8 +12,9 @@ from typing import Any
 
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.volume import store
+from iwtui.icewarp.volume.folders import FolderCache
 from iwtui.icewarp.volume.targets import Target, resolve
-from iwtui.icewarp.volume.walk import Cancel, FolderCache, Progress, Walker
+from iwtui.icewarp.volume.walk import Cancel, Progress, Walker
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from iwtui.icewarp.volume.walk import Folder, FolderCache, Packed
+from iwtui.icewarp.volume.folders import Folder, FolderCache, Packed
 
 
 def folder(state_dir: Path, root: Path) -> tuple[Path, str]:

@@ -33,7 +33,7 @@ from iwtui.icewarp.accounts import export, hosts, quota
 from iwtui.icewarp.accounts.stats import AccountRow, Report, _sum, collect, parse_day
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.logs.lines import safe_text
-from iwtui.icewarp.volume.walk import FolderCache
+from iwtui.icewarp.volume.folders import FolderCache
 from iwtui.tui import heap
 from iwtui.tui.bindings import bindings
 from iwtui.tui.screens.accounts.columns import columns, narrow

@@ -27,8 +27,9 @@ from iwtui.errors import BadInput
 from iwtui.icewarp.install import Install
 from iwtui.icewarp.logs.lines import safe_text
 from iwtui.icewarp.volume import ncdu, targets
+from iwtui.icewarp.volume.folders import FolderCache
 from iwtui.icewarp.volume.measure import Child, VolumeResult, measure, previous_of
-from iwtui.icewarp.volume.walk import FolderCache, Progress
+from iwtui.icewarp.volume.walk import Progress
 from iwtui.tui.bindings import bindings
 from iwtui.tui.widgets.item_table import Column, ItemTable
 from iwtui.units import compact_bytes, compact_count
