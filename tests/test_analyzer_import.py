@@ -288,6 +288,7 @@ def test_a_big_load_builds_the_indexes_after_the_rows(sim_root: Path, tmp_path: 
     holds, is loaded without its secondary indexes, built again in the same transaction;
     a fuller table keeps them; a failed import leaves them in place."""
     from iwtui.analyzer import store
+    from iwtui.analyzer.db import CACHE_KB, SORT_RUN_KB
     from iwtui.analyzer.schema import INDEXES
 
     smtp_idx = [n for n, t, _c in INDEXES if t == "smtp"]
@@ -302,6 +303,17 @@ def test_a_big_load_builds_the_indexes_after_the_rows(sim_root: Path, tmp_path: 
     drops = [s for s in seen if s.startswith("DROP INDEX")]
     assert {f"DROP INDEX IF EXISTS {n}" for n in smtp_idx} <= set(drops)
     assert {n for n, _t, _c in INDEXES} <= indexes()
+    # each index is sorted in small runs by helper threads (Database.index_builds), and
+    # the connection gets its own cache back after the build
+    cache = None
+    for s in seen:
+        if s.startswith("PRAGMA cache_size="):
+            cache = s
+        elif s.startswith("CREATE INDEX"):
+            assert cache == f"PRAGMA cache_size=-{SORT_RUN_KB}", s
+    assert cache == f"PRAGMA cache_size=-{CACHE_KB}"
+    assert db.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KB
+    assert db.execute("PRAGMA threads").fetchone()[0] == 0
     plan = db.query("EXPLAIN QUERY PLAN SELECT * FROM smtp WHERE lg_MessageID = 'x'")[1]
     assert "smtp_mid" in repr(plan)
     # the same rows as a load that kept its indexes
@@ -340,6 +352,10 @@ def test_postgresql_big_load_rebuilds_its_indexes(sim_root: Path, tmp_path: Path
                                                        split_bytes=50_000))  # fmt: skip
     _c, rows = pg.query("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
     assert {n for n, _t, _c in INDEXES} <= {str(r[0]) for r in rows}
+    # the build's sort memory was for its transaction only
+    default = pg.query("SELECT reset_val FROM pg_settings WHERE name = 'maintenance_work_mem'")
+    assert pg.query("SELECT setting FROM pg_settings WHERE name = 'maintenance_work_mem'")[1] \
+        == default[1]  # fmt: skip
     assert smtp_counts(pg) == smtp_counts(lite) and sum(smtp_counts(pg).values()) > 100
 
 

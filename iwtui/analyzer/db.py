@@ -10,6 +10,7 @@ is rolled back. A write is refused by the engine itself, not by guessing at the 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import sqlite3
 import threading
@@ -49,6 +50,11 @@ def _sqlite_path(url: str) -> Path:
     return Path(url).expanduser()
 
 
+CACHE_KB = 65536  # the page cache of every connection (reports read through it)
+SORT_RUN_KB = 2000  # an index build's sort runs (Database.index_builds)
+SORT_THREADS = max(1, min(4, os.cpu_count() or 1))
+
+
 class Database:
     def __init__(self, url: str, *, read_only: bool = False) -> None:
         self.url = url
@@ -80,7 +86,7 @@ class Database:
                     self.conn.execute("PRAGMA journal_mode=WAL")
                     self.conn.execute("PRAGMA synchronous=NORMAL")
                     self.conn.execute("PRAGMA busy_timeout=10000")
-                self.conn.execute("PRAGMA cache_size=-65536")
+                self.conn.execute(f"PRAGMA cache_size=-{CACHE_KB}")
         except DbError:
             raise
         except Exception as exc:
@@ -136,6 +142,28 @@ class Database:
             self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def index_builds(self) -> Iterator[None]:
+        """Settings for CREATE INDEX on a bulk load, inside the caller's transaction.
+
+        SQLite sorts an index's keys in runs of at most ``cache_size`` bytes: with the
+        connection's 64 MB cache one run holds the whole day and is sorted as one list,
+        which misses the CPU caches; 2 MB runs, sorted by ``threads`` helper threads and
+        merged, build the five smtp indexes of a 1 GB day in 2.7 s instead of 5.1 s
+        (docs/analyzer.md). PostgreSQL is given more sort memory for the build (SET
+        LOCAL: until the transaction ends)."""
+        if self.engine == "postgresql":
+            self.conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            yield
+            return
+        self.conn.execute(f"PRAGMA threads={SORT_THREADS}")
+        self.conn.execute(f"PRAGMA cache_size=-{SORT_RUN_KB}")
+        try:
+            yield
+        finally:
+            self.conn.execute(f"PRAGMA cache_size=-{CACHE_KB}")
+            self.conn.execute("PRAGMA threads=0")
 
     def ensure_schema(self) -> None:
         if self.engine == "postgresql":

@@ -131,8 +131,10 @@ def write_day(db: Database, day: str, targets: Iterable[tuple[str, str]], local:
                         else:
                             db.execute(f"INSERT INTO {t} ({cols}) SELECT {cols} FROM {w}.{t}")
                 db.executemany(insert_sql(t, opts.raw), local.rows[t])
-                for iname, icols in rebuild:
-                    db.execute(f"CREATE INDEX IF NOT EXISTS {iname} ON {t} ({icols})")
+                if rebuild:
+                    with db.index_builds():
+                        for iname, icols in rebuild:
+                            db.execute(f"CREATE INDEX IF NOT EXISTS {iname} ON {t} ({icols})")
                 if t in stats:
                     stats[t].seconds += time.perf_counter() - t0
             for (server, service), r in rolls.items():
