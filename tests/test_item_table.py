@@ -199,3 +199,29 @@ async def test_rows_in_their_own_order_mark_no_column_until_o() -> None:
         table.sort_reverse = False
         table.action_sort_next()  # now sorted by the first column
         assert table.rows == ["a", "b", "c"] and "Name▲" in table.render_line(0).text
+
+
+async def test_a_column_on_screen_takes_one_form() -> None:
+    """When one size on screen needs its short form, every size on screen takes it: 1,274
+    beside 110K read as two scales. A screen whose sizes all fit keeps the full form."""
+
+    class FormsApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield ItemTable(
+                [Column("Name", 0, lambda r: r[0], lambda r: r[0]),
+                 Column("Size", 6, lambda r: f"{r[1]:,}", lambda r: r[1], "right",
+                        least=6, narrow=lambda r: f"{r[1] / 1000:.1f}K")],
+                key=lambda r: r[0],
+            )  # fmt: skip
+
+    app = FormsApp()
+    async with app.run_test(size=(30, 6)) as pilot:
+        table = app.query_one(ItemTable)
+        table.set_rows([("a", 1274), ("b", 110_000), ("c", 20)], initial=True)
+        await pilot.pause()
+        assert table._widths(table.scrollable_content_region.width)[1] == 6
+        lines = [table.render_line(y).text for y in (1, 2, 3)]
+        assert [line.split()[-1] for line in lines] == ["1.3K", "110.0K", "0.0K"], lines
+        table.set_rows([("a", 1274), ("c", 20)])
+        await pilot.pause()
+        assert [table.render_line(y).text.split()[-1] for y in (1, 2)] == ["1,274", "20"]

@@ -94,7 +94,8 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
         # that leaves the view as it is draws nothing (a busy queue changes every second,
         # mostly off screen)
         self._drawn_view: tuple[object, ...] | None = None
-        self._paint: tuple[int, Style, list[int]] | None = None  # width, base style, widths
+        # width, base style, widths, which columns take their short form
+        self._paint: tuple[int, Style, list[int], list[bool]] | None = None
         self._fade_due = False  # a timer will end the highlight of new rows
 
     # --- data ----------------------------------------------------------------------------
@@ -182,7 +183,8 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
     def render_lines(self, crop: Region) -> list[Strip]:
         self._drawn_view = self._view(time.monotonic())
         width = self.scrollable_content_region.width
-        self._paint = (width, self.rich_style, self._widths(width))  # once per repaint
+        widths = self._widths(width)
+        self._paint = (width, self.rich_style, widths, self._short(widths))  # once per repaint
         try:
             return super().render_lines(crop)
         finally:
@@ -346,12 +348,22 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
         least = [c.least if c.least is not None else min(c.width, 4) for c in self.columns]
         return column_widths([c.width for c in self.columns], total, flex_min, least)
 
+    def _short(self, widths: list[int]) -> list[bool]:
+        """Per column: does it show its short form? When one value on screen does not fit,
+        every value of that column on screen takes the short form (1,274 beside 110K read
+        as two scales)."""
+        top = int(self.scroll_offset.y)
+        shown = self.rows[top : top + max(1, self.size.height)]
+        return [c.narrow is not None and any(len(c.text(r)) > w for r in shown)
+                for c, w in zip(self.columns, widths, strict=True)]  # fmt: skip
+
     def render_line(self, y: int) -> Strip:
         if self._paint is not None:
-            width, base, widths = self._paint
+            width, base, widths, short = self._paint
         else:
             width = self.scrollable_content_region.width
             base, widths = self.rich_style, self._widths(width)
+            short = self._short(widths)
         if y == 0:
             text = Text("  ")
             for i, (c, w) in enumerate(zip(self.columns, widths, strict=True)):
@@ -371,10 +383,8 @@ class ItemTable(ScrollView, Generic[R], can_focus=True):
         text = Text()
         marked = k in self.marked and k not in self._gone
         text.append("● " if marked else "  ", style="bold yellow")
-        for c, w in zip(self.columns, widths, strict=True):
-            cell = safe_text(c.text(row))
-            if len(cell) > w and c.narrow is not None:
-                cell = safe_text(c.narrow(row))
+        for c, w, sh in zip(self.columns, widths, short, strict=True):
+            cell = safe_text(c.narrow(row) if sh and c.narrow is not None else c.text(row))
             if len(cell) > w:
                 cell = cell[: w - 1] + "…" if c.justify != "right" else "#" * w
             cell = cell.rjust(w) if c.justify == "right" else cell.ljust(w)
