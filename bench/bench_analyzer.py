@@ -11,7 +11,9 @@
    ids), median of 5 runs each (target <= 100 ms on SQLite).
 
 IWTUI_BENCH_RUNS (default 3) runs of each side, alternating; IWTUI_BENCH_PARTS (default
-"import,pg,presets") picks the parts. The import also prints its CPU seconds (the importer
+"import,pg,presets") picks the parts; "floor" (not by default) times the import's regex over
+the SMTP day and sqlite3's INSERT of the day's rows alone, one core each: what an import
+with no other Python per line or row would still cost. The import also prints its CPU seconds (the importer
 and its helpers): on 2 cores, half of that is the floor of its wall time.
 """
 
@@ -154,6 +156,9 @@ def main() -> None:
         # 4. presets on >= 2,000,000 rows
         if "presets" in parts:
             _presets(root, tmp, mb)
+        # 5. the floor of this design: its regex and its inserts with no other Python
+        if "floor" in parts:
+            _floor(root, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -218,6 +223,52 @@ def _postgres(root: Path, tmp: Path, runs: int) -> None:
                   f"{_median(lite)}   ratio {pg / sq:6.2f}x (target <= 1.5x)")  # fmt: skip
     except Exception as exc:
         print(f"  PostgreSQL: skipped ({exc})")
+
+
+def _floor(root: Path, tmp: Path) -> None:
+    sys.path.insert(0, str(ROOT))
+    import sqlite3
+
+    from iwtui.analyzer.scan_fast import LINE
+    from iwtui.analyzer.schema import TABLES, row_columns
+    from iwtui.analyzer.worker import insert_sql
+
+    def cpu() -> float:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    db = tmp / "floor.sqlite"
+    took, js, _rss = _import(root, str(db))
+    c0, matches = cpu(), 0
+    with open(root / "logs" / "smtp" / f"s{DAY.replace('-', '')}.log", "rb") as fh:
+        rest = b""
+        while block := fh.read(8 << 20):
+            data = rest + block
+            cut = data.rfind(b"\n")
+            rest = data[cut:]
+            matches += sum(1 for _m in LINE.finditer(data, 0, cut))
+    regex = cpu() - c0
+    src = sqlite3.connect(db)
+    insert, rows = 0.0, 0
+    for t in TABLES:
+        cols = row_columns(t, False)
+        got = src.execute(f"SELECT {', '.join(cols)} FROM {t}").fetchall()
+        dst = sqlite3.connect(tmp / f"floor-{t}.sqlite")
+        dst.execute("PRAGMA journal_mode=OFF")
+        dst.execute("PRAGMA synchronous=OFF")
+        dst.execute(f"CREATE TABLE {t} ({', '.join(f'{c} {ty}' for c, ty in TABLES[t])})")
+        c0 = cpu()
+        for i in range(0, len(got), 5000):
+            dst.executemany(insert_sql(t, False), got[i : i + 5000])
+        dst.commit()
+        insert += cpu() - c0
+        rows += len(got)
+        dst.close()
+    lines = int(js["lines"])  # type: ignore[call-overload]
+    print(f"{'floor: the regex over the SMTP day':<44} {regex:8.2f} core-s ({matches:,} matches)")
+    print(f"{'floor: sqlite3 INSERT of the rows':<44} {insert:8.2f} core-s ({rows:,} rows)")
+    print(f"{'  on 2 cores, before the serial write':<44} {(regex + insert) / 2:8.2f} s; the whole "
+          f"import took {took:.2f} s ({lines / took:,.0f} lines/s)")  # fmt: skip
 
 
 def _presets(root: Path, tmp: Path, mb: float) -> None:
