@@ -1,5 +1,5 @@
 """Every area at 80x24 (issue 14.7): its buttons and inputs are on screen, inputs keep a
-usable width, and a table's flexible column (a subject) keeps a useful share."""
+usable width (a date field a whole date), and a table's flexible column (a subject) keeps a useful share."""
 
 from __future__ import annotations
 
@@ -42,6 +42,12 @@ async def test_every_control_is_on_screen_at_80x24(
                     assert w.region.width >= len(label), f"{area}: {label!r} cut to {w.region}"
                 if isinstance(w, Input):
                     assert w.region.width >= 8, f"{area} {where}: {w.id} is {w.region.width}"
+                    if "YYYY-MM-DD" in str(w.placeholder) or w.value[:4].isdigit() \
+                            and w.value[4:5] == "-":  # fmt: skip
+                        # a whole date and the cursor after it (a date typed into 9
+                        # cells scrolled out of sight as it was typed)
+                        inner = w.content_region.width
+                        assert inner >= 11, f"{area} {where}: {w.id} shows {inner} cells"
 
 
 async def test_the_subject_keeps_a_useful_width(sim_root: Path, isolated_config: Path) -> None:
