@@ -48,6 +48,9 @@ async def test_every_control_is_on_screen_at_80x24(
                         # cells scrolled out of sight as it was typed)
                         inner = w.content_region.width
                         assert inner >= 11, f"{area} {where}: {w.id} shows {inner} cells"
+                    if w.type == "integer":  # a count up to 9999 and the cursor (Max: 3)
+                        inner = w.content_region.width
+                        assert inner >= 5, f"{area} {where}: {w.id} shows {inner} cells"
 
 
 async def test_the_subject_keeps_a_useful_width(sim_root: Path, isolated_config: Path) -> None:

@@ -77,7 +77,7 @@ class ImportTab(VerticalScroll):
             yield Button("Test connection", id="an-test")
         with Horizontal(classes="an-row"):
             yield Static("Server ID", classes="an-label")
-            yield Input(s.server_id, placeholder="(from the log names)", id="an-server")
+            yield Input(s.server_id, placeholder="(from log names)", id="an-server")
             yield Static("Delete older than", classes="an-label")
             yield Input("" if s.keep_days is None else str(s.keep_days), placeholder="days",
                         id="an-keep", type="integer")  # fmt: skip
