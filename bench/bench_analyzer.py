@@ -229,9 +229,9 @@ def _floor(root: Path, tmp: Path) -> None:
     sys.path.insert(0, str(ROOT))
     import sqlite3
 
-    from iwtui.analyzer.scan_fast import LINE
+    from iwtui.analyzer.scan_fast import FIRST, LINE
     from iwtui.analyzer.schema import TABLES, row_columns
-    from iwtui.analyzer.worker import insert_sql
+    from iwtui.analyzer.worker import Piece, SqliteSink, read_blocks
 
     def cpu() -> float:
         r = resource.getrusage(resource.RUSAGE_SELF)
@@ -239,31 +239,27 @@ def _floor(root: Path, tmp: Path) -> None:
 
     db = tmp / "floor.sqlite"
     took, js, _rss = _import(root, str(db))
+    log = root / "logs" / "smtp" / f"s{DAY.replace('-', '')}.log"
     c0, matches = cpu(), 0
-    with open(root / "logs" / "smtp" / f"s{DAY.replace('-', '')}.log", "rb") as fh:
-        rest = b""
-        while block := fh.read(8 << 20):
-            data = rest + block
-            cut = data.rfind(b"\n")
-            rest = data[cut:]
-            matches += sum(1 for _m in LINE.finditer(data, 0, cut))
+    for data, end, _done in read_blocks(Piece(str(log), 0, log.stat().st_size)):
+        # as scan_fast.feed reads a block: its first line, then the lines after a newline
+        matches += (FIRST.match(data, 0, end) is not None) + sum(
+            1 for _m in LINE.finditer(data, 0, end))  # fmt: skip
     regex = cpu() - c0
+    # the helpers' own sink (a scratch file), fed the rows the import made
     src = sqlite3.connect(db)
+    sink = SqliteSink(tmp / "floor-scratch.sqlite", raw=False)
     insert, rows = 0.0, 0
     for t in TABLES:
-        cols = row_columns(t, False)
-        got = src.execute(f"SELECT {', '.join(cols)} FROM {t}").fetchall()
-        dst = sqlite3.connect(tmp / f"floor-{t}.sqlite")
-        dst.execute("PRAGMA journal_mode=OFF")
-        dst.execute("PRAGMA synchronous=OFF")
-        dst.execute(f"CREATE TABLE {t} ({', '.join(f'{c} {ty}' for c, ty in TABLES[t])})")
+        got = src.execute(f"SELECT {', '.join(row_columns(t, False))} FROM {t}").fetchall()
         c0 = cpu()
         for i in range(0, len(got), 5000):
-            dst.executemany(insert_sql(t, False), got[i : i + 5000])
-        dst.commit()
+            sink.add_many(t, got[i : i + 5000])
         insert += cpu() - c0
         rows += len(got)
-        dst.close()
+    c0 = cpu()
+    sink.close()
+    insert += cpu() - c0
     lines = int(js["lines"])  # type: ignore[call-overload]
     print(f"{'floor: the regex over the SMTP day':<44} {regex:8.2f} core-s ({matches:,} matches)")
     print(f"{'floor: sqlite3 INSERT of the rows':<44} {insert:8.2f} core-s ({rows:,} rows)")
