@@ -12,6 +12,7 @@ parent reports it in the errors; a cancel kills it at once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import marshal
 import queue
@@ -117,6 +118,7 @@ class Helper:
         except (OSError, ValueError, EOFError, TypeError, IndexError):
             self.failed = True
         finally:
+            self.proc.stdout.close()  # read to its end (or given up): this thread's alone
             self.inbox.put(None)
 
     def drain(self, walker: Walker, timeout: float = 0.0) -> None:
@@ -166,6 +168,10 @@ class Helper:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        if self.proc.stdin is not None and not self.proc.stdin.closed:
+            # killed with jobs still buffered: nobody reads them
+            with contextlib.suppress(OSError, ValueError):
+                self.proc.stdin.close()
 
 
 PROGRESS_WAIT = 0.02
